@@ -1,0 +1,4 @@
+import type { Command } from '../command.js';
+
+// One line per subcommand; each lives in its own file in this folder.
+export const commands: readonly Command[] = [];

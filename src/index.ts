@@ -1,0 +1,2 @@
+// tramontane: the library entry point. Each layer re-exports its public surface here.
+export const VERSION = '0.1.0';
