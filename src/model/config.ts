@@ -1,0 +1,52 @@
+// One typed, normalised model configuration, read from either HF config.json or Mistral
+// params.json (see src/model/configLoader.ts). Each component takes only its own slice.
+
+export type WeightDType = 'bf16' | 'f16' | 'f32';
+
+export interface TextConfig {
+  readonly hiddenSize: number; // 5120
+  readonly intermediateSize: number; // 32768
+  readonly numLayers: number; // 40
+  readonly numHeads: number; // 32 query heads
+  readonly numKvHeads: number; // 8
+  readonly headDim: number; // 128 (not necessarily hiddenSize / numHeads)
+  readonly rmsNormEps: number; // 1e-5
+  readonly ropeTheta: number; // 1e9
+  readonly maxPositionEmbeddings: number; // 131072
+  readonly vocabSize: number; // 131072
+}
+
+export interface VisionConfig {
+  readonly hiddenSize: number; // 1024
+  readonly intermediateSize: number; // 4096
+  readonly numLayers: number; // 24
+  readonly numHeads: number; // 16
+  readonly headDim: number; // 64
+  readonly patchSize: number; // 14
+  readonly imageSize: number; // 1540 (largest side in pixels)
+  readonly numChannels: number; // 3
+  readonly ropeTheta: number; // 1e4
+  readonly rmsNormEps: number; // 1e-5
+  readonly hiddenAct: 'silu' | 'gelu';
+}
+
+export interface ProjectorConfig {
+  readonly spatialMergeSize: number; // 2
+  /** RMSNorm over vision features before the patch merger (true for Mistral Small 3.1). */
+  readonly hasPreNorm: boolean;
+  readonly hiddenAct: 'gelu'; // exact erf GELU between linear_1 and linear_2
+}
+
+export interface ModelConfig {
+  readonly text: TextConfig;
+  /** null for a text-only checkpoint. */
+  readonly vision: VisionConfig | null;
+  readonly projector: ProjectorConfig | null;
+  readonly imageTokenId: number; // 10
+  readonly imageBreakTokenId: number; // 12
+  readonly imageEndTokenId: number; // 13
+  /** dtype the checkpoint stores its weights in. */
+  readonly dtype: WeightDType;
+  /** Which on-disk layout the config came from. */
+  readonly format: 'hf' | 'mistral';
+}

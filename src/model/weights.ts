@@ -1,0 +1,40 @@
+import type { ModelConfig, WeightDType } from './config.js';
+
+/**
+ * A weight as read from disk: raw little-endian bytes of `dtype`, row-major `shape`.
+ * `data` may be a view into a larger buffer; never mutate it.
+ */
+export interface HostTensor {
+  readonly name: string;
+  readonly dtype: WeightDType;
+  readonly shape: readonly number[];
+  readonly data: Uint8Array;
+}
+
+/**
+ * A checkpoint, whatever its layout on disk, seen through canonical weight names (below).
+ * Query/key projection rows are always in the HF "rotate half" RoPE layout: a loader of the
+ * Mistral layout permutes wq/wk rows as it reads them (SPEC.md §2).
+ *
+ * Canonical names (shapes as [out, in], L = layer index):
+ *   text:      tok_embeddings [vocab, hidden]; norm [hidden]; output [vocab, hidden]
+ *              layers.L.attention_norm [hidden]; layers.L.ffn_norm [hidden]
+ *              layers.L.attention.wq [heads*headDim, hidden]; .wk/.wv [kvHeads*headDim, hidden]
+ *              layers.L.attention.wo [hidden, heads*headDim]
+ *              layers.L.feed_forward.w1 (gate) / w3 (up) [inter, hidden]; w2 (down) [hidden, inter]
+ *   vision:    vision.patch_conv [vHidden, 3, patch, patch]; vision.ln_pre [vHidden]
+ *              vision.layers.L.{attention_norm, ffn_norm, attention.{wq,wk,wv,wo},
+ *                               feed_forward.{w1,w2,w3}} as above with vision sizes
+ *   projector: projector.norm [vHidden]; projector.patch_merger [vHidden, vHidden*merge^2]
+ *              projector.linear_1 [hidden, vHidden]; projector.linear_2 [hidden, hidden]
+ */
+export interface WeightSource {
+  readonly config: ModelConfig;
+  /** Canonical names present in the checkpoint. */
+  names(): readonly string[];
+  has(name: string): boolean;
+  /** Reads one tensor (lazily, from its file offset). Throws naming the tensor and the file
+   *  when it is missing, truncated, or its shape disagrees with the config. */
+  get(name: string): Promise<HostTensor>;
+  close(): Promise<void>;
+}
