@@ -9,3 +9,4 @@ export type { PromptInput, TokensPrompt, TextPrompt, PreparedImage, ImageSource 
 export { InvalidRequestError, EngineClosedError } from './engine/errors.js';
 export { Engine } from './engine/engine.js';
 export { createServer } from './server/app.js';
+export * from './tokenizer/index.js';

@@ -1,0 +1,13 @@
+// The tokenizer layer's public surface.
+export { Tekkenizer, TokenIdError } from './tekkenizer.js';
+export type { DecodeOptions, EncodeOptions, SpecialTokenPolicy, TekkenizerOptions } from './tekkenizer.js';
+export { IncrementalDetokenizer } from './incrementalDetokenizer.js';
+export { TekkenFileError, TEKKEN_VERSIONS } from './tekkenFile.js';
+export type { TekkenData, TekkenVersion } from './tekkenFile.js';
+export type { ImageConfig } from './imageConfig.js';
+export type { SpecialTokenInfo } from './specialTokens.js';
+export { TEKKEN_PATTERN } from './preSplitPattern.js';
+export { DEFAULT_IMAGE_TOKEN_IDS, encodeUserContent, imageTokenIds } from './requestEncoding.js';
+export type { ContentChunk, EncodedPrompt, ImageChunk, ImageTokenIds, TextChunk } from './requestEncoding.js';
+export { ChatFormatError, encodeChat } from './chatEncoding.js';
+export type { ChatEncodeOptions, ChatMessage } from './chatEncoding.js';
