@@ -1,2 +1,3 @@
 // tramontane: the library entry point. Each layer re-exports its public surface here.
 export const VERSION = '0.1.0';
+export * from './image/index.js';
