@@ -1,6 +1,6 @@
 // mistral_common's ImageEncoder: decode, flatten to RGB over white, size rule, OpenCV cubic
 // resize, 1/255 rescale and CLIP normalisation into channel-first float32, and the tokens.
-import { cubicResizeRgb } from './cubicResize.js';
+import { cubicResizeRgb, type CubicArithmetic } from './cubicResize.js';
 import { decodeToRgb, DEFAULT_MAX_PIXELS, type RgbImage } from './decode.js';
 import { ImageError } from './errors.js';
 import { imageTokens, tokenGrid, type ImageTokenIds } from './sizeRule.js';
@@ -20,6 +20,8 @@ export interface ImageEncoderOptions {
   maxPixels?: number;
   fetchTimeoutMs?: number;
   maxFetchBytes?: number;
+  /** Follow OpenCV 5 (default; what a fresh `pip install mistral-common[opencv]` gets) or 4.x. */
+  resizeArithmetic?: CubicArithmetic;
 }
 
 /** The `image` (older: `multimodal`) block of tekken.json. */
@@ -47,6 +49,7 @@ export class ImageEncoder {
   readonly maxPixels: number;
   readonly fetchTimeoutMs: number;
   readonly maxFetchBytes: number;
+  readonly resizeArithmetic: CubicArithmetic;
 
   constructor(options: ImageEncoderOptions) {
     for (const key of ['patchSize', 'maxImageSize', 'spatialMergeSize'] as const) {
@@ -64,6 +67,10 @@ export class ImageEncoder {
     this.maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
     this.fetchTimeoutMs = options.fetchTimeoutMs ?? 30_000;
     this.maxFetchBytes = options.maxFetchBytes ?? 50 * 1024 * 1024;
+    this.resizeArithmetic = options.resizeArithmetic ?? 'opencv5';
+    if (this.resizeArithmetic !== 'opencv5' && this.resizeArithmetic !== 'opencv4') {
+      throw new RangeError(`ImageEncoder: resizeArithmetic must be 'opencv5' or 'opencv4', got ${String(this.resizeArithmetic)}`);
+    }
   }
 
   /** From tekken.json's `image` block; spatial_merge_size defaults to 1 as in mistral_common. */
@@ -107,7 +114,7 @@ export class ImageEncoder {
         pixels[plane + o] = (fround(row[i + 1] / 255) - m1) / s1;
         pixels[2 * plane + o] = (fround(row[i + 2] / 255) - m2) / s2;
       }
-    });
+    }, this.resizeArithmetic);
     return {
       tokens: imageTokens(grid.widthTokens, grid.heightTokens, this.tokenIds),
       pixels,

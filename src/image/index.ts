@@ -8,3 +8,4 @@ export type { RgbImage } from './decode.js';
 export { tokenGrid, imageTokens, roundHalfEven } from './sizeRule.js';
 export type { TokenGrid, ImageTokenIds } from './sizeRule.js';
 export { cubicResizeRgb } from './cubicResize.js';
+export type { CubicArithmetic } from './cubicResize.js';
