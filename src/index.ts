@@ -10,3 +10,6 @@ export { InvalidRequestError, EngineClosedError } from './engine/errors.js';
 export { Engine } from './engine/engine.js';
 export { createServer } from './server/app.js';
 export * from './tokenizer/index.js';
+export * from './image/index.js';
+// Both layers name their image-token-id triple ImageTokenIds; the tokenizer's is the public one.
+export type { ImageTokenIds } from './tokenizer/index.js';
