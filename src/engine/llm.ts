@@ -9,6 +9,7 @@ import { preparePrompt, type ImagePreprocessor, type ImageSource, type ImageToke
 import { resolveSamplingParams, type SamplingParams, type SamplingParamsInput } from './samplingParams.js';
 import type { EngineTokenizer } from './tokenizerPort.js';
 import type { ModelRunner } from '../model/runner.js';
+import { loadComponents, type LoadOptions } from './loadModel.js';
 
 /** mistral_common's content chunks, as the model card's example builds them. */
 export type UserContentChunk =
@@ -53,6 +54,11 @@ export interface GenerateOptions {
   readonly signal?: AbortSignal;
 }
 
+export interface LLMOptions extends LoadOptions {
+  /** Reuse cached prompt blocks across requests (default true). */
+  readonly enablePrefixCaching?: boolean;
+}
+
 export class LLM {
   readonly engine: Engine;
   private readonly tokenizerView: LLMTokenizer;
@@ -64,6 +70,17 @@ export class LLM {
   ) {
     this.engine = new Engine(components.runner, components.tokenizer, engineOptions);
     this.tokenizerView = makeLLMTokenizer(components);
+  }
+
+  /** Loads a model directory (default: the tiny model shipped in the package) on a device. */
+  static async create(options: LLMOptions = {}): Promise<LLM> {
+    const components = await loadComponents(options);
+    return new LLM(components, {
+      maxModelLen: components.runner.limits.maxModelLen,
+      maxNumSeqs: components.defaults.maxNumSeqs,
+      maxNumBatchedTokens: components.defaults.maxNumBatchedTokens,
+      enablePrefixCaching: options.enablePrefixCaching,
+    });
   }
 
   get modelName(): string {

@@ -27,7 +27,8 @@ function keyMatches(given: string, expected: string): boolean {
 export function createServer(llm: LLM, options: ServerOptions = {}): FastifyInstance {
   const ctx = new ServerContext(llm, options);
   const metrics = new ServerMetrics(llm.engine, ctx.servedModelName);
-  const app = Fastify({ bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, logger: false });
+  // On close, connections still open (streams, keep-alive) are cut: their requests are aborted.
+  const app = Fastify({ bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, logger: false, forceCloseConnections: true });
 
   app.addHook('onRequest', async (request, reply) => {
     if (!ctx.apiKey || request.url === '/health') return;
