@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import wabtInit from 'wabt';
 
-const ROWS = 3;
+const ROWS = Number(process.env.MATMUL_ROWS ?? 2);
 const COLS = 4;
 
 function tile(rows) {
