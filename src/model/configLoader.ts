@@ -204,6 +204,7 @@ export function parseHfConfig(json: Json, path: string): ParsedConfig {
       `${path}: unsupported architecture ${archs} (model_type ${JSON.stringify(json.model_type ?? null)}); tramontane runs Mistral 3 (model_type "mistral3", Mistral Small 3.1) and text-only "mistral" checkpoints`,
     );
   }
+  if (top.has('quantization_config')) top.fail('quantization_config', 'quantized (FP8) checkpoints are not supported yet; use a bf16 checkpoint');
   if (top.raw('multimodal_projector_bias') === true) top.fail('multimodal_projector_bias', 'projector biases are not supported');
   const layer = top.raw('vision_feature_layer');
   if (layer !== undefined && layer !== -1) top.fail('vision_feature_layer', `${JSON.stringify(layer)} is not supported (only -1, the last layer)`);
@@ -232,9 +233,12 @@ export function parseHfConfig(json: Json, path: string): ParsedConfig {
 /** Mistral params.json (with an optional vision_encoder block). */
 export function parseMistralParams(json: Json, path: string): ParsedConfig {
   const f = new Fields(json, path);
-  for (const key of ['moe', 'lora', 'quantization'] as const) {
-    if (f.has(key)) f.fail(key, `${key === 'moe' ? 'mixture-of-experts models are' : `${key} checkpoints are`} not supported`);
+  if (f.has('moe')) f.fail('moe', 'mixture-of-experts models are not supported');
+  if (f.has('lora')) f.fail('lora', 'LoRA checkpoints are not supported');
+  for (const key of ['quantization', 'quantization_config'] as const) {
+    if (f.has(key)) f.fail(key, 'quantized (FP8) checkpoints are not supported yet; use a bf16 checkpoint');
   }
+  if (f.has('llama_4_scaling')) f.fail('llama_4_scaling', 'attention temperature scaling is not supported');
   if (f.has('sliding_window')) f.fail('sliding_window', 'sliding-window attention is not supported');
   const hiddenSize = f.int('dim');
   const numHeads = f.int('n_heads');
@@ -250,7 +254,7 @@ export function parseMistralParams(json: Json, path: string): ParsedConfig {
     headDim: headDim(f, hiddenSize, numHeads),
     rmsNormEps: f.num('norm_eps'),
     ropeTheta: f.num('rope_theta', 10000),
-    maxPositionEmbeddings: f.int('max_seq_len', MISTRAL_DEFAULT_MAX_SEQ_LEN),
+    maxPositionEmbeddings: f.has('max_seq_len') ? f.int('max_seq_len') : f.int('max_position_embeddings', MISTRAL_DEFAULT_MAX_SEQ_LEN),
     vocabSize: f.int('vocab_size'),
   };
   if (f.raw('tied_embeddings') === true) f.fail('tied_embeddings', 'tied embeddings are not supported');

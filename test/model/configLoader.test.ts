@@ -49,6 +49,8 @@ test('Mistral Small 3.1: config.json and params.json give the SPEC.md §1 dimens
   assert.equal(hf.declaredDtype, 'bf16');
   assert.equal(hf.text.maxPositionEmbeddings, 131072);
   assert.equal(mi.text.maxPositionEmbeddings, 128000, 'params.json without max_seq_len: vLLM default');
+  assert.equal(parseMistralParams({ ...clone(REAL_PARAMS), max_position_embeddings: 131072 }, 'params.json').text.maxPositionEmbeddings, 131072);
+  assert.equal(parseMistralParams({ ...clone(REAL_PARAMS), max_seq_len: 4096, max_position_embeddings: 131072 }, 'params.json').text.maxPositionEmbeddings, 4096);
   assert.deepEqual(hf.text, {
     hiddenSize: 5120, intermediateSize: 32768, numLayers: 40, numHeads: 32, numKvHeads: 8, headDim: 128,
     rmsNormEps: 1e-5, ropeTheta: 1e9, maxPositionEmbeddings: 131072, vocabSize: 131072,
@@ -146,4 +148,6 @@ test('unknown architectures and unsupported features are rejected naming the fil
   assert.throws(() => parseMistralParams(p, '/m/params.json'), /\/m\/params\.json vision_encoder: field mm_projector_id: "" is not supported/);
   assert.throws(() => parseMistralParams({ ...clone(REAL_PARAMS), moe: {} }, '/m/params.json'), /field moe: mixture-of-experts/);
   assert.throws(() => parseMistralParams({ ...clone(REAL_PARAMS), dim: undefined }, '/m/params.json'), /\/m\/params\.json: field dim is missing/);
+  assert.throws(() => parseMistralParams({ ...clone(REAL_PARAMS), quantization_config: { qformat_weight: 'fp8_e4m3' } }, '/m/params.json'), /field quantization_config: quantized \(FP8\) checkpoints are not supported yet/);
+  bad((j) => ((j as Record<string, unknown>).quantization_config = { quant_method: 'fp8' }), /\/m\/config\.json: field quantization_config: quantized \(FP8\)/);
 });
