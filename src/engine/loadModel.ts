@@ -20,7 +20,7 @@ export interface LoadOptions {
   /** A tekken.json other than the directory's own. */
   readonly tokenizer?: string;
   readonly device?: string;
-  /** Longest prompt + output (default: the model's maximum positions). */
+  /** Longest prompt + output (default: the model's maximum positions; on the CPU at most 8192). */
   readonly maxModelLen?: number;
   /** Fraction of the device memory the KV cache may take after the weights (vLLM's). */
   readonly gpuMemoryUtilization?: number;
@@ -56,7 +56,8 @@ export async function loadComponents(o: LoadOptions): Promise<LLMComponents & { 
     if (!tokenizerPath) throw new InvalidRequestError(`no tekken.json in ${dir}: pass a tokenizer`, 'tokenizer');
     const tekken = Tekkenizer.fromFile(tokenizerPath);
     const cfg = checkpoint.weights.config;
-    const maxModelLen = o.maxModelLen ?? cfg.text.maxPositionEmbeddings;
+    // On the CPU the default context is capped (as `tramontane generate` does): pass maxModelLen for more.
+    const maxModelLen = o.maxModelLen ?? (backend.name === 'cpu' ? Math.min(cfg.text.maxPositionEmbeddings, 8192) : cfg.text.maxPositionEmbeddings);
     if (maxModelLen > cfg.text.maxPositionEmbeddings) {
       throw new InvalidRequestError(`maxModelLen ${maxModelLen} is more than the model's ${cfg.text.maxPositionEmbeddings} positions`, 'maxModelLen');
     }

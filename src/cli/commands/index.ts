@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { benchCommand } from './bench.js';
 import { generateCommand } from './generate.js';
+import { serveCommand } from './serve.js';
 
 // One line per subcommand; each lives in its own file in this folder.
-export const commands: readonly Command[] = [generateCommand, benchCommand];
+export const commands: readonly Command[] = [generateCommand, serveCommand, benchCommand];
