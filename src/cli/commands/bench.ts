@@ -1,10 +1,12 @@
 import type { Command } from '../command.js';
 import { CliError } from '../errors.js';
 import { benchLatency } from '../bench/latency.js';
+import { benchServe } from '../bench/serve.js';
 
 // One entry per benchmark target: `tramontane bench <target> [options]`.
 const targets: Record<string, { summary: string; run: (args: string[]) => Promise<number> }> = {
   latency: { summary: "vLLM's latency benchmark on the CPU backend, with matmul GFLOP/s beside numpy/OpenBLAS", run: benchLatency },
+  serve: { summary: "vLLM's benchmark_serving against a running `tramontane serve` (random dataset)", run: benchServe },
 };
 
 export const benchCommand: Command = {
