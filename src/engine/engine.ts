@@ -56,7 +56,20 @@ export class Engine {
   private closed = false;
   private nextId = 0;
   /** Counters for metrics. */
-  readonly totals = { promptTokens: 0, generationTokens: 0, finishedRequests: 0, preemptions: 0 };
+  readonly totals = {
+    promptTokens: 0,
+    generationTokens: 0,
+    finishedRequests: 0,
+    preemptions: 0,
+    steps: 0,
+    /** Seconds inside runner.execute (of the steps counted in loopSeconds). */
+    executeSeconds: 0,
+    /** Seconds of the busy loop, step start to next step start (execute, scheduling, batch
+     *  building, outputs, and the HTTP work run between steps); 1 - execute/loop is the host's share. */
+    loopSeconds: 0,
+  };
+  private lastStepStart: number | null = null;
+  private lastExecuteSeconds = 0;
 
   constructor(
     readonly runner: ModelRunner,
@@ -130,8 +143,11 @@ export class Engine {
     if (plan.seqs.length === 0) return false;
     const built = buildStep(plan, this.blocks, this.tokenizer.eosId);
     let output;
+    const t0 = performance.now();
     try {
       output = await this.runner.execute(built.batch, built.sampling, built.promptLogprobs ?? undefined);
+      this.lastExecuteSeconds = (performance.now() - t0) / 1000;
+      this.totals.steps++;
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       for (const s of plan.seqs) this.failSeq(s.request.id, error);
@@ -177,10 +193,19 @@ export class Engine {
   private async runLoop(): Promise<void> {
     while (!this.closed) {
       if (!this.scheduler.hasUnfinished()) {
+        this.lastStepStart = null;
         await new Promise<void>((resolve) => (this.wake = resolve));
         continue;
       }
+      const now = performance.now();
+      if (this.lastStepStart !== null) {
+        // The previous step and everything up to this one: counted in pairs so the ratio is fair.
+        this.totals.loopSeconds += (now - this.lastStepStart) / 1000;
+        this.totals.executeSeconds += this.lastExecuteSeconds;
+      }
+      this.lastStepStart = now;
       const didWork = await this.step();
+      if (!didWork) this.lastStepStart = null;
       // Let I/O callbacks (new requests, disconnects, stream readers) run between steps.
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (!didWork && this.scheduler.hasUnfinished()) {

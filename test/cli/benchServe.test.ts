@@ -69,6 +69,7 @@ test('a run with a concurrency cap and one with a request rate complete every re
     assert.ok(summary.ttft.mean > 0 && summary.e2el.mean >= summary.ttft.mean);
     assert.ok(summary.tpot.mean > 0 && summary.itl.mean > 0);
     assert.ok(summary.outputThroughput > 0);
+    assert.ok(typeof summary.hostOverhead === 'number' && summary.hostOverhead >= 0 && summary.hostOverhead < 1, `host overhead ${summary.hostOverhead}`);
     for (const key of ['mean_ttft_ms', 'median_ttft_ms', 'p99_ttft_ms', 'mean_tpot_ms', 'p99_itl_ms', 'median_e2el_ms', 'request_throughput', 'output_throughput', 'total_token_throughput']) {
       assert.equal(typeof json[key], 'number', key);
     }

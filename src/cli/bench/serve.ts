@@ -33,10 +33,32 @@ export interface BenchServeResult {
   readonly json: Record<string, unknown>;
 }
 
+/** The engine's execute and busy-loop seconds from the server's /metrics (null when absent). */
+async function engineSeconds(o: ServeBenchOptions): Promise<{ execute: number; loop: number } | null> {
+  try {
+    const res = await fetch(`${o.baseUrl}/metrics`, { headers: o.apiKey ? { authorization: `Bearer ${o.apiKey}` } : {} });
+    const text = await res.text();
+    const read = (name: string): number | null => {
+      const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(text);
+      return m ? Number(m[1]) : null;
+    };
+    const execute = read('tramontane:engine_execute_seconds_total');
+    const loop = read('tramontane:engine_loop_seconds_total');
+    return execute === null || loop === null ? null : { execute, loop };
+  } catch {
+    return null;
+  }
+}
+
 export async function runServeBenchmark(o: ServeBenchOptions, percentiles: readonly number[]): Promise<BenchServeResult> {
   const requests = randomRequests(o);
+  const before = await engineSeconds(o);
   const { records, duration } = await runRequests(o, requests);
-  const summary = summarize(records, duration, percentiles);
+  const after = await engineSeconds(o);
+  // Host share of the server's busy step loop: scheduling, batch building, detokenisation,
+  // HTTP and SSE work, everything that is not the model runner's execute.
+  const hostOverhead = before && after && after.loop > before.loop ? 1 - (after.execute - before.execute) / (after.loop - before.loop) : null;
+  const summary = { ...summarize(records, duration, percentiles), hostOverhead };
   const json: Record<string, unknown> = {
     date: new Date().toISOString(),
     backend: 'tramontane',
@@ -58,6 +80,7 @@ export async function runServeBenchmark(o: ServeBenchOptions, percentiles: reado
     request_throughput: summary.requestThroughput,
     output_throughput: summary.outputThroughput,
     total_token_throughput: summary.totalTokenThroughput,
+    server_host_overhead: summary.hostOverhead,
     input_lens: records.map((r) => r.promptLen),
     output_lens: records.map((r) => r.outputLen),
     ttfts: records.map((r) => r.ttft),

@@ -39,6 +39,8 @@ export interface ServeBenchSummary {
   readonly tpot: StatBlock;
   readonly itl: StatBlock;
   readonly e2el: StatBlock;
+  /** Fraction of the server's busy step loop not spent in the model runner (null: unknown). */
+  readonly hostOverhead?: number | null;
 }
 
 export function summarize(records: readonly RequestRecord[], duration: number, percentiles: readonly number[]): ServeBenchSummary {
@@ -81,6 +83,7 @@ export function formatSummary(s: ServeBenchSummary): string {
     line('Request throughput (req/s):', s.requestThroughput),
     line('Output token throughput (tok/s):', s.outputThroughput),
     line('Total Token throughput (tok/s):', s.totalTokenThroughput),
+    ...(s.hostOverhead != null ? [line('Server host overhead (% of step loop):', 100 * s.hostOverhead)] : []),
     ...block('Time to First Token', 'TTFT', s.ttft),
     ...block('Time per Output Token (excl. 1st token)', 'TPOT', s.tpot),
     ...block('Inter-token Latency', 'ITL', s.itl),
