@@ -16,8 +16,7 @@ import { abortOnDisconnect, parseBody } from './routeHelpers.js';
 /** Loads the images of the messages (in parallel) and builds the chat turns. */
 export async function toChatTurns(ctx: ServerContext, messages: readonly ChatMessageInput[]): Promise<ChatTurn[]> {
   const images = ctx.llm.components.images;
-  const loads: Promise<PreparedImage>[] = [];
-  const where: string[] = [];
+  const sources: { at: string; url: string }[] = [];
   for (const [i, m] of messages.entries()) {
     if (!Array.isArray(m.content)) continue;
     for (const [j, part] of m.content.entries()) {
@@ -27,13 +26,14 @@ export async function toChatTurns(ctx: ServerContext, messages: readonly ChatMes
       if (!images) throw new ApiError(400, `${at}: this model takes no images`, at);
       const url = typeof part.image_url === 'string' ? part.image_url : part.image_url.url;
       if (!/^(https?:|data:)/i.test(url)) throw new ApiError(400, `${at}: the url must be http(s):// or data:`, at);
-      where.push(at);
-      loads.push(images.encode(url));
+      sources.push({ at, url });
     }
   }
-  if (loads.length > ctx.limitImagesPerPrompt) {
-    throw new ApiError(400, `at most ${ctx.limitImagesPerPrompt} images per prompt (--limit-mm-per-prompt), got ${loads.length}`, 'messages');
+  if (sources.length > ctx.limitImagesPerPrompt) {
+    throw new ApiError(400, `at most ${ctx.limitImagesPerPrompt} images per prompt (--limit-mm-per-prompt), got ${sources.length}`, 'messages');
   }
+  const where = sources.map((s) => s.at);
+  const loads = sources.map((s) => images!.encode(s.url));
   const settled = await Promise.allSettled(loads);
   const loaded = settled.map((r, k) => {
     if (r.status === 'rejected') {
@@ -75,7 +75,13 @@ export async function handleChat(ctx: ServerContext, request: FastifyRequest, re
   const promptTokens = input.promptTokenIds.length;
 
   if (!body.stream) {
-    const out = await collect(stream);
+    let out;
+    try {
+      out = await collect(stream);
+    } catch (err) {
+      abort.abort();
+      throw err;
+    }
     const completionTokens = out.outputs.reduce((n, o) => n + o.tokenIds.length, 0);
     return reply.send({
       id,

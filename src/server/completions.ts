@@ -47,7 +47,13 @@ export async function handleCompletion(ctx: ServerContext, request: FastifyReque
   const echoText = (i: number): string => (body.echo ? (typeof prompts[i] === 'string' ? (prompts[i] as string) : llm.components.tokenizer.decode(inputs[i].promptTokenIds, { skipSpecialTokens: false })) : '');
 
   if (!body.stream) {
-    const outs = await Promise.all(streams.map((s) => collect(s)));
+    let outs;
+    try {
+      outs = await Promise.all(streams.map((s) => collect(s)));
+    } catch (err) {
+      abort.abort(); // the other prompts of the request stop too
+      throw err;
+    }
     let completionTokens = 0;
     const choices = outs.flatMap((out, pi) =>
       out.outputs.map((o) => {

@@ -58,7 +58,14 @@ test('greedy output of a request does not depend on what it is batched with', as
 
 test('random add / step / abort with a pool small enough to preempt: no leak, budgets kept, outputs unchanged', async () => {
   const rand = rng(42);
-  const specs = Array.from({ length: 40 }, () => ({ p: prompt(rand, 1 + Math.floor(rand() * 24)), max: 1 + Math.floor(rand() * 12) }));
+  // Half the prompts start with one of three shared prefixes, so prefix hits, preemption and
+  // aborts interleave.
+  const prefixes = [prompt(rand, 9), prompt(rand, 13), prompt(rand, 4)];
+  const specs = Array.from({ length: 40 }, () => {
+    const tail = prompt(rand, 1 + Math.floor(rand() * 14));
+    const p = rand() < 0.5 ? [...prefixes[Math.floor(rand() * 3)], ...tail] : tail;
+    return { p, max: 1 + Math.floor(rand() * 12) };
+  });
   const params = (max: number) => resolveSamplingParams({ ...greedy, maxTokens: max });
   const expected: number[][] = [];
   for (const s of specs) {
@@ -106,6 +113,7 @@ test('random add / step / abort with a pool small enough to preempt: no leak, bu
   }
   assert.equal(blocks.numFreeBlocks, 14, 'every block back in the pool');
   assert.ok(preemptions > 0, `the small pool forced preemption (${steps} steps)`);
+  assert.ok(blocks.stats.hits > 0, 'shared prefixes were served from the cache');
   let checked = 0;
   reqs.forEach((req, i) => {
     if (aborted.has(req.id) && req.finishReason === 'abort') return;

@@ -227,3 +227,51 @@ test('an API key guards every route but /health', async () => {
     await guarded.close();
   }
 });
+
+test('echo, several prompts in one request, and chat streaming with n = 2', async () => {
+  const echo = await client.completions.create({ model: MODEL, prompt: 'Echo me', max_tokens: 3, echo: true, logprobs: 1, ...greedy });
+  const plain = await client.completions.create({ model: MODEL, prompt: 'Echo me', max_tokens: 3, ...greedy });
+  assert.equal(echo.choices[0].text, 'Echo me' + plain.choices[0].text);
+  const lp = echo.choices[0].logprobs!;
+  assert.equal(lp.tokens!.length, echo.usage!.prompt_tokens + 3);
+  assert.equal(lp.token_logprobs![0], null, 'the first prompt token has no logprob');
+  assert.ok(lp.token_logprobs!.slice(1).every((x) => typeof x === 'number'));
+
+  const multi = await client.completions.create({ model: MODEL, prompt: ['first prompt', 'second one'], max_tokens: 4, n: 2, ...greedy });
+  assert.deepEqual(multi.choices.map((c) => c.index).sort(), [0, 1, 2, 3]);
+  const solo = await client.completions.create({ model: MODEL, prompt: 'second one', max_tokens: 4, ...greedy });
+  assert.equal(multi.choices.find((c) => c.index === 2)!.text, solo.choices[0].text);
+  assert.equal(multi.choices.find((c) => c.index === 3)!.text, solo.choices[0].text);
+
+  const messages = [{ role: 'user' as const, content: 'Tell me' }];
+  const full = await client.chat.completions.create({ model: MODEL, messages, max_tokens: 6, n: 2, ...greedy });
+  const stream = await client.chat.completions.create({ model: MODEL, messages, max_tokens: 6, n: 2, stream: true, ...greedy });
+  const texts = ['', ''];
+  const finishes: (string | null)[] = [null, null];
+  for await (const chunk of stream) {
+    for (const c of chunk.choices) {
+      texts[c.index] += c.delta.content ?? '';
+      finishes[c.index] = c.finish_reason ?? finishes[c.index];
+    }
+  }
+  assert.deepEqual(texts, full.choices.map((c) => c.message.content));
+  assert.deepEqual(finishes, ['length', 'length']);
+});
+
+test('a client that hangs up on a non-streamed request aborts it', async () => {
+  const generatedBefore = llm.engine.totals.generationTokens;
+  const ctl = new AbortController();
+  const pending = fetch(`${base}/v1/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: MODEL, prompt: 'long', max_tokens: 500, temperature: 0, ignore_eos: true }),
+    signal: ctl.signal,
+  }).catch(() => null);
+  while (llm.engine.totals.generationTokens === generatedBefore) await new Promise((r) => setTimeout(r, 1));
+  ctl.abort();
+  await pending;
+  for (let i = 0; i < 200 && llm.engine.numUnfinished > 0; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(llm.engine.numUnfinished, 0);
+  assert.ok(llm.engine.totals.generationTokens - generatedBefore < 500, 'stopped before max_tokens');
+  assert.equal(llm.engine.blocks.numFreeBlocks, llm.engine.blocks.numBlocks);
+});
