@@ -3,7 +3,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ChatContentPart, ChatTurn } from '../engine/llm.js';
-import type { PreparedImage } from '../engine/promptInput.js';
 import { ApiError } from './errors.js';
 import { asApiError, collect, deltas, startRequest } from './generation.js';
 import { chatLogprobs } from './logprobsFormat.js';
