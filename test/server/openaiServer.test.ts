@@ -275,3 +275,37 @@ test('a client that hangs up on a non-streamed request aborts it', async () => {
   assert.ok(llm.engine.totals.generationTokens - generatedBefore < 500, 'stopped before max_tokens');
   assert.equal(llm.engine.blocks.numFreeBlocks, llm.engine.blocks.numBlocks);
 });
+
+test('malformed bodies on every route get a 4xx, never a 5xx, and the server keeps serving', async () => {
+  const junk: unknown[] = [
+    null, 0, 'text', [], [1, 2], {}, { prompt: null }, { prompt: [] }, { prompt: [[]] }, { prompt: [-1] }, { prompt: [1.5] },
+    { prompt: { a: 1 } }, { prompt: 'x', n: 0 }, { prompt: 'x', n: 1e9 }, { prompt: 'x', max_tokens: -5 }, { prompt: 'x', max_tokens: 'ten' },
+    { prompt: 'x', temperature: 'hot' }, { prompt: 'x', stop: [1, 2] }, { prompt: 'x', logit_bias: { abc: 1 } }, { prompt: 'x', logit_bias: { '999999': 1 } },
+    { prompt: 'x', stop_token_ids: [999999] }, { prompt: 'x', logprobs: 99 }, { prompt: 'x', best_of: 3 }, { prompt: 'x', seed: 1.5 }, { prompt: 'x', min_tokens: 20, max_tokens: 2 },
+    { messages: null }, { messages: [{}] }, { messages: [{ role: 'user' }], max_tokens: 1 }, { messages: [{ role: 'wizard', content: 'x' }] },
+    { messages: [{ role: 'user', content: [{ type: 'video', url: 'x' }] }] }, { messages: [{ role: 'user', content: [{ type: 'image_url' }] }] },
+    { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,!!!!' } }] }] },
+    { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: 'data:,' }] }] },
+    { messages: [{ role: 'assistant', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] }] },
+    { messages: [{ role: 'user', content: 'x' }], continue_final_message: true },
+    { messages: [{ role: 'user', content: 'x' }], top_logprobs: 50, logprobs: true },
+  ];
+  const routes = ['/v1/completions', '/v1/chat/completions', '/tokenize', '/detokenize'];
+  for (const route of routes) {
+    for (const body of junk) {
+      for (const stream of [false, true]) {
+        const payload = body !== null && typeof body === 'object' && !Array.isArray(body) ? { ...body, stream } : body;
+        const res = await fetch(`${base}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
+        const text = await res.text();
+        if (res.status >= 400) {
+          assert.ok(res.status < 500, `${route} ${JSON.stringify(payload)} -> ${res.status} ${text}`);
+          assert.ok((JSON.parse(text) as { error?: { message?: string } }).error?.message, `${route}: an error object`);
+        }
+      }
+    }
+  }
+  const res = await fetch(`${base}/v1/completions`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
+  assert.ok(res.status >= 400 && res.status < 500);
+  const ok = await client.completions.create({ model: MODEL, prompt: 'still here', max_tokens: 2 });
+  assert.equal(ok.choices.length, 1);
+});
