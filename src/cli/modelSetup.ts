@@ -46,6 +46,7 @@ export async function loadModel(o: LoadModelOptions): Promise<LoadedModel> {
   const backend = new CpuBackend();
   let runner: ModelRunner;
   try {
+    await backend.whenThreadsReady();
     runner = await createRunner({
       weights: checkpoint.weights,
       backend,
