@@ -105,6 +105,21 @@ export function runOpSuite(label: string, factory: BackendFactory): void {
       close(await read(out), matmulRef(x, w, m, n, k), 'matmul');
     });
 
+    test('matmul and embedding with weight rows of 4 KiB (a layout backends may pad)', async () => {
+      const [m, n, k] = [3, 9, 1024];
+      const x = rand(m * k);
+      const w = rand(n * k);
+      const wt = f32w(w, [n, k]);
+      const out = b.alloc([m, n], 'f32');
+      b.matmul(out, act(x, [m, k]), wt);
+      close(await read(out), matmulRef(x, w, m, n, k), 'matmul k=1024');
+      const ids = [8, 0, 3];
+      const emb = b.alloc([3, k], b.activationDType);
+      b.embedding(emb, wt, ints(ids));
+      close(await read(emb), ids.flatMap((id) => Array.from(w.subarray(id * k, (id + 1) * k))), 'embedding d=1024');
+      close(await read(wt), w, 'download of the weight');
+    });
+
     test('embedding gather', async () => {
       const [vocab, d, n] = [randInt(20, 50), randInt(8, 40), randInt(1, 30)];
       const table = rand(vocab * d);
