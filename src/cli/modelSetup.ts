@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { CpuBackend } from '../backend/cpu/cpuBackend.js';
 import { openCheckpoint, type Checkpoint } from '../model/checkpoint.js';
 import { createRunner } from '../model/modelRunner.js';
+import { parameterCount } from '../model/parameterCount.js';
 import type { ModelRunner } from '../model/runner.js';
 import { CliError } from './errors.js';
 
@@ -44,8 +45,19 @@ export async function loadModel(o: LoadModelOptions): Promise<LoadedModel> {
     throw new CliError(`--max-model-len ${maxModelLen} exceeds the model's ${cfg.text.maxPositionEmbeddings} positions`);
   }
   const backend = new CpuBackend();
+  // The CPU backend holds weights as f32: refuse up front what cannot fit, before reading GBs.
+  const weightBytes = parameterCount(cfg) * 4;
+  if (weightBytes > backend.memoryInfo().freeBytes) {
+    await backend.close();
+    await checkpoint.weights.close();
+    const gb = (b: number) => (b / 1024 ** 3).toFixed(1);
+    throw new CliError(
+      `${dir}: ${gb(weightBytes)} GiB of f32 weights do not fit the CPU backend's ${gb(backend.memoryInfo().freeBytes)} GiB (at most 4 GiB of WebAssembly memory); use a smaller model or the CUDA backend`,
+    );
+  }
   let runner: ModelRunner;
   try {
+    await backend.whenThreadsReady();
     runner = await createRunner({
       weights: checkpoint.weights,
       backend,

@@ -49,6 +49,15 @@ export class CpuBackend implements Backend {
     return this.pool.threads;
   }
 
+  /** Resolves once every matmul worker has started (matmuls before that use fewer threads). */
+  async whenThreadsReady(timeoutMs = 10_000): Promise<void> {
+    const start = Date.now();
+    while (this.pool.readyThreads < this.pool.threads) {
+      if (Date.now() - start > timeoutMs) throw new Error(`cpu backend: ${this.pool.threads - this.pool.readyThreads} matmul worker(s) did not start`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
   memoryInfo(): DeviceMemoryInfo {
     return { freeBytes: Math.max(0, this.budget - this.heap.bytesInUse), totalBytes: this.budget };
   }

@@ -14,6 +14,7 @@ const MIN_PARALLEL_WORK = 1 << 17;
 export class MatmulPool {
   private readonly workers: Worker[] = [];
   private readonly done: Int32Array;
+  private readonly ready: Int32Array;
   private readonly kernel: WasmMatmul;
 
   constructor(
@@ -21,14 +22,22 @@ export class MatmulPool {
     readonly threads: number,
   ) {
     this.done = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, threads)));
+    this.ready = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, threads)));
     const instance = new WebAssembly.Instance(matmulModule(MATMUL_WASM_BASE64), { env: { memory: heap.memory } });
     this.kernel = instance.exports.matmul as WasmMatmul;
-    const workerData: MatmulWorkerData = { memory: heap.memory, done: this.done };
     for (let t = 1; t < threads; t++) {
+      const workerData: MatmulWorkerData = { memory: heap.memory, done: this.done, ready: this.ready, slot: t };
       const worker = new Worker(new URL('./matmulWorker.js', import.meta.url), { workerData });
       worker.unref();
       this.workers.push(worker);
     }
+  }
+
+  /** Threads that can take a share now (the calling thread plus the started workers). */
+  get readyThreads(): number {
+    let n = 1;
+    while (n < this.threads && Atomics.load(this.ready, n) === 1) n++;
+    return n;
   }
 
   /** x [m, k], w [n, k], out [m, n]: f32 views into the heap's memory. */
@@ -36,7 +45,9 @@ export class MatmulPool {
     const n4 = n - (n % 4);
     if (n4 < n) matmulColumns(x, w, out, m, n, k, n4, n);
     if (n4 === 0) return;
-    const parts = m * n * k < MIN_PARALLEL_WORK ? 1 : Math.min(this.threads, n4 / 4);
+    // Workers still starting (or that failed to start) are left out: the calling thread never
+    // waits on a worker that cannot answer.
+    const parts = m * n * k < MIN_PARALLEL_WORK ? 1 : Math.min(this.readyThreads, n4 / 4);
     const per = Math.ceil(n4 / parts / 4) * 4;
     const jobs: MatmulJob[] = [];
     for (let p = 1; p < parts; p++) {

@@ -8,6 +8,9 @@ export interface MatmulWorkerData {
   memory: WebAssembly.Memory;
   /** Int32Array over a SharedArrayBuffer: one done flag per thread. */
   done: Int32Array;
+  /** Set to 1 at index `slot` once this worker's kernel is instantiated. */
+  ready: Int32Array;
+  slot: number;
 }
 
 /** Byte addresses into the shared memory; columns [j0, j1) with (j1 - j0) % 4 == 0. */
@@ -28,6 +31,7 @@ export type WasmMatmul = (x: number, w: number, out: number, m: number, n: numbe
 const data = workerData as MatmulWorkerData;
 const instance = new WebAssembly.Instance(matmulModule(MATMUL_WASM_BASE64), { env: { memory: data.memory } });
 const matmul = instance.exports.matmul as WasmMatmul;
+Atomics.store(data.ready, data.slot, 1);
 
 parentPort?.on('message', (job: MatmulJob) => {
   try {
