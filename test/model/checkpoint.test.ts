@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openCheckpoint } from '../../src/model/checkpoint.js';
 import { CheckpointError } from '../../src/model/checkpointError.js';
@@ -150,6 +150,19 @@ test('a text-only MistralForCausalLM checkpoint (model.*, lm_head) opens with no
     for (const name of textNames) {
       assert.ok(Buffer.from((await ck.weights.get(name)).data).equals(Buffer.from((await ref.weights.get(name)).data)), name);
     }
+    await ck.weights.close();
+    await ref.weights.close();
+  });
+});
+
+test('a Hugging Face cache snapshot (every file a symlink to a blob) opens like the files themselves', async () => {
+  await withTemp(async (dir) => {
+    for (const f of await readdir(hfDir('tiny-b'))) await symlink(join(hfDir('tiny-b'), f), join(dir, f));
+    const ck = await openCheckpoint(dir);
+    const ref = await openCheckpoint(hfDir('tiny-b'));
+    assert.equal(ck.layout, 'hf');
+    const a = await ck.weights.get('projector.linear_1');
+    assert.ok(Buffer.from(a.data).equals(Buffer.from((await ref.weights.get('projector.linear_1')).data)));
     await ck.weights.close();
     await ref.weights.close();
   });
