@@ -80,8 +80,12 @@ export class BytePairEncoder {
   private partRanks = new Int32Array(256);
   private pairRanks = new Int32Array(256);
 
+  /** Pieces longer than this many bytes merge through a heap (O(n log n)) instead of rescans (O(n^2)). */
+  readonly heapThreshold: number;
+
   /** tokenBytes[r] are the bytes of rank r; ranks 0..255 must include every single byte. */
-  constructor(tokenBytes: readonly Uint8Array[]) {
+  constructor(tokenBytes: readonly Uint8Array[], options: { heapThreshold?: number } = {}) {
+    this.heapThreshold = options.heapThreshold ?? 128;
     this.binaryOf = tokenBytes.map(bytesToBinary);
     this.binaryOf.forEach((s, rank) => this.rankOf.set(s, rank));
     for (let b = 0; b < 256; b++) {
@@ -114,6 +118,10 @@ export class BytePairEncoder {
       return;
     }
     const n = binary.length;
+    if (n > this.heapThreshold) {
+      this.encodeLong(binary, idOffset, out);
+      return;
+    }
     if (this.partRanks.length < n) {
       this.partRanks = new Int32Array(2 * n);
       this.pairRanks = new Int32Array(2 * n);
@@ -152,5 +160,101 @@ export class BytePairEncoder {
       }
     }
     for (let p = 0; p < parts; p++) out.push(partRanks[p] + idOffset);
+  }
+
+  /**
+   * The same merges for long pieces: parts form a linked list keyed by their first byte, and
+   * candidate pairs sit in a min-heap ordered by (rank, position), so the pair popped is the
+   * lowest rank and, among equal ranks, the leftmost: tiktoken's choice. Entries made stale by an
+   * earlier merge are recognised (their part is gone or its pair rank changed) and skipped.
+   */
+  private encodeLong(binary: string, idOffset: number, out: number[]): void {
+    const n = binary.length;
+    const partRank = new Int32Array(n); // token of the part starting at byte i (valid while alive)
+    const next = new Int32Array(n); // start of the following part, n at the end
+    const prev = new Int32Array(n); // start of the preceding part, -1 at the start
+    const pairRank = new Int32Array(n); // rank of (part i + its next part), NO_RANK if none
+    const alive = new Uint8Array(n).fill(1);
+    for (let i = 0; i < n; i++) {
+      partRank[i] = this.byteRank[binary.charCodeAt(i)];
+      next[i] = i + 1;
+      prev[i] = i - 1;
+    }
+    const heap = new MinHeap(n);
+    for (let i = 0; i + 1 < n; i++) {
+      pairRank[i] = this.merged(partRank[i], partRank[i + 1]);
+      if (pairRank[i] !== NO_RANK) heap.push(pairRank[i], i);
+    }
+    pairRank[n - 1] = NO_RANK;
+    while (heap.size > 0) {
+      const rank = heap.topRank();
+      const i = heap.topPosition();
+      heap.pop();
+      if (alive[i] === 0 || pairRank[i] !== rank) continue;
+      const j = next[i];
+      partRank[i] = rank;
+      alive[j] = 0;
+      next[i] = next[j];
+      if (next[j] < n) prev[next[j]] = i;
+      pairRank[i] = next[i] < n ? this.merged(rank, partRank[next[i]]) : NO_RANK;
+      if (pairRank[i] !== NO_RANK) heap.push(pairRank[i], i);
+      const p = prev[i];
+      if (p >= 0) {
+        pairRank[p] = this.merged(partRank[p], rank);
+        if (pairRank[p] !== NO_RANK) heap.push(pairRank[p], p);
+      }
+    }
+    for (let i = 0; i < n; i = next[i]) out.push(partRank[i] + idOffset);
+  }
+}
+
+/** Binary min-heap of (rank, position) pairs packed as rank * 2^32 + position in a Float64Array. */
+class MinHeap {
+  private keys: Float64Array;
+  size = 0;
+
+  constructor(capacity: number) {
+    this.keys = new Float64Array(Math.max(16, capacity));
+  }
+
+  push(rank: number, position: number): void {
+    if (this.size === this.keys.length) {
+      const grown = new Float64Array(this.keys.length * 2);
+      grown.set(this.keys);
+      this.keys = grown;
+    }
+    const keys = this.keys;
+    const key = rank * 4294967296 + position;
+    let i = this.size++;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (keys[parent] <= key) break;
+      keys[i] = keys[parent];
+      i = parent;
+    }
+    keys[i] = key;
+  }
+
+  topRank(): number {
+    return Math.floor(this.keys[0] / 4294967296);
+  }
+
+  topPosition(): number {
+    return this.keys[0] % 4294967296;
+  }
+
+  pop(): void {
+    const keys = this.keys;
+    const last = keys[--this.size];
+    let i = 0;
+    while (true) {
+      let child = 2 * i + 1;
+      if (child >= this.size) break;
+      if (child + 1 < this.size && keys[child + 1] < keys[child]) child++;
+      if (keys[child] >= last) break;
+      keys[i] = keys[child];
+      i = child;
+    }
+    keys[i] = last;
   }
 }
