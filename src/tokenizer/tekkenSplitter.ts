@@ -71,15 +71,39 @@ function stepBack(s: string, i: number): number {
   return c >= 0xdc00 && c <= 0xdfff && i >= 2 && s.charCodeAt(i - 2) >= 0xd800 && s.charCodeAt(i - 2) <= 0xdbff ? i - 2 : i - 1;
 }
 
+/** Class of a BMP code unit below the surrogates (the common case, inlined by callers' JIT). */
+function bmpClassOf(c: number): number {
+  const k = bmpClass[c];
+  return k !== 0 ? k : (bmpClass[c] = classify(c));
+}
+
 /** End of the run of code points from i that all have one of `bits`. */
 function runOf(s: string, i: number, n: number, bits: number): number {
-  while (i < n && (classAt(s, i) & bits) !== 0) i += widthAt(s, i);
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (c < 0xd800) {
+      if ((bmpClassOf(c) & bits) === 0) break;
+      i++;
+    } else {
+      if ((classAt(s, i) & bits) === 0) break;
+      i += widthAt(s, i);
+    }
+  }
   return i;
 }
 
 /** End of the run from i of code points that are not whitespace, letters or numbers. */
 function runOfOther(s: string, i: number, n: number): number {
-  while (i < n && (classAt(s, i) & (SPACE | LETTER | NUMBER)) === 0) i += widthAt(s, i);
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (c < 0xd800) {
+      if ((bmpClassOf(c) & (SPACE | LETTER | NUMBER)) !== 0) break;
+      i++;
+    } else {
+      if ((classAt(s, i) & (SPACE | LETTER | NUMBER)) !== 0) break;
+      i += widthAt(s, i);
+    }
+  }
   return i;
 }
 
@@ -125,7 +149,9 @@ export function tekkenPieceEnd(s: string, i: number, n: number): number {
   let w = i;
   let afterLastNewline = -1;
   while (w < n) {
-    const k = classAt(s, w);
+    const c = s.charCodeAt(w);
+    if (c >= 0xd800) break; // no White_Space code point is a surrogate or above
+    const k = bmpClassOf(c);
     if ((k & SPACE) === 0) break;
     w++;
     if ((k & CRLF) !== 0) afterLastNewline = w;

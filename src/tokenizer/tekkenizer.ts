@@ -148,7 +148,7 @@ export class Tekkenizer {
     // Lone surrogates become U+FFFD first, as tiktoken's Python binding does before splitting.
     const s = toWellFormed(text);
     if (this.regex === null) {
-      splitTekken(s, (start, end) => this.encodePiece(s.substring(start, end), out));
+      splitTekken(s, (start, end) => this.encodePiece(s, start, end, out));
     } else {
       const re = this.regex;
       re.lastIndex = 0;
@@ -158,25 +158,29 @@ export class Tekkenizer {
           re.lastIndex++;
           continue;
         }
-        this.encodePiece(m[0], out);
+        this.encodePiece(s, m.index, m.index + m[0].length, out);
       }
     }
   }
 
-  private encodePiece(piece: string, out: number[]): void {
+  /** Appends the ids of the piece s[start..end). */
+  private encodePiece(s: string, start: number, end: number, out: number[]): void {
     const cache = this.cache;
+    let slot = 0;
     if (cache !== null) {
-      const hit = cache.get(piece);
+      slot = PieceCache.slot(s, start, end);
+      const hit = cache.get(s, start, end, slot);
       if (hit !== undefined) {
         if (typeof hit === 'number') out.push(hit);
         else for (let i = 0; i < hit.length; i++) out.push(hit[i]);
         return;
       }
     }
+    const piece = s.substring(start, end);
     const binary = isAscii(piece) ? piece : utf8Binary(piece);
     const from = out.length;
     this.bpe.encode(binary, this.numSpecialTokens, out);
-    if (cache !== null) cache.set(piece, out, from);
+    if (cache !== null) cache.set(piece, slot, out, from);
   }
 
   /** Base-model prompt: text and image chunks in order, no BOS, no [INST] (see requestEncoding.ts). */
