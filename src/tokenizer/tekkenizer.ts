@@ -197,16 +197,19 @@ export class Tekkenizer {
   decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
     const policy = options.specialTokenPolicy ?? 'ignore';
     let text = '';
-    let runStart = 0;
-    for (let i = 0; i <= ids.length; i++) {
-      const id = i < ids.length ? ids[i] : -1;
-      if (i < ids.length) this.checkId(id, i);
-      if (i < ids.length && !this.isSpecial(id)) continue;
-      if (i > runStart) text += this.utf8.decode(this.bytesOf(ids, runStart, i));
+    let runStart = 0; // first id of the current run of BPE ids
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      this.checkId(id, i);
+      if (!this.isSpecial(id)) continue;
+      text += this.decodeRun(ids, runStart, i) + this.specialText(id, policy);
       runStart = i + 1;
-      if (i < ids.length) text += this.specialText(id, policy);
     }
-    return text;
+    return text + this.decodeRun(ids, runStart, ids.length);
+  }
+
+  private decodeRun(ids: ArrayLike<number>, from: number, to: number): string {
+    return to > from ? this.utf8.decode(this.bytesOf(ids, from, to)) : '';
   }
 
   /** The text of one id, special tokens as their token_str (mistral_common's id_to_piece). */
