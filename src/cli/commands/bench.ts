@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
 import { CliError } from '../errors.js';
+import { benchTokenizer } from '../bench/tokenizer.js';
 import { benchLatency } from '../bench/latency.js';
 import { benchServe } from '../bench/serve.js';
 
@@ -7,6 +8,7 @@ import { benchServe } from '../bench/serve.js';
 const targets: Record<string, { summary: string; run: (args: string[]) => Promise<number> }> = {
   latency: { summary: "vLLM's latency benchmark on the CPU backend, with matmul GFLOP/s beside numpy/OpenBLAS", run: benchLatency },
   serve: { summary: "vLLM's benchmark_serving against a running `tramontane serve` (random dataset)", run: benchServe },
+  tokenizer: { summary: 'Tekken encode MB/s vs js-tiktoken and tiktoken (WASM), ids checked equal', run: benchTokenizer },
 };
 
 export const benchCommand: Command = {
