@@ -76,8 +76,8 @@ export function cubicTaps(srcSize: number, dstSize: number, arithmetic: CubicAri
 
 /**
  * Resizes an interleaved 3-channel image (uint8 or float32 values) to dstWidth x dstHeight.
- * Calls `onRow(dy, row)` for each destination row in order; `row` is [dstWidth * 3] float32,
- * interleaved, and is reused after the callback returns.
+ * Calls `onRow(dy, row)` for each destination row in [rowStart, rowEnd) in order; `row` is
+ * [dstWidth * 3] float32, interleaved, and is reused after the callback returns.
  */
 export function cubicResizeRgb(
   src: Uint8Array | Float32Array, // [srcHeight, srcWidth, 3]
@@ -87,11 +87,13 @@ export function cubicResizeRgb(
   dstHeight: number,
   onRow: (dy: number, row: Float32Array) => void,
   arithmetic: CubicArithmetic = 'opencv5',
+  rowStart = 0,
+  rowEnd = dstHeight,
 ): void {
   const rowOut = new Float32Array(dstWidth * 3);
   if (srcWidth === dstWidth && srcHeight === dstHeight) {
     // cv::resize copies when the size does not change.
-    for (let y = 0; y < srcHeight; y++) {
+    for (let y = rowStart; y < rowEnd; y++) {
       const base = y * srcWidth * 3;
       for (let i = 0; i < rowOut.length; i++) rowOut[i] = src[base + i];
       onRow(y, rowOut);
@@ -134,7 +136,7 @@ export function cubicResizeRgb(
   };
 
   const n = dstWidth * 3;
-  for (let dy = 0; dy < dstHeight; dy++) {
+  for (let dy = rowStart; dy < rowEnd; dy++) {
     const t = dy * 4;
     // Fetch in order; equal clamped indices (borders) share a slot, so fetch all before use.
     const i0 = yt.index[t];

@@ -30,8 +30,7 @@ export async function decodeToRgb(bytes: Uint8Array, label: string, maxPixels: n
     }
     const size = await sharpSize(bytes);
     checkSize(size, label, maxPixels);
-    if (size.space === 'cmyk') throw new ImageError(label, 'unsupported image format: CMYK JPEG');
-    const pixels = await decodeWithSharp(bytes, format, maxPixels);
+    const pixels = await decodeWithSharp(bytes, format, maxPixels, size.space === 'cmyk');
     return { width: pixels.width, height: pixels.height, data: flattenOverWhite(pixels) };
   } catch (err) {
     if (err instanceof ImageError) throw err;

@@ -1,13 +1,14 @@
 // mistral_common's ImageEncoder: decode, flatten to RGB over white, size rule, OpenCV cubic
 // resize, 1/255 rescale and CLIP normalisation into channel-first float32, and the tokens.
-import { cubicResizeRgb, type CubicArithmetic } from './cubicResize.js';
+import type { CubicArithmetic } from './cubicResize.js';
 import { decodeToRgb, DEFAULT_MAX_PIXELS, type RgbImage } from './decode.js';
 import { ImageError } from './errors.js';
 import { imageTokens, tokenGrid, type ImageTokenIds } from './sizeRule.js';
 import { loadImageBytes, type ImageSource } from './source.js';
+import { resizeNormalizeRows, type ResizeJob } from './normalize.js';
+import { resizeNormalize } from './resizePool.js';
 
-export const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073] as const; // RGB
-export const CLIP_STD = [0.26862954, 0.26130258, 0.27577711] as const; // RGB
+export { CLIP_MEAN, CLIP_STD } from './normalize.js';
 
 export interface ImageEncoderOptions {
   patchSize: number;
@@ -92,36 +93,40 @@ export class ImageEncoder {
       maxFetchBytes: this.maxFetchBytes,
     });
     const rgb = await decodeToRgb(bytes, label, this.maxPixels);
-    return this.encodeRgb(rgb, label);
+    const { job, result } = this.plan(rgb, label);
+    result.pixels = await resizeNormalize(job); // worker threads for large images
+    return result;
   }
 
-  /** The steps after decoding, for pixels that are already PIL-equivalent RGB. */
+  /** The steps after decoding, on the calling thread, for pixels already PIL-equivalent RGB. */
   encodeRgb(rgb: RgbImage, label = '<pixels>'): EncodedImage {
+    const { job, result } = this.plan(rgb, label);
+    resizeNormalizeRows(job, result.pixels, 0, job.dstHeight);
+    return result;
+  }
+
+  private plan(rgb: RgbImage, label: string): { job: ResizeJob; result: EncodedImage } {
     if (rgb.width <= 0 || rgb.height <= 0) throw new ImageError(label, `image has 0 pixels (${rgb.width}x${rgb.height})`);
+    if (rgb.data.length !== rgb.width * rgb.height * 3) {
+      throw new ImageError(label, `RGB data holds ${rgb.data.length} bytes, expected ${rgb.width}x${rgb.height}x3`);
+    }
     const grid = tokenGrid(rgb.width, rgb.height, this.patchSize, this.maxImageSize, this.spatialMergeSize);
-    const { width, height } = grid;
-    const plane = width * height;
-    const pixels = new Float32Array(3 * plane);
-    // mistral_common: float32 / 255.0 stays float32; subtracting the mean tuple promotes to
-    // float64; we store the float64 result as float32.
-    const m0 = CLIP_MEAN[0], m1 = CLIP_MEAN[1], m2 = CLIP_MEAN[2];
-    const s0 = CLIP_STD[0], s1 = CLIP_STD[1], s2 = CLIP_STD[2];
-    const fround = Math.fround;
-    cubicResizeRgb(rgb.data, rgb.width, rgb.height, width, height, (dy, row) => {
-      let o = dy * width;
-      for (let i = 0; i < row.length; i += 3, o++) {
-        pixels[o] = (fround(row[i] / 255) - m0) / s0;
-        pixels[plane + o] = (fround(row[i + 1] / 255) - m1) / s1;
-        pixels[2 * plane + o] = (fround(row[i + 2] / 255) - m2) / s2;
-      }
-    }, this.resizeArithmetic);
-    return {
+    const job: ResizeJob = {
+      src: rgb.data,
+      srcWidth: rgb.width,
+      srcHeight: rgb.height,
+      dstWidth: grid.width,
+      dstHeight: grid.height,
+      arithmetic: this.resizeArithmetic,
+    };
+    const result: EncodedImage = {
       tokens: imageTokens(grid.widthTokens, grid.heightTokens, this.tokenIds),
-      pixels,
-      height,
-      width,
+      pixels: new Float32Array(3 * grid.width * grid.height),
+      height: grid.height,
+      width: grid.width,
       widthTokens: grid.widthTokens,
       heightTokens: grid.heightTokens,
     };
+    return { job, result };
   }
 }

@@ -113,6 +113,10 @@ def main(out_dir: str) -> None:
     jpg = (out / "baseline_420.jpg").read_bytes()
     (out / "truncated.jpg").write_bytes(jpg[: len(jpg) // 2])
     Image.fromarray(gradient(8, 8)).save(out / "unsupported.bmp")
+    # Added later, with its own generator so the files above stay byte-identical.
+    rng2 = np.random.default_rng(4)
+    cmyk = np.concatenate([noisy(61, 43, rng2, 12), rng2.integers(0, 256, (43, 61, 1), dtype=np.uint8)], -1)
+    Image.fromarray(cmyk, "CMYK").save(out / "cmyk.jpg", quality=90)  # PIL writes an Adobe marker
 
 
 if __name__ == "__main__":

@@ -1,0 +1,23 @@
+// Worker thread of resizePool.ts: resizes and normalises a band of destination rows into a
+// shared output buffer.
+import { parentPort } from 'node:worker_threads';
+import { resizeNormalizeRows, type ResizeJob } from './normalize.js';
+
+export interface WorkerRequest {
+  id: number;
+  job: Omit<ResizeJob, 'src'> & { src: SharedArrayBuffer };
+  out: SharedArrayBuffer;
+  rowStart: number;
+  rowEnd: number;
+}
+
+parentPort?.on('message', (req: WorkerRequest) => {
+  try {
+    const { srcWidth, srcHeight, dstWidth, dstHeight } = req.job;
+    const job: ResizeJob = { ...req.job, src: new Uint8Array(req.job.src, 0, srcWidth * srcHeight * 3) };
+    resizeNormalizeRows(job, new Float32Array(req.out, 0, 3 * dstWidth * dstHeight), req.rowStart, req.rowEnd);
+    parentPort?.postMessage({ id: req.id });
+  } catch (err) {
+    parentPort?.postMessage({ id: req.id, error: err instanceof Error ? err.message : String(err) });
+  }
+});
