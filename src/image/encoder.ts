@@ -6,7 +6,7 @@ import { ImageError } from './errors.js';
 import { imageTokens, tokenGrid, type ImageTokenIds } from './sizeRule.js';
 import { loadImageBytes, type ImageSource } from './source.js';
 import { resizeNormalizeRows, type ResizeJob } from './normalize.js';
-import { resizeNormalize } from './resizePool.js';
+import { defaultResizeThreads, resizeNormalize } from './resizePool.js';
 
 export { CLIP_MEAN, CLIP_STD } from './normalize.js';
 
@@ -23,6 +23,8 @@ export interface ImageEncoderOptions {
   maxFetchBytes?: number;
   /** Follow OpenCV 5 (default; what a fresh `pip install mistral-common[opencv]` gets) or 4.x. */
   resizeArithmetic?: CubicArithmetic;
+  /** Threads for the resize of a large image in encode(), the caller's included (default: cores, at most 4). */
+  resizeThreads?: number;
 }
 
 /** The `image` (older: `multimodal`) block of tekken.json. */
@@ -51,6 +53,7 @@ export class ImageEncoder {
   readonly fetchTimeoutMs: number;
   readonly maxFetchBytes: number;
   readonly resizeArithmetic: CubicArithmetic;
+  readonly resizeThreads: number;
 
   constructor(options: ImageEncoderOptions) {
     for (const key of ['patchSize', 'maxImageSize', 'spatialMergeSize'] as const) {
@@ -69,6 +72,10 @@ export class ImageEncoder {
     this.fetchTimeoutMs = options.fetchTimeoutMs ?? 30_000;
     this.maxFetchBytes = options.maxFetchBytes ?? 50 * 1024 * 1024;
     this.resizeArithmetic = options.resizeArithmetic ?? 'opencv5';
+    this.resizeThreads = options.resizeThreads ?? defaultResizeThreads();
+    if (!Number.isInteger(this.resizeThreads) || this.resizeThreads < 1) {
+      throw new RangeError(`ImageEncoder: resizeThreads must be a positive integer, got ${this.resizeThreads}`);
+    }
     if (this.resizeArithmetic !== 'opencv5' && this.resizeArithmetic !== 'opencv4') {
       throw new RangeError(`ImageEncoder: resizeArithmetic must be 'opencv5' or 'opencv4', got ${String(this.resizeArithmetic)}`);
     }
@@ -94,7 +101,7 @@ export class ImageEncoder {
     });
     const rgb = await decodeToRgb(bytes, label, this.maxPixels);
     const { job, result } = this.plan(rgb, label);
-    result.pixels = await resizeNormalize(job); // worker threads for large images
+    result.pixels = await resizeNormalize(job, this.resizeThreads);
     return result;
   }
 

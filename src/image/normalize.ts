@@ -1,7 +1,7 @@
 // Cubic resize fused with mistral_common's normalisation: x / 255, then (x - mean) / std per
 // channel, written channel-first. The reference computes float32(x / 255) then float64 for the
 // rest; we use x * (1 / (255 std)) - mean / std in double, within 1e-7 of it.
-import { cubicResizeRgb, type CubicArithmetic } from './cubicResize.js';
+import { cubicResizeBands, type CubicArithmetic } from './cubicResize.js';
 
 export const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073] as const; // RGB
 export const CLIP_STD = [0.26862954, 0.26130258, 0.27577711] as const; // RGB
@@ -13,6 +13,8 @@ export interface ResizeJob {
   dstWidth: number;
   dstHeight: number;
   arithmetic: CubicArithmetic;
+  /** `src` starts at this source row (a band of the image); 0 for the whole image. */
+  srcRowOffset?: number;
 }
 
 /** Fills rows [rowStart, rowEnd) of `out` ([3, dstHeight, dstWidth]) with normalised pixels. */
@@ -29,29 +31,27 @@ export function resizeNormalizeRows(job: ResizeJob, out: Float32Array, rowStart:
       lut[256 + v] = v * k1 - o1;
       lut[512 + v] = v * k2 - o2;
     }
-    for (let i = rowStart * dstWidth, s = i * 3, end = rowEnd * dstWidth; i < end; i++, s += 3) {
+    const first = rowStart * dstWidth;
+    for (let i = first, s = (i - (job.srcRowOffset ?? 0) * dstWidth) * 3, end = rowEnd * dstWidth; i < end; i++, s += 3) {
       out[i] = lut[src[s]];
       out[plane + i] = lut[256 + src[s + 1]];
       out[2 * plane + i] = lut[512 + src[s + 2]];
     }
     return;
   }
-  cubicResizeRgb(
-    src,
-    srcWidth,
-    srcHeight,
-    dstWidth,
-    dstHeight,
-    (dy, row) => {
+  // Vertical pass fused with the normalisation; the float32 rounding of the resized value
+  // that cv2 does (its output is float32) is kept with Math.fround.
+  const fround = Math.fround;
+  cubicResizeBands(
+    src, srcWidth, srcHeight, dstWidth, dstHeight,
+    (dy, r0, r1, r2, r3, b0, b1, b2, b3) => {
       let o = dy * dstWidth;
-      for (let i = 0; i < row.length; i += 3, o++) {
-        out[o] = row[i] * k0 - o0;
-        out[plane + o] = row[i + 1] * k1 - o1;
-        out[2 * plane + o] = row[i + 2] * k2 - o2;
+      for (let i = 0, n = r0.length; i < n; i += 3, o++) {
+        out[o] = fround(r0[i] * b0 + r1[i] * b1 + r2[i] * b2 + r3[i] * b3) * k0 - o0;
+        out[plane + o] = fround(r0[i + 1] * b0 + r1[i + 1] * b1 + r2[i + 1] * b2 + r3[i + 1] * b3) * k1 - o1;
+        out[2 * plane + o] = fround(r0[i + 2] * b0 + r1[i + 2] * b1 + r2[i + 2] * b2 + r3[i + 2] * b3) * k2 - o2;
       }
     },
-    job.arithmetic,
-    rowStart,
-    rowEnd,
+    job.arithmetic, rowStart, rowEnd, job.srcRowOffset ?? 0,
   );
 }

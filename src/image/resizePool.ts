@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { resizeNormalizeRows, type ResizeJob } from './normalize.js';
+import { sourceRows } from './cubicResize.js';
 import type { WorkerRequest } from './resizeWorker.js';
 
 /** Below this many output pixels one thread is faster than handing work out. */
@@ -24,10 +25,8 @@ class ResizePool {
   private outBuf = new SharedArrayBuffer(0);
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly size: number) {}
-
-  private ensureWorkers(): Worker[] {
-    while (this.workers.length < this.size) {
+  private ensureWorkers(count: number): Worker[] {
+    while (this.workers.length < count) {
       const worker = new Worker(new URL('./resizeWorker.js', import.meta.url));
       worker.unref();
       worker.on('message', (msg: { id: number; error?: string }) => {
@@ -41,7 +40,7 @@ class ResizePool {
       worker.on('exit', () => this.fail(new Error('resize worker exited')));
       this.workers.push(worker);
     }
-    return this.workers;
+    return this.workers.slice(0, count);
   }
 
   private fail(err: Error): void {
@@ -50,51 +49,82 @@ class ResizePool {
     this.pending.clear();
   }
 
-  run(job: ResizeJob): Promise<Float32Array> {
-    const result = this.queue.then(() => this.runNow(job));
+  run(job: ResizeJob, threads: number): Promise<Float32Array> {
+    const result = this.queue.then(() => this.runNow(job, threads));
     this.queue = result.catch(() => undefined);
     return result;
   }
 
-  private async runNow(job: ResizeJob): Promise<Float32Array> {
-    const total = 3 * job.dstWidth * job.dstHeight;
-    if (this.size === 0 || this.broken || job.dstWidth * job.dstHeight < MIN_PARALLEL_PIXELS) {
-      const out = new Float32Array(total);
-      resizeNormalizeRows(job, out, 0, job.dstHeight);
+  private async runNow(job: ResizeJob, threads: number): Promise<Float32Array> {
+    const { srcWidth, srcHeight, dstWidth, dstHeight } = job;
+    const plane = dstWidth * dstHeight;
+    const out = new Float32Array(3 * plane);
+    if (threads <= 1 || this.broken || plane < MIN_PARALLEL_PIXELS) {
+      resizeNormalizeRows(job, out, 0, dstHeight);
       return out;
     }
-    const workers = this.ensureWorkers();
-    if (this.srcBuf.byteLength < job.src.byteLength) this.srcBuf = new SharedArrayBuffer(job.src.byteLength);
-    if (this.outBuf.byteLength < total * 4) this.outBuf = new SharedArrayBuffer(total * 4);
-    const srcShared = this.srcBuf;
-    const outShared = this.outBuf;
-    new Uint8Array(srcShared, 0, job.src.byteLength).set(job.src);
+    const workers = this.ensureWorkers(threads - 1);
+    // Band 0 runs here from the caller's arrays; bands 1.. run in workers, each from a copy of
+    // just the source rows it reads, into the shared output, copied back afterwards.
     const bands = workers.length + 1;
-    const rowsPer = Math.ceil(job.dstHeight / bands);
-    const sharedJob = { ...job, src: srcShared };
-    const done = workers.map((worker, i) => {
-      const rowStart = Math.min(job.dstHeight, (i + 1) * rowsPer);
-      const rowEnd = Math.min(job.dstHeight, (i + 2) * rowsPer);
-      const id = this.nextId++;
-      const request: WorkerRequest = { id, job: sharedJob, out: outShared, rowStart, rowEnd };
+    const rowsPer = Math.ceil(dstHeight / bands);
+    const rowBytes = srcWidth * 3;
+    const work = workers
+      .map((worker, i) => {
+        const rowStart = Math.min(dstHeight, (i + 1) * rowsPer);
+        const rowEnd = Math.min(dstHeight, (i + 2) * rowsPer);
+        const [first, last] = rowStart < rowEnd ? sourceRows(srcHeight, dstHeight, rowStart, rowEnd, job.arithmetic) : [0, -1];
+        return { worker, rowStart, rowEnd, first, bytes: (last - first + 1) * rowBytes };
+      })
+      .filter((b) => b.rowStart < b.rowEnd);
+    const srcTotal = work.reduce((n, b) => n + b.bytes, 0);
+    if (this.srcBuf.byteLength < srcTotal) this.srcBuf = new SharedArrayBuffer(srcTotal);
+    if (this.outBuf.byteLength < out.byteLength) this.outBuf = new SharedArrayBuffer(out.byteLength);
+    const shared = new Float32Array(this.outBuf, 0, out.length);
+    let offset = 0;
+    const done = work.map((b) => {
+      const src = new Uint8Array(this.srcBuf, offset, b.bytes);
+      src.set(job.src.subarray(b.first * rowBytes, b.first * rowBytes + b.bytes));
+      const request: WorkerRequest = {
+        id: this.nextId++,
+        job: { ...job, src: this.srcBuf, srcRowOffset: b.first },
+        srcByteOffset: offset,
+        srcBytes: b.bytes,
+        out: this.outBuf,
+        rowStart: b.rowStart,
+        rowEnd: b.rowEnd,
+      };
+      offset += b.bytes;
       return new Promise<void>((resolve, reject) => {
-        this.pending.set(id, { resolve, reject });
-        worker.ref(); // keep the process alive while a band is out
-        worker.postMessage(request);
-      }).finally(() => worker.unref());
+        this.pending.set(request.id, { resolve, reject });
+        b.worker.ref(); // keep the process alive while a band is out
+        b.worker.postMessage(request);
+      }).finally(() => b.worker.unref());
     });
-    const out = new Float32Array(outShared, 0, total);
-    resizeNormalizeRows({ ...job, src: new Uint8Array(srcShared, 0, job.src.byteLength) }, out, 0, Math.min(rowsPer, job.dstHeight));
+    resizeNormalizeRows(job, out, 0, Math.min(rowsPer, dstHeight));
     await Promise.all(done);
-    // Hand back an ordinary (non-shared) array.
-    return out.slice();
+    for (const b of work) {
+      for (let c = 0; c < 3; c++) {
+        const from = c * plane + b.rowStart * dstWidth;
+        out.set(shared.subarray(from, c * plane + b.rowEnd * dstWidth), from);
+      }
+    }
+    return out;
   }
 }
 
 let pool: ResizePool | undefined;
 
-/** Resize + normalise into [3, dstHeight, dstWidth], over threads when the image is large. */
-export function resizeNormalize(job: ResizeJob): Promise<Float32Array> {
-  pool ??= new ResizePool(Math.max(0, Math.min(availableParallelism(), 4) - 1));
-  return pool.run(job);
+/** Default thread count for resizeNormalize: the cores, at most 4. */
+export function defaultResizeThreads(): number {
+  return Math.max(1, Math.min(availableParallelism(), 4));
+}
+
+/**
+ * Resize + normalise into [3, dstHeight, dstWidth]. With threads > 1 and a large image, the
+ * rows are split between the calling thread and threads - 1 workers; otherwise it runs here.
+ */
+export function resizeNormalize(job: ResizeJob, threads = defaultResizeThreads()): Promise<Float32Array> {
+  pool ??= new ResizePool();
+  return pool.run(job, threads);
 }

@@ -9,12 +9,15 @@ export interface WorkerRequest {
   out: SharedArrayBuffer;
   rowStart: number;
   rowEnd: number;
+  srcByteOffset: number;
+  /** Bytes of `job.src` in use: the band's source rows, from job.srcRowOffset on. */
+  srcBytes: number;
 }
 
 parentPort?.on('message', (req: WorkerRequest) => {
   try {
-    const { srcWidth, srcHeight, dstWidth, dstHeight } = req.job;
-    const job: ResizeJob = { ...req.job, src: new Uint8Array(req.job.src, 0, srcWidth * srcHeight * 3) };
+    const { dstWidth, dstHeight } = req.job;
+    const job: ResizeJob = { ...req.job, src: new Uint8Array(req.job.src, req.srcByteOffset, req.srcBytes) };
     resizeNormalizeRows(job, new Float32Array(req.out, 0, 3 * dstWidth * dstHeight), req.rowStart, req.rowEnd);
     parentPort?.postMessage({ id: req.id });
   } catch (err) {

@@ -2,6 +2,7 @@
 // cubic resize, normalisation) beside sharp doing decode + bicubic resize of the same bytes
 // to the same size, in the same process. Images are generated deterministically.
 import { parseArgs } from 'node:util';
+import { availableParallelism, loadavg } from 'node:os';
 import sharp from 'sharp';
 import { ImageEncoder } from '../../image/encoder.js';
 import { decodeToRgb, DEFAULT_MAX_PIXELS } from '../../image/decode.js';
@@ -62,20 +63,24 @@ export async function benchImage(args: string[]): Promise<number> {
   const iterations = Number(values.iterations);
   if (!Number.isInteger(iterations) || iterations < 1) throw new CliError(`--iterations must be a positive integer, got '${values.iterations}'`);
   const encoder = new ImageEncoder({ patchSize: 14, maxImageSize: 1540, spatialMergeSize: 2 });
-  console.log(`image preprocessing, median of ${iterations} runs (ms/image); sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}, ${sharp.concurrency()} libvips threads`);
+  const oneThread = new ImageEncoder({ patchSize: 14, maxImageSize: 1540, spatialMergeSize: 2, resizeThreads: 1 });
+  console.log(`image preprocessing, median of ${iterations} interleaved runs (ms/image), load average ${loadavg()[0].toFixed(2)} on ${availableParallelism()} cores; sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}, ${sharp.concurrency()} libvips threads`);
   for (const { name, bytes } of await makeImages()) {
     const first = await encoder.encode(bytes);
     const { width, height } = first;
-    const [ours, decode, native, nativeNoShrink] = await interleaved(iterations, [
+    const [ours, ours1, decode, native, nativeNoShrink] = await interleaved(iterations, [
       () => encoder.encode(bytes),
+      () => oneThread.encode(bytes),
       () => decodeToRgb(bytes, name, DEFAULT_MAX_PIXELS),
       () => sharp(bytes).resize(width, height, { kernel: 'cubic', fit: 'fill' }).raw().toBuffer(),
       () => sharp(bytes).resize(width, height, { kernel: 'cubic', fit: 'fill', fastShrinkOnLoad: false }).raw().toBuffer(),
     ]);
     console.log(
-      `${name} -> ${width}x${height}: tramontane ${ours.toFixed(1)} (decode ${decode.toFixed(1)}, ` +
-        `resize+normalise ${(ours - decode).toFixed(1)}) | sharp ${native.toFixed(1)} ` +
-        `(fastShrinkOnLoad off: ${nativeNoShrink.toFixed(1)}) | ratio ${(ours / native).toFixed(2)}x`,
+      `${name} -> ${width}x${height}\n` +
+        `  tramontane, ${encoder.resizeThreads} threads: ${ours.toFixed(1)} (${(ours / native).toFixed(2)}x sharp)\n` +
+        `  tramontane, 1 thread:  ${ours1.toFixed(1)} (${(ours1 / native).toFixed(2)}x sharp; ` +
+        `decode ${decode.toFixed(1)}, resize+normalise ${(ours1 - decode).toFixed(1)})\n` +
+        `  sharp decode + cubic resize: ${native.toFixed(1)} (fastShrinkOnLoad off: ${nativeNoShrink.toFixed(1)})`,
     );
   }
   return 0;
