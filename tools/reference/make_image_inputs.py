@@ -63,6 +63,58 @@ def write_interlaced_png(path: Path, rgb: np.ndarray) -> None:
                      + png_chunk(b"IEND", b""))
 
 
+def pack_rows(samples: np.ndarray, bit_depth: int) -> bytes:
+    """Unfiltered PNG rows of integer samples [h, w * channels] at any bit depth."""
+    rows = []
+    for r in samples:
+        if bit_depth == 16:
+            rows.append(b"\x00" + np.asarray(r, ">u2").tobytes())
+        elif bit_depth == 8:
+            rows.append(b"\x00" + np.asarray(r, np.uint8).tobytes())
+        else:
+            per = 8 // bit_depth
+            packed = bytearray()
+            for i in range(0, len(r), per):
+                v = 0
+                for j in range(per):
+                    v = (v << bit_depth) | (int(r[i + j]) if i + j < len(r) else 0)
+                packed.append(v)
+            rows.append(b"\x00" + bytes(packed))
+    return b"".join(rows)
+
+
+def raw_png(w, h, bit_depth, color_type, samples, plte=None, trns=None) -> bytes:
+    out = b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, bit_depth, color_type, 0, 0, 0))
+    if plte is not None:
+        out += png_chunk(b"PLTE", plte)
+    if trns is not None:
+        out += png_chunk(b"tRNS", trns)
+    return out + png_chunk(b"IDAT", zlib.compress(pack_rows(samples, bit_depth))) + png_chunk(b"IEND", b"")
+
+
+def png_edge_cases(out: Path) -> None:
+    """Every grey/palette bit depth with and without tRNS, RGB with a tRNS colour, a short PLTE."""
+    rng = np.random.default_rng(7)
+    w, h = 13, 9
+    for bd in (1, 2, 4, 8, 16):
+        s = rng.integers(0, 2**bd, (h, w))
+        (out / f"png_grey{bd}.png").write_bytes(raw_png(w, h, bd, 0, s))
+        (out / f"png_grey{bd}_trns.png").write_bytes(raw_png(w, h, bd, 0, s, trns=struct.pack(">H", int(s[0, 0]))))
+    for bd in (8, 16):
+        s = rng.integers(0, 2**bd, (h, w * 3))
+        (out / f"png_rgb{bd}_trns.png").write_bytes(
+            raw_png(w, h, bd, 2, s, trns=struct.pack(">HHH", *[int(x) for x in s[0, :3]])))
+    for bd in (1, 2, 4, 8):
+        n = 2**bd
+        s = rng.integers(0, n, (h, w))
+        plte = rng.integers(0, 256, n * 3).astype(np.uint8).tobytes()
+        (out / f"png_pal{bd}.png").write_bytes(raw_png(w, h, bd, 3, s, plte=plte))
+        trns = bytes(rng.integers(0, 256, max(1, n // 2)).astype(np.uint8))
+        (out / f"png_pal{bd}_trns.png").write_bytes(raw_png(w, h, bd, 3, s, plte=plte, trns=trns))
+    s = rng.integers(0, 16, (h, w))
+    (out / "png_pal_short.png").write_bytes(raw_png(w, h, 8, 3, s, plte=rng.integers(0, 256, 24).astype(np.uint8).tobytes()))
+
+
 def main(out_dir: str) -> None:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -117,6 +169,7 @@ def main(out_dir: str) -> None:
     rng2 = np.random.default_rng(4)
     cmyk = np.concatenate([noisy(61, 43, rng2, 12), rng2.integers(0, 256, (43, 61, 1), dtype=np.uint8)], -1)
     Image.fromarray(cmyk, "CMYK").save(out / "cmyk.jpg", quality=90)  # PIL writes an Adobe marker
+    png_edge_cases(out)
 
 
 if __name__ == "__main__":
