@@ -34,6 +34,28 @@ export interface TekkenImageConfig {
   spatial_merge_size?: number;
 }
 
+/** The `vision_encoder` block of a Mistral-format params.json. */
+export interface ParamsVisionEncoder {
+  patch_size: number;
+  image_size: number;
+  max_image_size?: number;
+  spatial_merge_size?: number;
+  image_token_id?: number;
+  image_break_token_id?: number;
+  image_end_token_id?: number;
+}
+
+/** The slice of the model's ModelConfig the encoder needs (structural: no import of model/). */
+export interface ModelImageConfig {
+  vision: { patchSize: number; imageSize: number } | null;
+  projector: { spatialMergeSize: number } | null;
+  imageTokenId: number;
+  imageBreakTokenId: number;
+  imageEndTokenId: number;
+}
+
+type ExtraOptions = Omit<ImageEncoderOptions, 'patchSize' | 'maxImageSize' | 'spatialMergeSize'>;
+
 export interface EncodedImage {
   /** `([IMG] * widthTokens + [IMG_BREAK]) * heightTokens`, last one `[IMG_END]`. */
   tokens: number[];
@@ -82,15 +104,39 @@ export class ImageEncoder {
   }
 
   /** From tekken.json's `image` block; spatial_merge_size defaults to 1 as in mistral_common. */
-  static fromTekkenImageConfig(
-    config: TekkenImageConfig,
-    extra: Omit<ImageEncoderOptions, 'patchSize' | 'maxImageSize' | 'spatialMergeSize'> = {},
-  ): ImageEncoder {
+  static fromTekkenImageConfig(config: TekkenImageConfig, extra: ExtraOptions = {}): ImageEncoder {
     return new ImageEncoder({
       ...extra,
       patchSize: config.image_patch_size,
       maxImageSize: config.max_image_size,
       spatialMergeSize: config.spatial_merge_size ?? 1,
+    });
+  }
+
+  /** From params.json's `vision_encoder` block (max_image_size falls back to image_size). */
+  static fromParamsVisionEncoder(block: ParamsVisionEncoder, extra: ExtraOptions = {}): ImageEncoder {
+    return new ImageEncoder({
+      imageTokenId: block.image_token_id,
+      imageBreakTokenId: block.image_break_token_id,
+      imageEndTokenId: block.image_end_token_id,
+      ...extra,
+      patchSize: block.patch_size,
+      maxImageSize: block.max_image_size ?? block.image_size,
+      spatialMergeSize: block.spatial_merge_size ?? 1,
+    });
+  }
+
+  /** From the model's normalised config; throws for a text-only model. */
+  static fromModelConfig(config: ModelImageConfig, extra: ExtraOptions = {}): ImageEncoder {
+    if (!config.vision) throw new RangeError('ImageEncoder: the model has no vision encoder (text-only checkpoint)');
+    return new ImageEncoder({
+      imageTokenId: config.imageTokenId,
+      imageBreakTokenId: config.imageBreakTokenId,
+      imageEndTokenId: config.imageEndTokenId,
+      ...extra,
+      patchSize: config.vision.patchSize,
+      maxImageSize: config.vision.imageSize,
+      spatialMergeSize: config.projector?.spatialMergeSize ?? 1,
     });
   }
 

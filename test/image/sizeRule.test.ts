@@ -3,6 +3,11 @@ import assert from 'node:assert/strict';
 import { imageTokens, roundHalfEven, tokenGrid } from '../../src/image/sizeRule.js';
 import { ImageEncoder } from '../../src/image/encoder.js';
 import { pattern } from './patterns.js';
+import type { ModelImageConfig } from '../../src/image/encoder.js';
+import type { ModelConfig } from '../../src/model/config.js';
+
+// Compile-time check: the model's ModelConfig can be handed to fromModelConfig as it is.
+const _modelConfigFits = (c: ModelConfig): ModelImageConfig => c;
 
 test('roundHalfEven is Python round()', () => {
   assert.deepEqual([0.5, 1.5, 2.5, 22.5, 23.5, 2.4999999, 2.5000001, 7].map(roundHalfEven), [0, 2, 2, 22, 24, 2, 3, 7]);
@@ -35,6 +40,17 @@ test('fromTekkenImageConfig reads the tekken.json image block; bad options are r
   assert.deepEqual(enc.tokenIds, { imageTokenId: 10, imageBreakTokenId: 12, imageEndTokenId: 13 });
   assert.equal(ImageEncoder.fromTekkenImageConfig({ image_patch_size: 16, max_image_size: 1024 }).spatialMergeSize, 1);
   assert.throws(() => new ImageEncoder({ patchSize: 0, maxImageSize: 1540, spatialMergeSize: 2 }), /patchSize must be a positive integer/);
+  const fromParams = ImageEncoder.fromParamsVisionEncoder({
+    patch_size: 14, image_size: 1540, max_image_size: 1540, spatial_merge_size: 2,
+    image_token_id: 10, image_break_token_id: 12, image_end_token_id: 13,
+  });
+  assert.deepEqual([fromParams.patchSize, fromParams.maxImageSize, fromParams.spatialMergeSize], [14, 1540, 2]);
+  const fromModel = ImageEncoder.fromModelConfig({
+    vision: { patchSize: 14, imageSize: 1540 }, projector: { spatialMergeSize: 2 },
+    imageTokenId: 20, imageBreakTokenId: 21, imageEndTokenId: 22,
+  });
+  assert.deepEqual(fromModel.tokenIds, { imageTokenId: 20, imageBreakTokenId: 21, imageEndTokenId: 22 });
+  assert.throws(() => ImageEncoder.fromModelConfig({ ...fromModelShape(), vision: null }), /text-only/);
 });
 
 test('the threaded path (encode) gives the same pixels as the inline one (encodeRgb)', async () => {
@@ -49,3 +65,7 @@ test('the threaded path (encode) gives the same pixels as the inline one (encode
     assert.ok(Buffer.from(threaded.pixels.buffer).equals(Buffer.from(inline.pixels.buffer)), `${w}x${h} differs`);
   }
 });
+
+function fromModelShape() {
+  return { vision: null, projector: null, imageTokenId: 10, imageBreakTokenId: 12, imageEndTokenId: 13 };
+}
