@@ -93,6 +93,10 @@ export class ImageEncoder {
     this.maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
     this.fetchTimeoutMs = options.fetchTimeoutMs ?? 30_000;
     this.maxFetchBytes = options.maxFetchBytes ?? 50 * 1024 * 1024;
+    for (const key of ['maxPixels', 'fetchTimeoutMs', 'maxFetchBytes'] as const) {
+      const v = this[key];
+      if (!Number.isFinite(v) || v <= 0) throw new RangeError(`ImageEncoder: ${key} must be a positive number, got ${v}`);
+    }
     this.resizeArithmetic = options.resizeArithmetic ?? 'opencv5';
     this.resizeThreads = options.resizeThreads ?? defaultResizeThreads();
     if (!Number.isInteger(this.resizeThreads) || this.resizeThreads < 1) {

@@ -50,6 +50,12 @@ class ResizePool {
   }
 
   run(job: ResizeJob, threads: number): Promise<Float32Array> {
+    if (threads <= 1 || this.broken || job.dstWidth * job.dstHeight < MIN_PARALLEL_PIXELS) {
+      const out = new Float32Array(3 * job.dstWidth * job.dstHeight);
+      resizeNormalizeRows(job, out, 0, job.dstHeight);
+      return Promise.resolve(out);
+    }
+    // One threaded job at a time: they share the pool's buffers.
     const result = this.queue.then(() => this.runNow(job, threads));
     this.queue = result.catch(() => undefined);
     return result;
@@ -59,10 +65,6 @@ class ResizePool {
     const { srcWidth, srcHeight, dstWidth, dstHeight } = job;
     const plane = dstWidth * dstHeight;
     const out = new Float32Array(3 * plane);
-    if (threads <= 1 || this.broken || plane < MIN_PARALLEL_PIXELS) {
-      resizeNormalizeRows(job, out, 0, dstHeight);
-      return out;
-    }
     const workers = this.ensureWorkers(threads - 1);
     // Band 0 runs here from the caller's arrays; bands 1.. run in workers, each from a copy of
     // just the source rows it reads, into the shared output, copied back afterwards.

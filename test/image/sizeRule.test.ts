@@ -40,6 +40,10 @@ test('fromTekkenImageConfig reads the tekken.json image block; bad options are r
   assert.deepEqual(enc.tokenIds, { imageTokenId: 10, imageBreakTokenId: 12, imageEndTokenId: 13 });
   assert.equal(ImageEncoder.fromTekkenImageConfig({ image_patch_size: 16, max_image_size: 1024 }).spatialMergeSize, 1);
   assert.throws(() => new ImageEncoder({ patchSize: 0, maxImageSize: 1540, spatialMergeSize: 2 }), /patchSize must be a positive integer/);
+  const base = { patchSize: 14, maxImageSize: 1540, spatialMergeSize: 2 };
+  assert.throws(() => new ImageEncoder({ ...base, maxPixels: 0 }), /maxPixels must be a positive number/);
+  assert.throws(() => new ImageEncoder({ ...base, resizeThreads: 0 }), /resizeThreads must be a positive integer/);
+  assert.throws(() => new ImageEncoder({ ...base, resizeArithmetic: 'opencv3' as 'opencv4' }), /resizeArithmetic/);
   const fromParams = ImageEncoder.fromParamsVisionEncoder({
     patch_size: 14, image_size: 1540, max_image_size: 1540, spatial_merge_size: 2,
     image_token_id: 10, image_break_token_id: 12, image_end_token_id: 13,
