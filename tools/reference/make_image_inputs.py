@@ -115,6 +115,46 @@ def png_edge_cases(out: Path) -> None:
     (out / "png_pal_short.png").write_bytes(raw_png(w, h, 8, 3, s, plte=rng.integers(0, 256, 24).astype(np.uint8).tobytes()))
 
 
+def gif_with_small_first_frame(transparent: bool) -> bytes:
+    """An 8x6 GIF whose only frame is 4x3 at (2, 1); LZW written with a clear code every 2 codes."""
+    palette = bytes([255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30])
+    indices = [(i * 7) % 4 for i in range(12)]
+    clear, end, size = 4, 5, 3
+    codes = []
+    for i, v in enumerate(indices):
+        if i % 2 == 0:
+            codes.append(clear)
+        codes.append(v)
+    codes.append(end)
+    bits = nbits = 0
+    data = bytearray()
+    for c in codes:
+        bits |= c << nbits
+        nbits += size
+        while nbits >= 8:
+            data.append(bits & 255)
+            bits >>= 8
+            nbits -= 8
+    if nbits:
+        data.append(bits & 255)
+    gce = b"\x21\xf9\x04\x01\x00\x00\x02\x00" if transparent else b""
+    return (b"GIF89a" + struct.pack("<HHBBB", 8, 6, 0x81, 1, 0) + palette + gce + b"\x2c"
+            + struct.pack("<HHHHB", 2, 1, 4, 3, 0) + b"\x02" + bytes([len(data)]) + bytes(data) + b"\x00\x3b")
+
+
+def more_gif_webp_cases(out: Path) -> None:
+    rng = np.random.default_rng(11)
+    rgba = np.concatenate([rng.integers(0, 256, (29, 41, 3), dtype=np.uint8),
+                           rng.integers(0, 256, (29, 41, 1), dtype=np.uint8)], -1)
+    Image.fromarray(rgba, "RGBA").save(out / "lossy_alpha.webp", quality=70)
+    frames = [Image.fromarray(rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)) for _ in range(3)]
+    frames[0].save(out / "animated.webp", save_all=True, append_images=frames[1:], quality=80)
+    Image.fromarray(rng.integers(0, 256, (17, 33, 3), dtype=np.uint8)).quantize(64).save(out / "plain.gif")
+    Image.fromarray(rng.integers(0, 256, (17, 33), dtype=np.uint8), "L").save(out / "grey.gif")
+    (out / "gif_small_first_frame.gif").write_bytes(gif_with_small_first_frame(False))
+    (out / "gif_small_first_frame_trns.gif").write_bytes(gif_with_small_first_frame(True))
+
+
 def main(out_dir: str) -> None:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -170,6 +210,7 @@ def main(out_dir: str) -> None:
     cmyk = np.concatenate([noisy(61, 43, rng2, 12), rng2.integers(0, 256, (43, 61, 1), dtype=np.uint8)], -1)
     Image.fromarray(cmyk, "CMYK").save(out / "cmyk.jpg", quality=90)  # PIL writes an Adobe marker
     png_edge_cases(out)
+    more_gif_webp_cases(out)
 
 
 if __name__ == "__main__":
