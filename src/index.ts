@@ -1,3 +1,4 @@
 // tramontane: the library entry point. Each layer re-exports its public surface here.
 export const VERSION = '0.1.0';
 export * from './tokenizer/index.js';
+export * from './image/index.js';

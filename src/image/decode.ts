@@ -1,0 +1,54 @@
+// Bytes -> PIL-equivalent 8-bit RGB, with the format check, the pixel limit and clear errors.
+import { ImageError } from './errors.js';
+import { sniffFormat } from './format.js';
+import { flattenOverWhite } from './pilPixels.js';
+import { decodePng, pngSize, PngFormatError } from './png.js';
+import { decodeWithSharp, sharpSize, SharpDecodeError } from './sharpDecode.js';
+
+export interface RgbImage {
+  width: number;
+  height: number;
+  data: Uint8Array; // [height, width, 3], as mistral_common's np.array(_convert_to_rgb(image))
+}
+
+/** PIL's decompression-bomb error threshold (2 * Image.MAX_IMAGE_PIXELS). */
+export const DEFAULT_MAX_PIXELS = 178_956_970;
+
+export async function decodeToRgb(bytes: Uint8Array, label: string, maxPixels: number): Promise<RgbImage> {
+  if (bytes.length === 0) throw new ImageError(label, 'is empty (0 bytes)');
+  const sniffed = sniffFormat(bytes);
+  if ('unknown' in sniffed) throw new ImageError(label, 'is not an image (no PNG, JPEG, WebP or GIF signature)');
+  if ('unsupported' in sniffed) {
+    throw new ImageError(label, `unsupported image format ${sniffed.unsupported} (supported: PNG, JPEG, WebP, GIF)`);
+  }
+  const format = sniffed.format;
+  try {
+    if (format === 'png') {
+      checkSize(pngSize(bytes), label, maxPixels);
+      const pixels = decodePng(bytes, maxPixels);
+      return { width: pixels.width, height: pixels.height, data: flattenOverWhite(pixels) };
+    }
+    const size = await sharpSize(bytes);
+    checkSize(size, label, maxPixels);
+    if (size.space === 'cmyk') throw new ImageError(label, 'unsupported image format: CMYK JPEG');
+    const pixels = await decodeWithSharp(bytes, format, maxPixels);
+    return { width: pixels.width, height: pixels.height, data: flattenOverWhite(pixels) };
+  } catch (err) {
+    if (err instanceof ImageError) throw err;
+    if (err instanceof PngFormatError || err instanceof SharpDecodeError) {
+      throw new ImageError(label, `cannot decode ${format.toUpperCase()}: ${err.message}`);
+    }
+    throw err;
+  }
+}
+
+function checkSize(size: { width: number; height: number }, label: string, maxPixels: number): void {
+  const { width, height } = size;
+  if (width === 0 || height === 0) throw new ImageError(label, `image has 0 pixels (${width}x${height})`);
+  if (width * height > maxPixels) {
+    throw new ImageError(
+      label,
+      `image is ${width}x${height} = ${width * height} pixels, over the limit of ${maxPixels} (maxPixels)`,
+    );
+  }
+}

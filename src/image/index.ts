@@ -1,0 +1,11 @@
+// Image input, pixel-exact to mistral_common's ImageEncoder (PIL decode + OpenCV INTER_CUBIC).
+export { ImageEncoder, CLIP_MEAN, CLIP_STD } from './encoder.js';
+export type { EncodedImage, ImageEncoderOptions, TekkenImageConfig } from './encoder.js';
+export { ImageError } from './errors.js';
+export type { ImageSource } from './source.js';
+export { DEFAULT_MAX_PIXELS } from './decode.js';
+export type { RgbImage } from './decode.js';
+export { tokenGrid, imageTokens, roundHalfEven } from './sizeRule.js';
+export type { TokenGrid, ImageTokenIds } from './sizeRule.js';
+export { cubicResizeRgb } from './cubicResize.js';
+export type { CubicArithmetic } from './cubicResize.js';

@@ -1,0 +1,64 @@
+// mistral_common's ImageEncoder size rule and image token layout (SPEC.md §5 and §6).
+
+export interface TokenGrid {
+  /** Merged tokens per row (W_tok) and per column (H_tok). */
+  widthTokens: number;
+  heightTokens: number;
+  /** Size of the resized image in pixels: tokens * patchSize * spatialMergeSize. */
+  width: number;
+  height: number;
+}
+
+/** Python's round() on a double: nearest integer, ties to even. */
+export function roundHalfEven(x: number): number {
+  const floor = Math.floor(x);
+  const diff = x - floor;
+  if (diff > 0.5) return floor + 1;
+  if (diff < 0.5) return floor;
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
+/**
+ * Token grid for an image of `width` x `height` pixels. Downscales (never up) so the longest
+ * side fits `maxImageSize`, with the same double arithmetic as the reference:
+ * ratio = max(h / max, w / max); side = round(side / ratio).
+ */
+export function tokenGrid(
+  width: number,
+  height: number,
+  patchSize: number,
+  maxImageSize: number,
+  spatialMergeSize: number,
+): TokenGrid {
+  let w = width;
+  let h = height;
+  const ratio = Math.max(h / maxImageSize, w / maxImageSize);
+  if (ratio > 1) {
+    w = roundHalfEven(w / ratio);
+    h = roundHalfEven(h / ratio);
+  }
+  const tokenSide = patchSize * spatialMergeSize;
+  // Python's // floors; w, h >= 0 so (w - 1) // t floors toward -inf for w = 0 as well.
+  const widthTokens = Math.floor((w - 1) / tokenSide) + 1;
+  const heightTokens = Math.floor((h - 1) / tokenSide) + 1;
+  return { widthTokens, heightTokens, width: widthTokens * tokenSide, height: heightTokens * tokenSide };
+}
+
+export interface ImageTokenIds {
+  imageTokenId: number;
+  imageBreakTokenId: number;
+  imageEndTokenId: number;
+}
+
+/** `([IMG] * W_tok + [IMG_BREAK]) * H_tok` with the very last token replaced by `[IMG_END]`. */
+export function imageTokens(widthTokens: number, heightTokens: number, ids: ImageTokenIds): number[] {
+  const rowLength = widthTokens + 1;
+  const tokens = new Array<number>(rowLength * heightTokens);
+  for (let r = 0; r < heightTokens; r++) {
+    const base = r * rowLength;
+    for (let c = 0; c < widthTokens; c++) tokens[base + c] = ids.imageTokenId;
+    tokens[base + widthTokens] = ids.imageBreakTokenId;
+  }
+  tokens[tokens.length - 1] = ids.imageEndTokenId;
+  return tokens;
+}
