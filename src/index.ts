@@ -13,3 +13,10 @@ export { parseHfConfig, parseMistralParams } from './model/configLoader.js';
 export { SafetensorsFile } from './model/safetensorsFile.js';
 export type { ModelConfig, TextConfig, VisionConfig, ProjectorConfig, WeightDType } from './model/config.js';
 export type { HostTensor, WeightSource } from './model/weights.js';
+
+// Model sources: checkpoint directories, built-in configs, seeded dummy weights (--load-format dummy).
+export { openModelSource, LOAD_FORMATS, EMBEDDED_MODEL_DIR } from './model/modelSource.js';
+export type { LoadFormat, ModelSource, ModelSourceOptions } from './model/modelSource.js';
+export { BUILTIN_CONFIG_NAMES, loadBuiltinConfig, builtinConfigDir } from './model/builtinConfigs.js';
+export { DummyWeightSource, dummyFillSpec, dummyTensorKey } from './model/dummyWeights.js';
+export type { DummyFillSpec, DummyWeightOptions } from './model/dummyWeights.js';
