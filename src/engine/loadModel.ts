@@ -1,11 +1,9 @@
 // LLM.create's loading: a model directory (either layout) -> weights on the chosen device's
 // backend, the model runner with its KV cache, the Tekken tokenizer and the image encoder.
-import { existsSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, resolve } from 'node:path';
 import { createDeviceBackend } from '../backend/deviceBackend.js';
 import { ImageEncoder } from '../image/index.js';
-import { openCheckpoint } from '../model/checkpoint.js';
+import { EMBEDDED_MODEL_DIR, openModelSource, type LoadFormat } from '../model/modelSource.js';
 import { createRunner } from '../model/modelRunner.js';
 import type { ModelRunner } from '../model/runner.js';
 import { Tekkenizer } from '../tokenizer/index.js';
@@ -15,8 +13,11 @@ import type { ImagePreprocessor } from './promptInput.js';
 import { tekkenChatEncoder, tekkenEngineTokenizer, tekkenImageTokenIds } from './tekkenPort.js';
 
 export interface LoadOptions {
-  /** Model directory (HF or Mistral layout). Default: the tiny model shipped in the package. */
+  /** Model directory (HF or Mistral layout), or with loadFormat 'dummy' a built-in config name
+   *  ('mistral-small-3.1-24b'). Default: the tiny model shipped in the package. */
   readonly model?: string;
+  /** 'auto' reads the checkpoint; 'dummy' fills seeded random weights (vLLM's --load-format). */
+  readonly loadFormat?: LoadFormat;
   /** A tekken.json other than the directory's own. */
   readonly tokenizer?: string;
   readonly device?: string;
@@ -34,15 +35,12 @@ export interface LoadOptions {
   readonly threads?: number;
 }
 
-/** The tiny random-weight model shipped with the package (its output is meaningless text). */
-export const EMBEDDED_MODEL_DIR = fileURLToPath(new URL('../../../assets/tiny-default', import.meta.url));
-
 function positiveInt(name: string, v: number | undefined): void {
   if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new InvalidRequestError(`${name} must be a positive integer, got ${v}`, name);
 }
 
 export async function loadComponents(o: LoadOptions): Promise<LLMComponents & { readonly defaults: { maxNumSeqs: number; maxNumBatchedTokens: number } }> {
-  const dir = resolve(o.model ?? EMBEDDED_MODEL_DIR);
+  const model = o.model ?? EMBEDDED_MODEL_DIR;
   positiveInt('maxModelLen', o.maxModelLen);
   positiveInt('maxNumSeqs', o.maxNumSeqs);
   positiveInt('maxNumBatchedTokens', o.maxNumBatchedTokens);
@@ -51,11 +49,10 @@ export async function loadComponents(o: LoadOptions): Promise<LLMComponents & { 
   if (!(util > 0 && util <= 1)) throw new InvalidRequestError(`gpuMemoryUtilization must be in (0, 1], got ${util}`, 'gpuMemoryUtilization');
   const backend = await createDeviceBackend(o.device ?? 'cpu', { threads: o.threads });
   try {
-    const checkpoint = await openCheckpoint(dir, { tokenizerPath: o.tokenizer });
-    const tokenizerPath = checkpoint.tokenizerPath ?? (existsSync(join(dir, 'tekken.json')) ? join(dir, 'tekken.json') : null);
-    if (!tokenizerPath) throw new InvalidRequestError(`no tekken.json in ${dir}: pass a tokenizer`, 'tokenizer');
-    const tekken = Tekkenizer.fromFile(tokenizerPath);
-    const cfg = checkpoint.weights.config;
+    const source = await openModelSource({ model, loadFormat: o.loadFormat ?? 'auto', tokenizerPath: o.tokenizer });
+    if (!source.tokenizerPath) throw new InvalidRequestError(`no tekken.json for ${source.origin}: pass a tokenizer`, 'tokenizer');
+    const tekken = Tekkenizer.fromFile(source.tokenizerPath);
+    const cfg = source.config;
     // On the CPU the default context is capped (as `tramontane generate` does): pass maxModelLen for more.
     const maxModelLen = o.maxModelLen ?? (backend.name === 'cpu' ? Math.min(cfg.text.maxPositionEmbeddings, 8192) : cfg.text.maxPositionEmbeddings);
     if (maxModelLen > cfg.text.maxPositionEmbeddings) {
@@ -67,7 +64,7 @@ export async function loadComponents(o: LoadOptions): Promise<LLMComponents & { 
     // On the CPU the cache lives in ordinary memory: keep it to what the sequences can use.
     const kvCacheTokens = o.kvCacheTokens ?? (backend.name === 'cpu' ? Math.max(maxModelLen, Math.min(maxNumSeqs * maxModelLen, 1 << 17)) : undefined);
     const inner = await createRunner({
-      weights: checkpoint.weights,
+      weights: source.weights,
       backend,
       maxModelLen,
       maxNumSeqs,
@@ -82,28 +79,31 @@ export async function loadComponents(o: LoadOptions): Promise<LLMComponents & { 
       execute: (batch, sampling, promptLogprobs) => inner.execute(batch, sampling, promptLogprobs),
       async close() {
         await inner.close();
-        await checkpoint.weights.close();
+        await source.weights.close();
         await backend.close();
       },
     };
     let images: ImagePreprocessor | null = null;
-    if (cfg.vision && tekken.imageConfig) {
-      const enc = new ImageEncoder({
-        patchSize: tekken.imageConfig.patchSize,
-        maxImageSize: tekken.imageConfig.maxImageSize,
-        spatialMergeSize: tekken.imageConfig.spatialMergeSize,
-        imageTokenId: tekken.imgId,
-        imageBreakTokenId: tekken.imgBreakId,
-        imageEndTokenId: tekken.imgEndId,
-      });
-      images = { encode: (source) => enc.encode(source) };
+    if (cfg.vision) {
+      // mistral_common sizes images by the tokenizer's image block; the model config otherwise.
+      const enc = tekken.imageConfig
+        ? new ImageEncoder({
+            patchSize: tekken.imageConfig.patchSize,
+            maxImageSize: tekken.imageConfig.maxImageSize,
+            spatialMergeSize: tekken.imageConfig.spatialMergeSize,
+            imageTokenId: tekken.imgId,
+            imageBreakTokenId: tekken.imgBreakId,
+            imageEndTokenId: tekken.imgEndId,
+          })
+        : ImageEncoder.fromModelConfig(cfg);
+      images = { encode: (src) => enc.encode(src) };
     }
     return {
       runner,
       tokenizer: tekkenEngineTokenizer(tekken),
       imageTokenIds: tekkenImageTokenIds(tekken),
       images,
-      modelName: o.servedModelName ?? (o.model === undefined ? 'tramontane-tiny' : basename(dir)),
+      modelName: o.servedModelName ?? (o.model === undefined ? 'tramontane-tiny' : basename(resolve(model))),
       encodeChat: tekkenChatEncoder(tekken),
       defaults: { maxNumSeqs, maxNumBatchedTokens },
     };

@@ -112,6 +112,14 @@ test('the embedded model: string prompts get BOS; encodeUserContent as in the mo
   } finally {
     await tiny.close();
   }
+  // --load-format dummy: the embedded model's config and tokenizer, seeded random weights.
+  const dummy = await LLM.create({ loadFormat: 'dummy', maxModelLen: 64, maxNumSeqs: 2, threads: 1 });
+  try {
+    const [d] = await dummy.generate('Hello', { temperature: 0, maxTokens: 3, ignoreEos: true });
+    assert.equal(d.outputs[0].tokenIds.length, 3);
+  } finally {
+    await dummy.close();
+  }
   await assert.rejects(LLM.create({ device: 'cuda' }), /CUDA backend not available/);
   await assert.rejects(LLM.create({ device: 'tpu' }), /unknown device 'tpu'/);
 });

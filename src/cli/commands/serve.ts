@@ -8,7 +8,7 @@ import { createServer, DEFAULT_BODY_LIMIT } from '../../server/app.js';
 
 const USAGE = `usage: tramontane serve [model] [--host H] [--port P] [--api-key KEY] [--served-model-name NAME]
   [--max-model-len N] [--max-num-seqs N] [--max-num-batched-tokens N] [--gpu-memory-utilization F]
-  [--kv-cache-tokens N] [--limit-mm-per-prompt image=N] [--device cpu|cuda] [--load-format auto]
+  [--kv-cache-tokens N] [--limit-mm-per-prompt image=N] [--device cpu|cuda] [--load-format auto|dummy]
   [--tokenizer <tekken.json>] [--max-body-bytes N] [--no-enable-prefix-caching]
 Without a model it serves the embedded tiny checkpoint (random weights: meaningless text).
 The API key may also come from TRAMONTANE_API_KEY; with one set, every route but /health needs
@@ -81,7 +81,7 @@ export const serveCommand: Command = {
     if (parsed.positionals.length === 1 && v.model !== undefined) throw new CliError('serve: give the model as an argument or with --model, not both');
     const model = parsed.positionals[0] ?? v.model;
     const loadFormat = v['load-format'] ?? 'auto';
-    if (loadFormat !== 'auto') throw new CliError(`--load-format ${loadFormat} is not available in this build (only auto)`);
+    if (loadFormat !== 'auto' && loadFormat !== 'dummy') throw new CliError(`--load-format must be auto or dummy (got ${loadFormat})`);
     const port = parseNumberFlag('port', v.port, { integer: true, min: 0, max: 65535 }) ?? 8000;
     const host = v.host ?? '127.0.0.1';
     const apiKey = v['api-key'] ?? process.env.TRAMONTANE_API_KEY ?? null;
@@ -92,6 +92,7 @@ export const serveCommand: Command = {
       llm = await LLM.create({
         model,
         tokenizer: v.tokenizer,
+        loadFormat,
         device: v.device ?? 'cpu',
         servedModelName: v['served-model-name'],
         maxModelLen: parseNumberFlag('max-model-len', v['max-model-len'], { integer: true, min: 2 }),
