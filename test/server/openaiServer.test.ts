@@ -309,3 +309,27 @@ test('malformed bodies on every route get a 4xx, never a 5xx, and the server kee
   const ok = await client.completions.create({ model: MODEL, prompt: 'still here', max_tokens: 2 });
   assert.equal(ok.choices.length, 1);
 });
+
+test('an http image URL is fetched (same answer as the data: URL); one that fails gets a 400', async () => {
+  const { createServer: createHttpServer } = await import('node:http');
+  const png = readFileSync(fixture('image', 'inputs', 'gradient_rgb.png'));
+  const images = createHttpServer((req, res) => {
+    if (req.url === '/picture.png') res.writeHead(200, { 'content-type': 'image/png' }).end(png);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => images.listen(0, '127.0.0.1', r));
+  const imageBase = `http://127.0.0.1:${(images.address() as AddressInfo).port}`;
+  try {
+    const ask = (url: string) =>
+      client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url } }, { type: 'text', text: 'Describe.' }] }], max_tokens: 6, ...greedy });
+    const viaHttp = await ask(`${imageBase}/picture.png`);
+    const viaData = await ask(pngDataUrl('gradient_rgb.png'));
+    assert.equal(viaHttp.choices[0].message.content, viaData.choices[0].message.content);
+    assert.equal(viaHttp.usage?.prompt_tokens, viaData.usage?.prompt_tokens);
+    const e = await statusOf(ask(`${imageBase}/missing.png`));
+    assert.equal(e.status, 400);
+    assert.match(e.message, /image_url: the image could not be loaded/);
+  } finally {
+    await new Promise<void>((r) => images.close(() => r()));
+  }
+});
