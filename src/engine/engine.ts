@@ -172,8 +172,8 @@ export class Engine {
         this.scheduler.finish(u.request.id, 'stop', stopString);
         state.finishSeq(index, 'stop', stopString);
       } else if (u.finished) {
-        const late = state.finishSeq(index, u.finished, u.request.stopReason);
-        void late;
+        // A stop string completed only by the detokenizer's last bytes still reads as 'stop'.
+        state.finishSeq(index, u.finished, u.request.stopReason);
       }
       if (state.finished) this.retire(state);
     }

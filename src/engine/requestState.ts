@@ -11,7 +11,7 @@ class SequenceOutput {
   readonly text: OutputText;
   readonly logprobs: PositionLogprobs[] | null;
   cumulativeLogprob: number | null;
-  /** Tokens the user sees (all of them unless a stop string cut the text). */
+  /** null while the sequence runs. */
   finishReason: FinishReason | null = null;
   stopReason: string | number | null = null;
 
