@@ -204,7 +204,14 @@ export class Engine {
         this.totals.executeSeconds += this.lastExecuteSeconds;
       }
       this.lastStepStart = now;
-      const didWork = await this.step();
+      let didWork: boolean;
+      try {
+        didWork = await this.step();
+      } catch (err) {
+        // A bug, not a bad request (those are refused in add()): fail what is in flight, keep serving.
+        this.failAll(err instanceof Error ? err : new Error(String(err)));
+        didWork = false;
+      }
       if (!didWork) this.lastStepStart = null;
       // Let I/O callbacks (new requests, disconnects, stream readers) run between steps.
       await new Promise<void>((resolve) => setImmediate(resolve));
@@ -232,6 +239,15 @@ export class Engine {
     for await (const out of state.stream()) last = out;
     if (!last) throw new Error(`request ${state.id} produced no output`);
     return state.snapshot(false);
+  }
+
+  /** Fails every unfinished request with `error` and returns their blocks. */
+  private failAll(error: Error): void {
+    for (const state of [...this.states.values()]) {
+      state.fail(error);
+      for (const s of state.seqs) this.scheduler.finish(s.seq.id, 'abort');
+      this.retire(state);
+    }
   }
 
   private failSeq(seqId: string, error: Error): void {

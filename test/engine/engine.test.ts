@@ -303,3 +303,21 @@ test('bad requests are refused naming the problem', async () => {
   assert.equal(out.outputs[0].finishReason, 'length');
   await engine.close();
 });
+
+test('an unexpected error inside a step fails the requests in flight and the engine keeps serving', async () => {
+  const { engine, runner } = makeEngine();
+  const real = runner.execute.bind(runner);
+  let broken = true;
+  runner.execute = async (batch, sampling, pl) => {
+    const out = await real(batch, sampling, pl);
+    // A runner that breaks the contract (no token for a sampled sequence) trips the scheduler.
+    return broken ? { sampled: out.sampled.map(() => null), promptLogprobs: out.promptLogprobs } : out;
+  };
+  await assert.rejects(generate(engine, { promptTokenIds: [5, 6, 7] }, { ...greedy, maxTokens: 3 }), /runner returned no token/);
+  assert.equal(engine.numUnfinished, 0);
+  assert.equal(engine.blocks.numFreeBlocks, 64);
+  broken = false;
+  const ok = await generate(engine, { promptTokenIds: [5, 6, 7] }, { ...greedy, maxTokens: 3 });
+  assert.equal(ok.outputs[0].tokenIds.length, 3);
+  await engine.close();
+});
