@@ -18,6 +18,25 @@ export interface DeviceBackendOptions {
   readonly threads?: number;
 }
 
+/** What the engine plans around, per device. */
+export interface DeviceTraits {
+  /** The KV cache and weights live in the host's memory (size the cache modestly). */
+  readonly hostMemory: boolean;
+  /** Ops run on the calling thread: run the model off the event loop so HTTP stays live. */
+  readonly blocksCallingThread: boolean;
+}
+
+export function deviceTraits(device: string): DeviceTraits {
+  switch (device) {
+    case 'cpu':
+      return { hostMemory: true, blocksCallingThread: true };
+    case 'cuda':
+      return { hostMemory: false, blocksCallingThread: false };
+    default:
+      throw new BackendUnavailableError(`unknown device '${device}' (expected one of: ${DEVICES.join(', ')})`);
+  }
+}
+
 export async function createDeviceBackend(device: string, options: DeviceBackendOptions = {}): Promise<Backend> {
   switch (device) {
     case 'cpu':

@@ -1,15 +1,16 @@
 // LLM.create's loading: a model directory (either layout) -> weights on the chosen device's
 // backend, the model runner with its KV cache, the Tekken tokenizer and the image encoder.
 import { basename, resolve } from 'node:path';
-import { createDeviceBackend } from '../backend/deviceBackend.js';
+import { deviceTraits } from '../backend/deviceBackend.js';
 import { ImageEncoder } from '../image/index.js';
 import { EMBEDDED_MODEL_DIR, openModelSource, type LoadFormat } from '../model/modelSource.js';
-import { createRunner } from '../model/modelRunner.js';
 import type { ModelRunner } from '../model/runner.js';
 import { Tekkenizer } from '../tokenizer/index.js';
 import { InvalidRequestError } from './errors.js';
 import type { LLMComponents } from './llm.js';
 import type { ImagePreprocessor } from './promptInput.js';
+import { openLocalRunner, type RunnerSpec } from './localRunner.js';
+import { startRunnerThread } from './runnerThread.js';
 import { tekkenChatEncoder, tekkenEngineTokenizer, tekkenImageTokenIds } from './tekkenPort.js';
 
 export interface LoadOptions {
@@ -33,6 +34,9 @@ export interface LoadOptions {
   readonly servedModelName?: string;
   /** Matmul threads on the CPU. */
   readonly threads?: number;
+  /** Run the model in a worker thread (default: when the device's ops block the calling thread,
+   *  as the CPU's do), so the event loop serves HTTP while a step computes. */
+  readonly runnerThread?: boolean;
 }
 
 function positiveInt(name: string, v: number | undefined): void {
@@ -47,42 +51,45 @@ export async function loadComponents(o: LoadOptions): Promise<LLMComponents & { 
   positiveInt('kvCacheTokens', o.kvCacheTokens);
   const util = o.gpuMemoryUtilization ?? 0.9;
   if (!(util > 0 && util <= 1)) throw new InvalidRequestError(`gpuMemoryUtilization must be in (0, 1], got ${util}`, 'gpuMemoryUtilization');
-  const backend = await createDeviceBackend(o.device ?? 'cpu', { threads: o.threads });
+  const device = o.device ?? 'cpu';
+  const traits = deviceTraits(device); // unknown devices fail here, before any file is read
+  const source = await openModelSource({ model, loadFormat: o.loadFormat ?? 'auto', tokenizerPath: o.tokenizer });
+  let runner: ModelRunner | null = null;
+  let sourceOpen = true; // until closed here or handed to the local runner
   try {
-    const source = await openModelSource({ model, loadFormat: o.loadFormat ?? 'auto', tokenizerPath: o.tokenizer });
     if (!source.tokenizerPath) throw new InvalidRequestError(`no tekken.json for ${source.origin}: pass a tokenizer`, 'tokenizer');
     const tekken = Tekkenizer.fromFile(source.tokenizerPath);
     const cfg = source.config;
-    // On the CPU the default context is capped (as `tramontane generate` does): pass maxModelLen for more.
-    const maxModelLen = o.maxModelLen ?? (backend.name === 'cpu' ? Math.min(cfg.text.maxPositionEmbeddings, 8192) : cfg.text.maxPositionEmbeddings);
+    // In host memory the default context is capped (as `tramontane generate` does): pass maxModelLen for more.
+    const maxModelLen = o.maxModelLen ?? (traits.hostMemory ? Math.min(cfg.text.maxPositionEmbeddings, 8192) : cfg.text.maxPositionEmbeddings);
     if (maxModelLen > cfg.text.maxPositionEmbeddings) {
       throw new InvalidRequestError(`maxModelLen ${maxModelLen} is more than the model's ${cfg.text.maxPositionEmbeddings} positions`, 'maxModelLen');
     }
     const maxNumSeqs = o.maxNumSeqs ?? 256;
-    // vLLM's default with chunked prefill; at least one whole sequence fits a step otherwise.
+    // vLLM's default with chunked prefill.
     const maxNumBatchedTokens = o.maxNumBatchedTokens ?? 2048;
-    // On the CPU the cache lives in ordinary memory: keep it to what the sequences can use.
-    const kvCacheTokens = o.kvCacheTokens ?? (backend.name === 'cpu' ? Math.max(maxModelLen, Math.min(maxNumSeqs * maxModelLen, 1 << 17)) : undefined);
-    const inner = await createRunner({
-      weights: source.weights,
-      backend,
+    // In host memory, keep the cache to what the sequences can use rather than a memory fraction.
+    const kvCacheTokens = o.kvCacheTokens ?? (traits.hostMemory ? Math.max(maxModelLen, Math.min(maxNumSeqs * maxModelLen, 1 << 17)) : undefined);
+    const spec: RunnerSpec = {
+      model,
+      loadFormat: o.loadFormat ?? 'auto',
+      tokenizer: o.tokenizer,
+      device,
+      threads: o.threads,
       maxModelLen,
       maxNumSeqs,
       maxNumBatchedTokens,
       kvCacheTokens,
       kvCacheMemoryFraction: util,
-    });
-    // Closing the runner also releases the backend (its worker threads) and the weight files.
-    const runner: ModelRunner = {
-      kvCache: inner.kvCache,
-      limits: inner.limits,
-      execute: (batch, sampling, promptLogprobs) => inner.execute(batch, sampling, promptLogprobs),
-      async close() {
-        await inner.close();
-        await source.weights.close();
-        await backend.close();
-      },
     };
+    if (o.runnerThread ?? traits.blocksCallingThread) {
+      sourceOpen = false;
+      await source.weights.close(); // the worker opens its own
+      runner = await startRunnerThread(spec);
+    } else {
+      sourceOpen = false;
+      runner = await openLocalRunner(spec, source);
+    }
     let images: ImagePreprocessor | null = null;
     if (cfg.vision) {
       // mistral_common sizes images by the tokenizer's image block; the model config otherwise.
@@ -108,7 +115,8 @@ export async function loadComponents(o: LoadOptions): Promise<LLMComponents & { 
       defaults: { maxNumSeqs, maxNumBatchedTokens },
     };
   } catch (err) {
-    await backend.close();
+    if (runner) await runner.close();
+    else if (sourceOpen) await source.weights.close();
     throw err;
   }
 }
