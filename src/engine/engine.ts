@@ -40,7 +40,8 @@ export interface EngineInput {
 export interface EngineObserver {
   onFirstToken?(ttft: number): void;
   onInterToken?(seconds: number): void;
-  onFinished?(e2e: number, promptTokens: number, generationTokens: number): void;
+  /** `reason`: the first sequence's finish reason ('error' when the request failed). */
+  onFinished?(e2e: number, promptTokens: number, generationTokens: number, reason: string): void;
   onStep?(numBatchedTokens: number): void;
 }
 
@@ -265,7 +266,8 @@ export class Engine {
     for (const s of state.seqs) this.owner.delete(s.seq.id);
     this.totals.finishedRequests++;
     const e2e = (performance.now() - state.arrivalTime) / 1000;
-    for (const o of this.observers) o.onFinished?.(e2e, state.promptTokenIds.length, state.numGeneratedTokens);
+    const reason = state.error ? 'error' : (state.seqs[0]?.finishReason ?? 'abort');
+    for (const o of this.observers) o.onFinished?.(e2e, state.promptTokenIds.length, state.numGeneratedTokens, reason);
   }
 
   private validatePrompt(input: EngineInput): number[] {

@@ -47,10 +47,10 @@ export class ServerMetrics {
     mirror('vllm:prompt_tokens_total', 'Prompt tokens received.', () => engine.totals.promptTokens);
     mirror('vllm:generation_tokens_total', 'Tokens generated.', () => engine.totals.generationTokens);
     mirror('vllm:num_preemptions_total', 'Sequences preempted.', () => engine.totals.preemptions);
-    mirror('vllm:request_success_total', 'Requests finished.', () => engine.totals.finishedRequests);
     mirror('tramontane:engine_steps_total', 'Model steps run.', () => engine.totals.steps);
     mirror('tramontane:engine_execute_seconds_total', 'Seconds the model runner spent executing steps.', () => engine.totals.executeSeconds);
     mirror('tramontane:engine_loop_seconds_total', 'Seconds of the busy step loop (execute plus all host work between steps).', () => engine.totals.loopSeconds);
+    const success = new Counter({ name: 'vllm:request_success_total', help: 'Requests finished, by finish reason.', labelNames: ['model_name', 'finished_reason'], registers });
     const ttft = new Histogram({ name: 'vllm:time_to_first_token_seconds', help: 'Time to first token.', labelNames, registers, buckets: TTFT_BUCKETS });
     const itl = new Histogram({ name: 'vllm:inter_token_latency_seconds', help: 'Time between tokens of a sequence.', labelNames, registers, buckets: ITL_BUCKETS });
     const tpot = new Histogram({ name: 'vllm:time_per_output_token_seconds', help: 'Time per output token.', labelNames, registers, buckets: ITL_BUCKETS });
@@ -61,7 +61,10 @@ export class ServerMetrics {
         itl.observe(labels, s);
         tpot.observe(labels, s);
       },
-      onFinished: (s) => e2e.observe(labels, s),
+      onFinished: (s, _p, _g, reason) => {
+        e2e.observe(labels, s);
+        success.inc({ ...labels, finished_reason: reason });
+      },
     });
   }
 

@@ -165,6 +165,7 @@ test('tokenize and detokenize round trip; metrics carry vLLM names', async () =>
   for (const name of ['vllm:num_requests_running', 'vllm:num_requests_waiting', 'vllm:kv_cache_usage_perc', 'vllm:gpu_cache_usage_perc', 'vllm:prefix_cache_queries_total', 'vllm:prefix_cache_hits_total', 'vllm:prompt_tokens_total', 'vllm:generation_tokens_total', 'vllm:time_to_first_token_seconds_bucket', 'vllm:inter_token_latency_seconds_bucket', 'vllm:e2e_request_latency_seconds_count']) {
     assert.ok(metrics.includes(name), name);
   }
+  assert.match(metrics, /vllm:request_success_total\{model_name="tiny",finished_reason="length"\} [1-9]/);
   const gen = /vllm:generation_tokens_total\{model_name="tiny"\} (\d+)/.exec(metrics);
   assert.ok(gen && Number(gen[1]) > 0);
 });
