@@ -10,7 +10,7 @@ import type { RequestOutput } from './outputs.js';
 import { EngineRequest, imageContentHash } from './request.js';
 import { RequestState } from './requestState.js';
 import type { SamplingParams } from './samplingParams.js';
-import { Scheduler } from './scheduler.js';
+import { Scheduler, type SeqUpdate } from './scheduler.js';
 import type { EngineTokenizer } from './tokenizerPort.js';
 
 export interface EngineOptions {
@@ -70,6 +70,8 @@ export class Engine {
     loopSeconds: 0,
   };
   private lastStepStart: number | null = null;
+  /** The last step's results, delivered while the next step runs (see step()). */
+  private pendingUpdates: SeqUpdate[] = [];
   private lastExecuteSeconds = 0;
 
   constructor(
@@ -137,25 +139,49 @@ export class Engine {
     this.retire(state);
   }
 
-  /** Runs one step; false when there was nothing to do. */
+  /**
+   * Runs one step; false when there was nothing to do. The previous step's outputs
+   * (detokenisation, stop strings, streams) are processed while this step executes; a stop
+   * string found then ends its sequence, and the token this step computed for it is dropped.
+   */
   async step(): Promise<boolean> {
     const plan = this.scheduler.schedule();
     this.totals.preemptions += plan.preempted.length;
-    if (plan.seqs.length === 0) return false;
+    if (plan.seqs.length === 0) {
+      this.processOutputs();
+      return false;
+    }
     const built = buildStep(plan, this.blocks, this.tokenizer.eosId);
     let output;
     const t0 = performance.now();
+    let outputsError: unknown = null;
     try {
-      output = await this.runner.execute(built.batch, built.sampling, built.promptLogprobs ?? undefined);
+      const running = this.runner.execute(built.batch, built.sampling, built.promptLogprobs ?? undefined);
+      try {
+        this.processOutputs();
+      } catch (err) {
+        outputsError = err; // rethrown once the step is back, never leaving it unawaited
+      }
+      output = await running;
       this.lastExecuteSeconds = (performance.now() - t0) / 1000;
       this.totals.steps++;
     } catch (err) {
+      if (outputsError === null) this.processOutputs();
       const error = err instanceof Error ? err : new Error(String(err));
       for (const s of plan.seqs) this.failSeq(s.request.id, error);
       return true;
     }
+    if (outputsError !== null) throw outputsError;
     for (const o of this.observers) o.onStep?.(plan.numBatchedTokens);
-    for (const u of this.scheduler.update(plan, output)) {
+    this.pendingUpdates = this.scheduler.update(plan, output);
+    return true;
+  }
+
+  /** Delivers what the last step produced to its requests. */
+  processOutputs(): void {
+    const updates = this.pendingUpdates;
+    this.pendingUpdates = [];
+    for (const u of updates) {
       const own = this.owner.get(u.request.id);
       if (!own) continue;
       const { state, index } = own;
@@ -178,7 +204,6 @@ export class Engine {
       }
       if (state.finished) this.retire(state);
     }
-    return true;
   }
 
   /** Starts the background loop if it is not running. */
@@ -194,7 +219,9 @@ export class Engine {
   private async runLoop(): Promise<void> {
     while (!this.closed) {
       if (!this.scheduler.hasUnfinished()) {
+        this.processOutputs();
         this.lastStepStart = null;
+        if (this.scheduler.hasUnfinished() || this.closed) continue;
         await new Promise<void>((resolve) => (this.wake = resolve));
         continue;
       }
