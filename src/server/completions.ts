@@ -5,7 +5,7 @@ import type { EngineInput } from '../engine/engine.js';
 import type { RequestOutput } from '../engine/outputs.js';
 import { ApiError } from './errors.js';
 import { collect, deltas, merge, startRequest, asApiError } from './generation.js';
-import { completionLogprobs } from './logprobsFormat.js';
+import { completionLogprobs, concatLogprobs } from './logprobsFormat.js';
 import { completionRequestSchema, type CompletionRequest } from './protocol.js';
 import { completionParams } from './samplingMapping.js';
 import type { ServerContext } from './context.js';
@@ -63,9 +63,7 @@ export async function handleCompletion(ctx: ServerContext, request: FastifyReque
         if (params.logprobs !== null) {
           const prompt = body.echo && out.promptLogprobs ? completionLogprobs(out.promptLogprobs, 0, out.promptTokenIds.map((t) => llm.components.tokenizer.tokenText(t))) : null;
           const gen = completionLogprobs(o.logprobs ?? [], echo.length);
-          logprobs = prompt
-            ? { tokens: [...prompt.tokens, ...gen.tokens], token_logprobs: [...prompt.token_logprobs, ...gen.token_logprobs], top_logprobs: [...prompt.top_logprobs, ...gen.top_logprobs], text_offset: [...prompt.text_offset, ...gen.text_offset] }
-            : gen;
+          logprobs = prompt ? concatLogprobs(prompt, gen) : gen;
         }
         return { index: pi * params.n + o.index, text: echo + o.text, logprobs, finish_reason: o.finishReason, stop_reason: o.stopReason };
       }),

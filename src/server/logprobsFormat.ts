@@ -22,6 +22,16 @@ export function completionLogprobs(positions: readonly (PositionLogprobs | null)
   return out;
 }
 
+/** The prompt's entries then the completion's (echo with logprobs). */
+export function concatLogprobs(a: CompletionLogprobs, b: CompletionLogprobs): CompletionLogprobs {
+  return {
+    tokens: [...a.tokens, ...b.tokens],
+    token_logprobs: [...a.token_logprobs, ...b.token_logprobs],
+    top_logprobs: [...a.top_logprobs, ...b.top_logprobs],
+    text_offset: [...a.text_offset, ...b.text_offset],
+  };
+}
+
 interface ChatTokenLogprob {
   token: string;
   logprob: number;
