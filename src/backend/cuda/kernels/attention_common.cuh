@@ -1,0 +1,57 @@
+// One warp computes attention of one query row and one head with an online softmax over
+// its keys (flash-decoding style): lane l owns dims [l*HD/32, (l+1)*HD/32) of q, k, v and
+// the accumulator; each key costs one warp reduction. Correct first; the tiled tensor-core
+// versions come later and are checked against this one.
+#pragma once
+#include "common.cuh"
+
+#define NEG_INF (-__int_as_float(0x7f800000))
+
+template <int HD>
+struct RowState {
+  static constexpr int DPL = HD / 32;  // dims per lane
+  float q[DPL];
+  float acc[DPL];
+  float m, l;
+
+  __device__ void init(const bf16_t* qRow, int lane, float scale) {
+#pragma unroll
+    for (int i = 0; i < DPL; i++) {
+      q[i] = bf16_to_f32(qRow[lane * DPL + i]) * scale;
+      acc[i] = 0.f;
+    }
+    m = NEG_INF;
+    l = 0.f;
+  }
+
+  // Folds one key/value pair into the state.
+  __device__ void step(const bf16_t* kRow, const bf16_t* vRow, int lane) {
+    float dot = 0.f;
+#pragma unroll
+    for (int i = 0; i < DPL; i++) dot += q[i] * bf16_to_f32(kRow[lane * DPL + i]);
+    const float s = warp_sum(dot);
+    const float mNew = fmaxf(m, s);
+    const float corr = expf(m - mNew);
+    const float p = expf(s - mNew);
+    l = l * corr + p;
+#pragma unroll
+    for (int i = 0; i < DPL; i++) acc[i] = acc[i] * corr + p * bf16_to_f32(vRow[lane * DPL + i]);
+    m = mNew;
+  }
+
+  __device__ void store(bf16_t* outRow, int lane) const {
+    const float inv = l > 0.f ? 1.f / l : 0.f;
+#pragma unroll
+    for (int i = 0; i < DPL; i++) outRow[lane * DPL + i] = f32_to_bf16(acc[i] * inv);
+  }
+
+  // Partial result of one split: [m, l, acc[HD]] in f32.
+  __device__ void storePartial(float* part, int lane) const {
+    if (lane == 0) {
+      part[0] = m;
+      part[1] = l;
+    }
+#pragma unroll
+    for (int i = 0; i < DPL; i++) part[2 + lane * DPL + i] = acc[i];
+  }
+};
