@@ -1,0 +1,237 @@
+// The backend interface: device memory and a short list of coarse ops. Model code (src/model/)
+// calls only this; a new device is a new folder under src/backend/ implementing it.
+//
+// Conventions
+// - Tensors are row-major and contiguous. Shapes in the comments: [rows, cols].
+// - Every op writes into an `out` tensor the caller allocated, so a runner can plan all memory
+//   up front (weights, KV cache, per-step workspace) and allocate nothing in the decode path.
+//   Use `view` to address the first rows of a workspace buffer sized for the largest step.
+// - Activations (hidden states, Q/K/V, KV cache) have the backend's `activationDType`
+//   (f32 on the CPU, bf16 on CUDA); weights keep the dtype `uploadWeight` chose. Float ops
+//   accumulate in f32 and compute norms, softmax and RoPE angles in f32 whatever the storage.
+// - Index tensors (token ids, positions, slot mappings, block tables, row indices) are i32.
+// - Ops are enqueued in order; `download` and the sampling ops resolve once their inputs are
+//   computed. A backend may run ops asynchronously (CUDA stream) as long as that order holds.
+
+import type { HostTensor } from '../model/weights.js';
+import type { SampledToken, SeqSampling, TokenLogprobs } from '../model/sampling.js';
+
+export type DType = 'f32' | 'bf16' | 'f16' | 'i32';
+
+/** An opaque handle to device memory. Only the backend that made it can read it. */
+export interface DeviceTensor {
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+}
+
+export interface DeviceMemoryInfo {
+  /** Bytes still free for allocations (weights, KV cache, workspace). */
+  readonly freeBytes: number;
+  readonly totalBytes: number;
+}
+
+/** Where each sequence of a batch finds its keys and values in the paged KV cache. */
+export interface AttentionMetadata {
+  readonly numSeqs: number;
+  /** i32 [numSeqs + 1]: prefix sums of the per-sequence query lengths; sequence s owns the
+   *  query rows queryStarts[s] .. queryStarts[s+1]-1. */
+  readonly queryStarts: DeviceTensor;
+  /** i32 [numSeqs]: tokens of each sequence in the cache, including this step's new ones
+   *  (already written with `writeKv`). Query row j of sequence s sits at position
+   *  contextLens[s] - queryLen(s) + j and attends causally to cache positions 0..that. */
+  readonly contextLens: DeviceTensor;
+  /** i32 [numSeqs, maxBlocksPerSeq]: block ids of each sequence, padded with -1. */
+  readonly blockTables: DeviceTensor;
+  readonly maxBlocksPerSeq: number;
+  /** Host-side maxima, for launch sizing. */
+  readonly maxQueryLen: number;
+  readonly maxContextLen: number;
+}
+
+/** The images of one vision-encoder call, concatenated along the patch axis. */
+export interface ImageSpans {
+  /** i32 [numImages + 1]: prefix sums of the per-image patch counts. */
+  readonly patchStarts: DeviceTensor;
+  /** Host copies: per image its patch grid (rows x cols = patches of the image). */
+  readonly gridRows: readonly number[];
+  readonly gridCols: readonly number[];
+  readonly maxPatches: number;
+}
+
+export interface PagedAttentionArgs {
+  /** [numTokens, numHeads * headDim] */
+  readonly out: DeviceTensor;
+  /** [numTokens, numHeads * headDim], RoPE already applied. */
+  readonly q: DeviceTensor;
+  /** [numBlocks, blockSize, numKvHeads, headDim] each, one pair per layer. */
+  readonly kCache: DeviceTensor;
+  readonly vCache: DeviceTensor;
+  readonly meta: AttentionMetadata;
+  readonly numHeads: number;
+  /** Query head h reads KV head floor(h / (numHeads / numKvHeads)). */
+  readonly numKvHeads: number;
+  readonly headDim: number;
+  /** Multiplies q·k before the softmax (1/sqrt(headDim) for Mistral). */
+  readonly scale: number;
+}
+
+export interface VisionAttentionArgs {
+  /** [numPatches, numHeads * headDim] */
+  readonly out: DeviceTensor;
+  /** [numPatches, numHeads * headDim] each (no GQA in the vision encoder). */
+  readonly q: DeviceTensor;
+  readonly k: DeviceTensor;
+  readonly v: DeviceTensor;
+  /** Bidirectional within an image, nothing across images (block-diagonal). */
+  readonly spans: ImageSpans;
+  readonly numHeads: number;
+  readonly headDim: number;
+  readonly scale: number;
+}
+
+/** One row of logits to sample from. */
+export interface SampleRequest {
+  /** Row of the logits tensor. */
+  readonly row: number;
+  readonly params: SeqSampling;
+}
+
+/** One row of logits to score against a given token (prompt logprobs). */
+export interface ScoreRequest {
+  readonly row: number;
+  /** The token whose logprob and rank are reported. */
+  readonly targetTokenId: number;
+  /** Top alternatives to report besides it (0: none). */
+  readonly numLogprobs: number;
+}
+
+export interface Backend {
+  /** 'cpu', 'cuda', ... for messages and benchmarks only; model code never branches on it. */
+  readonly name: string;
+  /** dtype of hidden states, Q/K/V and the KV cache on this backend. */
+  readonly activationDType: 'f32' | 'bf16' | 'f16';
+
+  // ---- memory ----------------------------------------------------------------------------
+
+  memoryInfo(): DeviceMemoryInfo;
+  /** New tensor; contents unspecified. */
+  alloc(shape: readonly number[], dtype: DType): DeviceTensor;
+  /** A weight from the checkpoint; the backend picks the stored dtype (the CPU backend keeps
+   *  f32, converting bf16/f16 once here). `shape` overrides the tensor's (same element count),
+   *  e.g. the patch conv [vHidden, 3, p, p] as the matrix [vHidden, 3*p*p]. */
+  uploadWeight(tensor: HostTensor, shape?: readonly number[]): DeviceTensor;
+  /** Copies host data into `dst` starting at element `offset`. Float host data is f32 and is
+   *  converted to dst.dtype; i32 tensors take an Int32Array. */
+  write(dst: DeviceTensor, data: Float32Array | Int32Array, offset?: number): void;
+  /** Reads a tensor back (floats as f32). */
+  download(src: DeviceTensor): Promise<Float32Array | Int32Array>;
+  /** A tensor sharing `base`'s memory: `shape` (any, same dtype) starting at element `offset`;
+   *  must lie inside base. Freeing a view is a no-op; it dies with its base. */
+  view(base: DeviceTensor, shape: readonly number[], offset?: number): DeviceTensor;
+  free(tensor: DeviceTensor): void;
+  /** Resolves when every enqueued op has finished. */
+  synchronize(): Promise<void>;
+  /** Releases the device (threads, contexts). The backend is unusable afterwards. */
+  close(): Promise<void>;
+
+  // ---- ops -------------------------------------------------------------------------------
+
+  /** out[i, :] = table[ids[i], :]. out [n, hidden], table [vocab, hidden], ids i32 [n]. */
+  embedding(out: DeviceTensor, table: DeviceTensor, ids: DeviceTensor): void;
+
+  /** out = x · wᵀ: x [m, k] activations, w [n, k] as stored (any weight dtype), out [m, n]
+   *  (activation dtype or f32, e.g. f32 logits). */
+  matmul(out: DeviceTensor, x: DeviceTensor, w: DeviceTensor): void;
+
+  /** out = a + b, all [n, d]. */
+  add(out: DeviceTensor, a: DeviceTensor, b: DeviceTensor): void;
+
+  /** out[i] = rmsnorm(x[i]) * weight: x * rsqrt(mean(x²) + eps) in f32, rounded to the
+   *  activation dtype, then times weight. x, out [n, d], weight [d]. */
+  rmsNorm(out: DeviceTensor, x: DeviceTensor, weight: DeviceTensor, eps: number): void;
+
+  /** Fused residual add then norm: residual += x (in place), out = rmsnorm(residual) * weight.
+   *  residual, x, out [n, d]. */
+  addRmsNorm(
+    out: DeviceTensor,
+    residual: DeviceTensor,
+    x: DeviceTensor,
+    weight: DeviceTensor,
+    eps: number,
+  ): void;
+
+  /** Text RoPE, HF rotate-half layout, in place on q [n, numHeads*headDim] and
+   *  k [n, numKvHeads*headDim]: for pair (i, i + headDim/2) the angle is
+   *  positions[t] * theta^(-2i/headDim) (inverse frequencies and angles in f32). */
+  ropeText(
+    q: DeviceTensor,
+    k: DeviceTensor,
+    positions: DeviceTensor,
+    numHeads: number,
+    numKvHeads: number,
+    headDim: number,
+    theta: number,
+  ): void;
+
+  /** Pixtral 2D RoPE (SPEC.md §3), in place on q and k [n, numHeads*headDim]: with
+   *  f_j = theta^(-j/(headDim/2)), patch (r, c) has angles [r f_0, r f_2, .., c f_1, c f_3, ..]
+   *  (headDim/2 of them), duplicated to headDim and applied with rotate-half.
+   *  patchRows, patchCols i32 [n]. */
+  ropeVision(
+    q: DeviceTensor,
+    k: DeviceTensor,
+    patchRows: DeviceTensor,
+    patchCols: DeviceTensor,
+    numHeads: number,
+    headDim: number,
+    theta: number,
+  ): void;
+
+  /** out = silu(x[:, :d]) * x[:, d:]: x [n, 2d] (gate rows then up rows of a fused w1|w3
+   *  matmul), out [n, d]. */
+  siluAndMul(out: DeviceTensor, x: DeviceTensor): void;
+
+  /** Exact GELU: out = x * (1 + erf(x / sqrt 2)) / 2, [n, d]. */
+  gelu(out: DeviceTensor, x: DeviceTensor): void;
+
+  /** Writes this step's keys and values into the paged cache: for token t,
+   *  kCache[slot / blockSize, slot % blockSize] = k[t] with slot = slotMapping[t]; a slot of
+   *  -1 is skipped. k, v [n, numKvHeads*headDim]; caches [numBlocks, blockSize, kvH, hd]. */
+  writeKv(
+    kCache: DeviceTensor,
+    vCache: DeviceTensor,
+    k: DeviceTensor,
+    v: DeviceTensor,
+    slotMapping: DeviceTensor,
+  ): void;
+
+  /** Causal attention of the new tokens of many sequences over the paged cache (keys and
+   *  values of this step already written). Serves prefill chunks and decode tokens alike. */
+  pagedAttention(args: PagedAttentionArgs): void;
+
+  /** Block-diagonal bidirectional attention over the patches of several images. */
+  visionAttention(args: VisionAttentionArgs): void;
+
+  /** Channel-major 2x2 (merge x merge) patch merge gather, per image of `spans` with grid
+   *  h x w: out row (image offset + bi*(w/merge) + bj) holds, at c*merge² + di*merge + dj,
+   *  x[(merge*bi+di)*w + merge*bj+dj, c]. x [numPatches, C], out [numPatches/merge², C*merge²]. */
+  patchMerge(out: DeviceTensor, x: DeviceTensor, spans: ImageSpans, merge: number): void;
+
+  /** out[i, :] = src[rows[i], :]. rows i32 [m]; src [n, d], out [m, d]. */
+  gatherRows(out: DeviceTensor, src: DeviceTensor, rows: DeviceTensor): void;
+
+  /** dst[rows[i], :] = src[i, :]. rows i32 [m]; src [m, d], dst [n, d]. */
+  scatterRows(dst: DeviceTensor, src: DeviceTensor, rows: DeviceTensor): void;
+
+  // ---- logits -> tokens ---------------------------------------------------------------------
+
+  /** Samples one token per request from f32 logits [rows, vocab] with the SeqSampling
+   *  semantics of src/backend/sampling (vLLM's order: logit bias, banned ids, penalties,
+   *  then greedy, or temperature, min-p, top-k, top-p and a draw seeded by (seed, step)).
+   *  Logprobs (when params.numLogprobs >= 0) are of the raw distribution. */
+  sample(logits: DeviceTensor, requests: readonly SampleRequest[]): Promise<SampledToken[]>;
+
+  /** Logprob, rank and top alternatives of given tokens under the raw distribution of
+   *  f32 logits [rows, vocab] (prompt logprobs). */
+  score(logits: DeviceTensor, requests: readonly ScoreRequest[]): Promise<TokenLogprobs[]>;
+}

@@ -1,0 +1,192 @@
+// The CPU reference backend: f32 everywhere (bf16/f16 weights are converted once at upload),
+// straightforward loops, matmuls split over the cores by worker threads on shared memory.
+import os from 'node:os';
+import type {
+  Backend,
+  DeviceMemoryInfo,
+  DeviceTensor,
+  DType,
+  ImageSpans,
+  PagedAttentionArgs,
+  SampleRequest,
+  ScoreRequest,
+  VisionAttentionArgs,
+} from '../backend.js';
+import type { HostTensor } from '../../model/weights.js';
+import type { SampledToken, TokenLogprobs } from '../../model/sampling.js';
+import { decodeToF32 } from '../dtypeConvert.js';
+import { sampleRow } from '../sampling/sampleRow.js';
+import { tokenLogprobs } from '../sampling/rowLogprobs.js';
+import { CpuTensor, asCpu, cpuAlloc, f32, numel, rowsCols } from './cpuTensor.js';
+import * as ew from './elementwise.js';
+import * as gather from './gather.js';
+import { pagedAttention, visionAttention } from './attention.js';
+import { MatmulPool } from './matmulPool.js';
+
+export interface CpuBackendOptions {
+  /** Threads for matmuls (default: all cores the OS reports). */
+  readonly threads?: number;
+  /** Memory the backend may plan with, in bytes (default: 60% of the machine's free memory). */
+  readonly memoryBytes?: number;
+}
+
+export class CpuBackend implements Backend {
+  readonly name = 'cpu';
+  readonly activationDType = 'f32' as const;
+  private readonly pool: MatmulPool;
+  private readonly budget: number;
+  private used = 0;
+
+  constructor(options: CpuBackendOptions = {}) {
+    this.pool = new MatmulPool(Math.max(1, options.threads ?? os.availableParallelism()));
+    this.budget = options.memoryBytes ?? Math.floor(os.freemem() * 0.6);
+  }
+
+  get threads(): number {
+    return this.pool.threads;
+  }
+
+  memoryInfo(): DeviceMemoryInfo {
+    return { freeBytes: Math.max(0, this.budget - this.used), totalBytes: this.budget };
+  }
+
+  alloc(shape: readonly number[], dtype: DType): DeviceTensor {
+    const t = cpuAlloc(shape, dtype === 'bf16' || dtype === 'f16' ? 'f32' : dtype);
+    this.used += t.data.byteLength;
+    return t;
+  }
+
+  uploadWeight(tensor: HostTensor, shape?: readonly number[]): DeviceTensor {
+    const target = shape ?? tensor.shape;
+    if (numel(target) !== numel(tensor.shape)) {
+      throw new Error(`weight ${tensor.name}: cannot view [${tensor.shape.join(', ')}] as [${target.join(', ')}]`);
+    }
+    const t = this.alloc(target, 'f32') as CpuTensor;
+    decodeToF32(tensor.data, tensor.dtype, t.data as Float32Array);
+    return t;
+  }
+
+  write(dst: DeviceTensor, data: Float32Array | Int32Array, offset = 0): void {
+    const t = asCpu(dst, 'write dst');
+    if ((t.dtype === 'i32') !== data instanceof Int32Array) {
+      throw new Error(`write: ${data.constructor.name} into a ${t.dtype} tensor`);
+    }
+    if (offset < 0 || offset + data.length > t.data.length) {
+      throw new Error(`write: ${data.length} elements at ${offset} overflow a tensor of ${t.data.length}`);
+    }
+    t.data.set(data, offset);
+  }
+
+  async download(src: DeviceTensor): Promise<Float32Array | Int32Array> {
+    return asCpu(src, 'download src').data.slice();
+  }
+
+  view(base: DeviceTensor, shape: readonly number[], offset = 0): DeviceTensor {
+    const b = asCpu(base, 'view base');
+    const n = numel(shape);
+    if (offset < 0 || offset + n > b.data.length) {
+      throw new Error(`view: [${shape.join(', ')}] at ${offset} lies outside a tensor of ${b.data.length} elements`);
+    }
+    return new CpuTensor([...shape], b.dtype, b.data.subarray(offset, offset + n), true);
+  }
+
+  free(tensor: DeviceTensor): void {
+    const t = asCpu(tensor, 'free');
+    if (!t.isView) this.used -= t.data.byteLength;
+  }
+
+  async synchronize(): Promise<void> {}
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  embedding(out: DeviceTensor, table: DeviceTensor, ids: DeviceTensor): void {
+    gather.embedding(out, table, ids);
+  }
+
+  matmul(out: DeviceTensor, x: DeviceTensor, w: DeviceTensor): void {
+    const [m, k] = rowsCols(x);
+    const [n, wk] = rowsCols(w);
+    const [om, on] = rowsCols(out);
+    if (wk !== k || om !== m || on !== n) {
+      throw new Error(`matmul: x [${x.shape.join(', ')}] · w [${w.shape.join(', ')}]ᵀ does not fit out [${out.shape.join(', ')}]`);
+    }
+    this.pool.run(f32(x, 'matmul x'), f32(w, 'matmul w'), f32(out, 'matmul out'), m, n, k);
+  }
+
+  add(out: DeviceTensor, a: DeviceTensor, b: DeviceTensor): void {
+    ew.add(out, a, b);
+  }
+
+  rmsNorm(out: DeviceTensor, x: DeviceTensor, weight: DeviceTensor, eps: number): void {
+    ew.rmsNorm(out, x, weight, eps);
+  }
+
+  addRmsNorm(out: DeviceTensor, residual: DeviceTensor, x: DeviceTensor, weight: DeviceTensor, eps: number): void {
+    ew.addRmsNorm(out, residual, x, weight, eps);
+  }
+
+  ropeText(q: DeviceTensor, k: DeviceTensor, positions: DeviceTensor, numHeads: number, numKvHeads: number, headDim: number, theta: number): void {
+    ew.ropeText(q, k, positions, numHeads, numKvHeads, headDim, theta);
+  }
+
+  ropeVision(q: DeviceTensor, k: DeviceTensor, patchRows: DeviceTensor, patchCols: DeviceTensor, numHeads: number, headDim: number, theta: number): void {
+    ew.ropeVision(q, k, patchRows, patchCols, numHeads, headDim, theta);
+  }
+
+  siluAndMul(out: DeviceTensor, x: DeviceTensor): void {
+    ew.siluAndMul(out, x);
+  }
+
+  gelu(out: DeviceTensor, x: DeviceTensor): void {
+    ew.gelu(out, x);
+  }
+
+  writeKv(kCache: DeviceTensor, vCache: DeviceTensor, k: DeviceTensor, v: DeviceTensor, slotMapping: DeviceTensor): void {
+    gather.writeKv(kCache, vCache, k, v, slotMapping);
+  }
+
+  pagedAttention(args: PagedAttentionArgs): void {
+    pagedAttention(args);
+  }
+
+  visionAttention(args: VisionAttentionArgs): void {
+    visionAttention(args);
+  }
+
+  patchMerge(out: DeviceTensor, x: DeviceTensor, spans: ImageSpans, merge: number): void {
+    gather.patchMerge(out, x, spans, merge);
+  }
+
+  gatherRows(out: DeviceTensor, src: DeviceTensor, rows: DeviceTensor): void {
+    gather.gatherRows(out, src, rows);
+  }
+
+  scatterRows(dst: DeviceTensor, src: DeviceTensor, rows: DeviceTensor): void {
+    gather.scatterRows(dst, src, rows);
+  }
+
+  async sample(logits: DeviceTensor, requests: readonly SampleRequest[]): Promise<SampledToken[]> {
+    const rows = logitRows(logits);
+    return requests.map((r) => sampleRow(rows(r.row), r.params));
+  }
+
+  async score(logits: DeviceTensor, requests: readonly ScoreRequest[]): Promise<TokenLogprobs[]> {
+    const rows = logitRows(logits);
+    return requests.map((r) => tokenLogprobs(rows(r.row), r.targetTokenId, r.numLogprobs));
+  }
+}
+
+function logitRows(logits: DeviceTensor): (row: number) => Float32Array {
+  const data = f32(logits, 'logits');
+  const [rows, vocab] = rowsCols(logits);
+  return (row) => {
+    if (!(row >= 0 && row < rows)) throw new Error(`logits row ${row} outside [0, ${rows})`);
+    return data.subarray(row * vocab, (row + 1) * vocab);
+  };
+}
+
+export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
+  return new CpuBackend(options);
+}
