@@ -8,6 +8,7 @@ import { loadLibrary } from './libraryLoader.js';
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Fn = (...args: any[]) => any;
 
+export const CUBLAS_STATUS_NOT_SUPPORTED = 15;
 const CUDA_R_32F = 0;
 const CUDA_R_16BF = 14;
 const CUBLAS_COMPUTE_32F = 68;
@@ -19,7 +20,9 @@ const CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES = 1;
 /** sizeof(cublasLtMatmulHeuristicResult_t): algo (8 x u64), workspaceSize, state, wavesCount, reserved[4]. */
 const HEURISTIC_RESULT_BYTES = 96;
 
-/** A cached plan for one (M, N, K): descriptors and the chosen algorithm. */
+export type GemmOut = 'bf16' | 'f32';
+
+/** A cached plan for one (M, N, K, out dtype): descriptors and the chosen algorithm. */
 interface GemmPlan {
   readonly desc: bigint;
   readonly layoutW: bigint;
@@ -80,9 +83,10 @@ export class CublasLt {
     return o[0];
   }
 
-  /** Plans (once) and returns the plan for y[M,N] = x[M,K] · W[N,K]ᵀ, all bf16, fp32 accumulate. */
-  private plan(m: number, n: number, k: number): GemmPlan {
-    const key = `${m}x${n}x${k}`;
+  /** Plans (once) and returns the plan for y[M,N] = x[M,K] · W[N,K]ᵀ: x, W bf16, y bf16 or
+   *  f32, fp32 accumulation. */
+  private plan(m: number, n: number, k: number, out: GemmOut): GemmPlan {
+    const key = `${m}x${n}x${k}:${out}`;
     const cached = this.plans.get(key);
     if (cached) return cached;
     // Column-major view: yᵀ[N,M] = W[N,K] · xᵀ[K,M]. Row-major W [N,K] is column-major
@@ -93,7 +97,7 @@ export class CublasLt {
     this.check('cublasLtMatmulDescSetAttribute(TRANSB)', this.fn.descSet(desc, CUBLASLT_MATMUL_DESC_TRANSB, i32(CUBLAS_OP_N), 4) as number);
     const layoutW = this.out('cublasLtMatrixLayoutCreate(W)', this.fn.layoutCreate, CUDA_R_16BF, k, n, k);
     const layoutX = this.out('cublasLtMatrixLayoutCreate(x)', this.fn.layoutCreate, CUDA_R_16BF, k, m, k);
-    const layoutY = this.out('cublasLtMatrixLayoutCreate(y)', this.fn.layoutCreate, CUDA_R_16BF, n, m, n);
+    const layoutY = this.out('cublasLtMatrixLayoutCreate(y)', this.fn.layoutCreate, out === 'f32' ? CUDA_R_32F : CUDA_R_16BF, n, m, n);
     const pref = this.out('cublasLtMatmulPreferenceCreate', this.fn.prefCreate);
     try {
       const ws = new BigUint64Array([BigInt(this.workspaceBytes)]);
@@ -104,7 +108,7 @@ export class CublasLt {
         'cublasLtMatmulAlgoGetHeuristic',
         this.fn.heuristic(this.handle, desc, layoutW, layoutX, layoutY, layoutY, pref, 1, result, count) as number,
       );
-      if (count[0] < 1) throw new CudaError('cublasLtMatmulAlgoGetHeuristic', 15, `no algorithm for bf16 GEMM ${key}`);
+      if (count[0] < 1) throw new CudaError('cublasLtMatmulAlgoGetHeuristic', CUBLAS_STATUS_NOT_SUPPORTED, `no algorithm for bf16 GEMM ${key}`);
       const view = new DataView(result.buffer);
       const plan: GemmPlan = { desc, layoutW, layoutX, layoutY, algo: result, workspaceBytes: Number(view.getBigUint64(64, true)) };
       this.plans.set(key, plan);
@@ -114,11 +118,11 @@ export class CublasLt {
     }
   }
 
-  /** y[M,N] = x[M,K] · W[N,K]ᵀ on `stream` (bf16 in and out, fp32 accumulation). */
-  linear(y: DevicePtr, x: DevicePtr, w: DevicePtr, m: number, n: number, k: number, stream: Handle): void {
-    const p = this.plan(m, n, k);
+  /** y[M,N] = x[M,K] · W[N,K]ᵀ on `stream` (bf16 inputs, bf16 or f32 out, fp32 accumulation). */
+  linear(y: DevicePtr, x: DevicePtr, w: DevicePtr, m: number, n: number, k: number, stream: Handle, out: GemmOut = 'bf16'): void {
+    const p = this.plan(m, n, k, out);
     this.check(
-      `cublasLtMatmul(${m}x${n}x${k})`,
+      `cublasLtMatmul(${m}x${n}x${k}, ${out} out)`,
       this.fn.matmul(this.handle, p.desc, this.alpha, w, p.layoutW, x, p.layoutX, this.beta, y, p.layoutY, y, p.layoutY, p.algo, this.workspace, this.workspaceBytes, stream) as number,
     );
   }

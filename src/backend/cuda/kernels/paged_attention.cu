@@ -7,13 +7,13 @@
 #define WARPS 4
 
 // grid (numTokens, ceil(numHeads / WARPS), numSplits), block 32*WARPS.
-// q, out [numTokens, numHeads*HD]; caches [numBlocks, blockSize, numKvHeads, HD];
+// q, out [numTokens, numHeads*hd]; caches [numBlocks, blockSize, numKvHeads, hd];
 // blockTables [numSeqs, maxBlocksPerSeq]. With numSplits > 1 each split writes
-// partial[(t*numHeads + h)*numSplits + z][HD + 2] and attention_combine finishes.
-template <int HD>
+// partial[(t*numHeads + h)*numSplits + z][hd + 2] and attention_combine finishes.
+template <int DPL>
 __device__ void paged_attention(bf16_t* out, float* partial, const bf16_t* q, const bf16_t* kCache, const bf16_t* vCache,
                                 const int* queryStarts, const int* contextLens, const int* blockTables, int numSeqs,
-                                int maxBlocksPerSeq, int blockSize, int numHeads, int numKvHeads, float scale, int splitLen) {
+                                int maxBlocksPerSeq, int blockSize, int numHeads, int numKvHeads, int hd, float scale, int splitLen) {
   const int lane = threadIdx.x & 31;
   const int h = blockIdx.y * WARPS + (threadIdx.x >> 5);
   if (h >= numHeads) return;
@@ -24,29 +24,42 @@ __device__ void paged_attention(bf16_t* out, float* partial, const bf16_t* q, co
   const int kvh = h / (numHeads / numKvHeads);
   const int* table = blockTables + (long long)s * maxBlocksPerSeq;
 
-  RowState<HD> st;
-  st.init(q + ((long long)t * numHeads + h) * HD, lane, scale);
+  RowState<DPL> st;
+  st.init(q + ((long long)t * numHeads + h) * hd, lane, hd, scale);
   const int begin = z * splitLen;
   const int end = min(pos + 1, begin + splitLen);
   for (int p = begin; p < end; p++) {
     const long long slot = (long long)table[p / blockSize] * blockSize + p % blockSize;
-    const long long row = (slot * numKvHeads + kvh) * HD;
+    const long long row = (slot * numKvHeads + kvh) * hd;
     st.step(kCache + row, vCache + row, lane);
   }
-  if (numSplits == 1) st.store(out + ((long long)t * numHeads + h) * HD, lane);
-  else st.storePartial(partial + (((long long)t * numHeads + h) * numSplits + z) * (HD + 2), lane);
+  if (numSplits == 1) st.store(out + ((long long)t * numHeads + h) * hd, lane);
+  else st.storePartial(partial + (((long long)t * numHeads + h) * numSplits + z) * (hd + 2), lane);
 }
 
-extern "C" __global__ void paged_attention_hd128(bf16_t* out, float* partial, const bf16_t* q, const bf16_t* kCache, const bf16_t* vCache,
-                                                 const int* queryStarts, const int* contextLens, const int* blockTables, int numSeqs,
-                                                 int maxBlocksPerSeq, int blockSize, int numHeads, int numKvHeads, float scale, int splitLen) {
-  paged_attention<128>(out, partial, q, kCache, vCache, queryStarts, contextLens, blockTables, numSeqs, maxBlocksPerSeq, blockSize, numHeads, numKvHeads, scale, splitLen);
+// paged_attention_dN serves head dims up to 32*N.
+extern "C" __global__ void paged_attention_d1(bf16_t* out, float* partial, const bf16_t* q, const bf16_t* kCache, const bf16_t* vCache,
+                                             const int* queryStarts, const int* contextLens, const int* blockTables, int numSeqs,
+                                             int maxBlocksPerSeq, int blockSize, int numHeads, int numKvHeads, int hd, float scale, int splitLen) {
+  paged_attention<1>(out, partial, q, kCache, vCache, queryStarts, contextLens, blockTables, numSeqs, maxBlocksPerSeq, blockSize, numHeads, numKvHeads, hd, scale, splitLen);
 }
 
-extern "C" __global__ void paged_attention_hd64(bf16_t* out, float* partial, const bf16_t* q, const bf16_t* kCache, const bf16_t* vCache,
-                                                const int* queryStarts, const int* contextLens, const int* blockTables, int numSeqs,
-                                                int maxBlocksPerSeq, int blockSize, int numHeads, int numKvHeads, float scale, int splitLen) {
-  paged_attention<64>(out, partial, q, kCache, vCache, queryStarts, contextLens, blockTables, numSeqs, maxBlocksPerSeq, blockSize, numHeads, numKvHeads, scale, splitLen);
+extern "C" __global__ void paged_attention_d2(bf16_t* out, float* partial, const bf16_t* q, const bf16_t* kCache, const bf16_t* vCache,
+                                             const int* queryStarts, const int* contextLens, const int* blockTables, int numSeqs,
+                                             int maxBlocksPerSeq, int blockSize, int numHeads, int numKvHeads, int hd, float scale, int splitLen) {
+  paged_attention<2>(out, partial, q, kCache, vCache, queryStarts, contextLens, blockTables, numSeqs, maxBlocksPerSeq, blockSize, numHeads, numKvHeads, hd, scale, splitLen);
+}
+
+extern "C" __global__ void paged_attention_d4(bf16_t* out, float* partial, const bf16_t* q, const bf16_t* kCache, const bf16_t* vCache,
+                                             const int* queryStarts, const int* contextLens, const int* blockTables, int numSeqs,
+                                             int maxBlocksPerSeq, int blockSize, int numHeads, int numKvHeads, int hd, float scale, int splitLen) {
+  paged_attention<4>(out, partial, q, kCache, vCache, queryStarts, contextLens, blockTables, numSeqs, maxBlocksPerSeq, blockSize, numHeads, numKvHeads, hd, scale, splitLen);
+}
+
+extern "C" __global__ void paged_attention_d8(bf16_t* out, float* partial, const bf16_t* q, const bf16_t* kCache, const bf16_t* vCache,
+                                             const int* queryStarts, const int* contextLens, const int* blockTables, int numSeqs,
+                                             int maxBlocksPerSeq, int blockSize, int numHeads, int numKvHeads, int hd, float scale, int splitLen) {
+  paged_attention<8>(out, partial, q, kCache, vCache, queryStarts, contextLens, blockTables, numSeqs, maxBlocksPerSeq, blockSize, numHeads, numKvHeads, hd, scale, splitLen);
 }
 
 // Merges the splits: grid (numTokens, numHeads), block headDim threads (one per dim).
