@@ -29,7 +29,13 @@ export interface CudaBackendOptions extends CudaContextOptions {
   /** Fill every new allocation with 0xff bytes (NaN in bf16/f32, -1 in i32) so a test
    *  sees any element an op failed to write. */
   readonly poisonAllocations?: boolean;
+  /** Use the tensor-core flash kernels (head dims 64 and 128) for prefill and vision
+   *  attention (default true); false keeps the warp-per-row kernels everywhere. */
+  readonly flashAttention?: boolean;
 }
+
+/** Query rows per sequence from which paged attention takes the flash kernel. */
+const FLASH_MIN_QUERY_LEN = 16;
 
 const ELEMENTWISE_BLOCK = 256;
 
@@ -313,20 +319,41 @@ export class CudaBackend implements Backend {
     if (numHeads % numKvHeads !== 0) throw new Error(`pagedAttention: ${numHeads} heads not a multiple of ${numKvHeads} KV heads`);
     if (kc.shape[2] !== numKvHeads || kc.shape[3] !== hd) throw new Error(`pagedAttention: cache [${kc.shape.join(', ')}] is not [*, *, ${numKvHeads}, ${hd}]`);
     if (numTokens === 0) return;
+    if (this.useFlash(hd) && m.maxQueryLen >= FLASH_MIN_QUERY_LEN) {
+      this.launch(
+        'flash_attention.cu', `flash_paged_hd${hd}`,
+        ['ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32', 'i32', 'f32'],
+        { grid: [Math.ceil(m.maxQueryLen / 64), numHeads, m.numSeqs], block: [128, 1, 1] },
+        [out.ptr, q.ptr, kc.ptr, vc.ptr, qs.ptr, cl.ptr, bt.ptr, m.maxBlocksPerSeq, kc.shape[1], numHeads, numKvHeads, a.scale],
+      );
+      return;
+    }
     const dpl = lanesFor(hd, 'pagedAttention');
     const headGroups = Math.ceil(numHeads / 4);
     const splitLen = this.attentionSplitLen(numTokens * headGroups, m.maxContextLen);
     const splits = Math.max(1, Math.ceil(m.maxContextLen / splitLen));
     const partial = splits > 1 ? this.ctx.scratchBuffer('attention.partial', numTokens * numHeads * splits * (hd + 2) * 4) : 0n;
-    this.launch(
-      'paged_attention.cu', `paged_attention_d${dpl}`,
-      ['ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'i32'],
-      { grid: [numTokens, headGroups, splits], block: [128, 1, 1] },
-      [out.ptr, partial, q.ptr, kc.ptr, vc.ptr, qs.ptr, cl.ptr, bt.ptr, m.numSeqs, m.maxBlocksPerSeq, kc.shape[1], numHeads, numKvHeads, hd, a.scale, splitLen],
-    );
+    const dims: LaunchDims = { grid: [numTokens, headGroups, splits], block: [128, 1, 1] };
+    if (hd === 64 || hd === 128) {
+      this.launch(
+        'paged_attention.cu', `paged_attention_fast_hd${hd}`,
+        ['ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'i32'], dims,
+        [out.ptr, partial, q.ptr, kc.ptr, vc.ptr, qs.ptr, cl.ptr, bt.ptr, m.numSeqs, m.maxBlocksPerSeq, kc.shape[1], numHeads, numKvHeads, a.scale, splitLen],
+      );
+    } else {
+      this.launch(
+        'paged_attention.cu', `paged_attention_d${dpl}`,
+        ['ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'i32'], dims,
+        [out.ptr, partial, q.ptr, kc.ptr, vc.ptr, qs.ptr, cl.ptr, bt.ptr, m.numSeqs, m.maxBlocksPerSeq, kc.shape[1], numHeads, numKvHeads, hd, a.scale, splitLen],
+      );
+    }
     if (splits > 1) {
       this.launch('paged_attention.cu', 'attention_combine', ['ptr', 'ptr', 'i32', 'i32', 'i32'], { grid: [numTokens, numHeads, 1], block: [hd, 1, 1] }, [out.ptr, partial, numHeads, hd, splits]);
     }
+  }
+
+  private useFlash(headDim: number): boolean {
+    return this.options.flashAttention !== false && (headDim === 64 || headDim === 128);
   }
 
   /** Keys per split: the option when given, else enough splits to give the GPU ~2 waves. */
@@ -347,6 +374,14 @@ export class CudaBackend implements Backend {
     const n = q.numel / width;
     for (const [t, what] of [[out, 'out'], [k, 'k'], [v, 'v']] as const) checkNumel(t, q.numel, `visionAttention ${what}`);
     if (n === 0) return;
+    if (this.useFlash(a.headDim)) {
+      this.launch(
+        'flash_attention.cu', `flash_dense_hd${a.headDim}`, ['ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'i32', 'f32'],
+        { grid: [Math.ceil(a.spans.maxPatches / 64), a.numHeads, a.spans.gridRows.length], block: [128, 1, 1] },
+        [out.ptr, q.ptr, k.ptr, v.ptr, ps.ptr, a.numHeads, a.scale],
+      );
+      return;
+    }
     const dpl = lanesFor(a.headDim, 'visionAttention');
     this.launch(
       'vision_attention.cu', `vision_attention_d${dpl}`,
