@@ -154,6 +154,7 @@ await section('gemm-rate', () => {
     ['decode gate_up', 1, 65536, 5120, 'bf16'],
     ['decode down', 1, 5120, 32768, 'bf16'],
     ['decode lm_head', 1, 131072, 5120, 'f32'],
+    ['batch4 qkv', 4, 6144, 5120, 'bf16'],
     ['batch8 gate_up', 8, 65536, 5120, 'bf16'],
     ['prefill qkv', 4096, 6144, 5120, 'bf16'],
     ['prefill gate_up', 4096, 65536, 5120, 'bf16'],
@@ -176,8 +177,15 @@ await section('gemm-rate', () => {
     const flops = 2 * m * n * k;
     const bytes = wBytes + m * k * 2 + m * n * (outType === 'f32' ? 4 : 2);
     const r = { name, m, n, k, outType, ms: t, tflops: flops / (t.median * 1e9), gbPerS: bytes / (t.median * 1e6) };
+    let gemvNote = '';
+    if (m <= 8) {
+      // Our gemv kernel (what CudaBackend.matmul picks for m <= 8) on the same buffers.
+      const tg = timeMs((i) => b.matmul(y, x, ws[i % copies]), reps, 5);
+      Object.assign(r, { gemvMs: tg, gemvGbPerS: bytes / (tg.median * 1e6) });
+      gemvNote = `  | gemv ${tg.median.toFixed(4)} ms ${(bytes / (tg.median * 1e6)).toFixed(0)} GB/s`;
+    }
     rows.push(r);
-    table.push(`gemm ${name.padEnd(18)} ${`${m}x${n}x${k}`.padEnd(18)} ${t.median.toFixed(4).padStart(9)} ms  ${r.tflops.toFixed(1).padStart(6)} TFLOP/s  ${r.gbPerS.toFixed(0).padStart(5)} GB/s`);
+    table.push(`gemm ${name.padEnd(18)} ${`${m}x${n}x${k}`.padEnd(18)} ${t.median.toFixed(4).padStart(9)} ms  ${r.tflops.toFixed(1).padStart(6)} TFLOP/s  ${r.gbPerS.toFixed(0).padStart(5)} GB/s${gemvNote}`);
     for (const w of ws) b.free(w);
     b.free(x);
     b.free(y);

@@ -32,7 +32,13 @@ export interface CudaBackendOptions extends CudaContextOptions {
   /** Use the tensor-core flash kernels (head dims 64 and 128) for prefill and vision
    *  attention (default true); false keeps the warp-per-row kernels everywhere. */
   readonly flashAttention?: boolean;
+  /** Matmuls with at most 8 rows of x: 'auto' (default) uses the gemv kernel where the shape
+   *  allows (k % 8 == 0, 16-byte aligned), 'cublas' always uses cuBLASLt. */
+  readonly skinnyGemm?: 'auto' | 'cublas';
 }
+
+/** Most rows of x the gemv kernel takes. */
+const GEMV_MAX_M = 8;
 
 /** Query rows per sequence from which paged attention takes the flash kernel. */
 const FLASH_MIN_QUERY_LEN = 16;
@@ -194,6 +200,11 @@ export class CudaBackend implements Backend {
     }
     if (m === 0 || n === 0) return;
     const outType = o.dtype === 'f32' ? 'f32' : 'bf16';
+    if (this.options.skinnyGemm !== 'cublas' && m <= GEMV_MAX_M && k % 8 === 0 && (xt.ptr | wt.ptr) % 16n === 0n) {
+      const mt = m <= 1 ? 1 : m <= 2 ? 2 : m <= 4 ? 4 : 8;
+      this.launch('gemv.cu', `gemv_m${mt}_${outType}`, ['ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32'], { grid: [Math.ceil(n / 16), 1, 1], block: [256, 1, 1] }, [o.ptr, xt.ptr, wt.ptr, m, n, k]);
+      return;
+    }
     if (!this.noGemmAlgo.has(`${m}x${n}x${k}:${outType}`)) {
       try {
         this.ctx.cublas.linear(o.ptr, xt.ptr, wt.ptr, m, n, k, this.stream, outType);
