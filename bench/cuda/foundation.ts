@@ -109,7 +109,7 @@ function relErr(out: ArrayLike<number>, ref: ArrayLike<number>): number {
 
 await section('gemm-correctness', async () => {
   const rows: unknown[] = [];
-  for (const [m, n, k] of [[77, 300, 520], [1, 5120, 640], [3, 5, 7], [256, 1024, 4096]]) {
+  for (const [m, n, k] of [[77, 300, 520], [1, 5120, 640], [3, 5, 7], [64, 1024, 2048]]) {
     const x = Float32Array.from({ length: m * k }, () => Math.random() * 2 - 1);
     const w = Float32Array.from({ length: n * k }, () => Math.random() * 2 - 1);
     const round = (v: Float32Array) => {
@@ -154,6 +154,8 @@ await section('gemm-rate', () => {
     ['decode gate_up', 1, 65536, 5120, 'bf16'],
     ['decode down', 1, 5120, 32768, 'bf16'],
     ['decode lm_head', 1, 131072, 5120, 'f32'],
+    ['batch2 qkv', 2, 6144, 5120, 'bf16'],
+    ['batch2 gate_up', 2, 65536, 5120, 'bf16'],
     ['batch4 qkv', 4, 6144, 5120, 'bf16'],
     ['batch8 gate_up', 8, 65536, 5120, 'bf16'],
     ['prefill qkv', 4096, 6144, 5120, 'bf16'],
@@ -179,8 +181,8 @@ await section('gemm-rate', () => {
     const r = { name, m, n, k, outType, ms: t, tflops: flops / (t.median * 1e9), gbPerS: bytes / (t.median * 1e6) };
     let gemvNote = '';
     if (m <= 8) {
-      // Our gemv kernel (what CudaBackend.matmul picks for m <= 8) on the same buffers.
-      const tg = timeMs((i) => b.matmul(y, x, ws[i % copies]), reps, 5);
+      // Our gemv kernel on the same buffers (CudaBackend.matmul picks it for m <= gemvMaxRows).
+      const tg = timeMs((i) => b.gemv(y, x, ws[i % copies]), reps, 5);
       Object.assign(r, { gemvMs: tg, gemvGbPerS: bytes / (tg.median * 1e6) });
       gemvNote = `  | gemv ${tg.median.toFixed(4)} ms ${(bytes / (tg.median * 1e6)).toFixed(0)} GB/s`;
     }

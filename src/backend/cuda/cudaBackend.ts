@@ -32,13 +32,14 @@ export interface CudaBackendOptions extends CudaContextOptions {
   /** Use the tensor-core flash kernels (head dims 64 and 128) for prefill and vision
    *  attention (default true); false keeps the warp-per-row kernels everywhere. */
   readonly flashAttention?: boolean;
-  /** Matmuls with at most 8 rows of x: 'auto' (default) uses the gemv kernel where the shape
-   *  allows (k % 8 == 0, 16-byte aligned), 'cublas' always uses cuBLASLt. */
-  readonly skinnyGemm?: 'auto' | 'cublas';
+  /** Flash kernel variant: 'ldmatrix' (default; V fragments by ldmatrix.trans) or
+   *  'transpose' (V transposed into shared memory by plain stores; the first version). */
+  readonly flashKernel?: 'ldmatrix' | 'transpose';
+  /** Matmuls with at most this many rows of x (and k % 8 == 0, 16-byte aligned operands) use
+   *  the gemv kernel instead of cuBLASLt. Default 1: measured faster than cuBLASLt at every
+   *  M = 1 decode shape, slower at M = 4 and 8 (bench/notes/cuda.md). 0 disables; at most 8. */
+  readonly gemvMaxRows?: number;
 }
-
-/** Most rows of x the gemv kernel takes. */
-const GEMV_MAX_M = 8;
 
 /** Query rows per sequence from which paged attention takes the flash kernel. */
 const FLASH_MIN_QUERY_LEN = 16;
@@ -200,9 +201,8 @@ export class CudaBackend implements Backend {
     }
     if (m === 0 || n === 0) return;
     const outType = o.dtype === 'f32' ? 'f32' : 'bf16';
-    if (this.options.skinnyGemm !== 'cublas' && m <= GEMV_MAX_M && k % 8 === 0 && (xt.ptr | wt.ptr) % 16n === 0n) {
-      const mt = m <= 1 ? 1 : m <= 2 ? 2 : m <= 4 ? 4 : 8;
-      this.launch('gemv.cu', `gemv_m${mt}_${outType}`, ['ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32'], { grid: [Math.ceil(n / 16), 1, 1], block: [256, 1, 1] }, [o.ptr, xt.ptr, wt.ptr, m, n, k]);
+    if (m <= Math.min(8, this.options.gemvMaxRows ?? 1) && this.gemvFits(xt, wt, k)) {
+      this.gemv(o, xt, wt);
       return;
     }
     if (!this.noGemmAlgo.has(`${m}x${n}x${k}:${outType}`)) {
@@ -216,6 +216,24 @@ export class CudaBackend implements Backend {
       }
     }
     this.launch('gemm_fallback.cu', `gemm_rowwise_${outType}`, ['ptr', 'ptr', 'ptr', 'i32', 'i32'], { grid: [Math.ceil(n / 8), m, 1], block: [256, 1, 1] }, [o.ptr, xt.ptr, wt.ptr, n, k]);
+  }
+
+  private gemvFits(x: CudaTensor, w: CudaTensor, k: number): boolean {
+    return k % 8 === 0 && (x.ptr | w.ptr) % 16n === 0n;
+  }
+
+  /** out[m, n] = x[m, k] · w[n, k]ᵀ by the gemv kernel (m <= 8, k % 8 == 0, 16-byte aligned),
+   *  whatever the matmul policy; public for benchmarks and tests. */
+  gemv(out: DeviceTensor, x: DeviceTensor, w: DeviceTensor): void {
+    const o = asCuda(out, 'gemv out', ['bf16', 'f32']);
+    const xt = asCuda(x, 'gemv x', 'bf16');
+    const wt = asCuda(w, 'gemv w', 'bf16');
+    const [m, k] = rowsCols(xt);
+    const [n, wk] = rowsCols(wt);
+    if (wk !== k || o.numel !== m * n) throw new Error(`gemv: x [${x.shape.join(', ')}] · w [${w.shape.join(', ')}]ᵀ does not fit out [${out.shape.join(', ')}]`);
+    if (m > 8 || !this.gemvFits(xt, wt, k)) throw new Error(`gemv: needs m <= 8 (got ${m}), k % 8 == 0 (got ${k}) and 16-byte aligned operands`);
+    const mt = m <= 1 ? 1 : m <= 2 ? 2 : m <= 4 ? 4 : 8;
+    this.launch('gemv.cu', `gemv_m${mt}_${o.dtype}`, ['ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32'], { grid: [Math.ceil(n / 16), 1, 1], block: [256, 1, 1] }, [o.ptr, xt.ptr, wt.ptr, m, n, k]);
   }
 
   /** GEMM shapes cuBLASLt has no algorithm for (they take the fallback kernel). */
@@ -332,7 +350,7 @@ export class CudaBackend implements Backend {
     if (numTokens === 0) return;
     if (this.useFlash(hd) && m.maxQueryLen >= FLASH_MIN_QUERY_LEN) {
       this.launch(
-        'flash_attention.cu', `flash_paged_hd${hd}`,
+        'flash_attention.cu', `flash_paged_hd${hd}${this.flashSuffix}`,
         ['ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32', 'i32', 'f32'],
         { grid: [Math.ceil(m.maxQueryLen / 64), numHeads, m.numSeqs], block: [128, 1, 1] },
         [out.ptr, q.ptr, kc.ptr, vc.ptr, qs.ptr, cl.ptr, bt.ptr, m.maxBlocksPerSeq, kc.shape[1], numHeads, numKvHeads, a.scale],
@@ -363,15 +381,20 @@ export class CudaBackend implements Backend {
     }
   }
 
+  private get flashSuffix(): string {
+    return this.options.flashKernel === 'transpose' ? '_vt' : '';
+  }
+
   private useFlash(headDim: number): boolean {
     return this.options.flashAttention !== false && (headDim === 64 || headDim === 128);
   }
 
-  /** Keys per split: the option when given, else enough splits to give the GPU ~2 waves. */
+  /** Keys per split: the option when given, else enough splits to fill the GPU. */
   private attentionSplitLen(blocks: number, maxContextLen: number): number {
     if (this.options.attentionSplitLen) return this.options.attentionSplitLen;
-    const want = Math.ceil((2 * this.ctx.info.multiprocessorCount * 4) / blocks);
-    const splits = Math.max(1, Math.min(want, Math.ceil(maxContextLen / 256), 64));
+    // Latency-bound: aim for ~8 CTAs (32 warps) per SM, splits of at least 128 keys.
+    const want = Math.ceil((8 * this.ctx.info.multiprocessorCount) / blocks);
+    const splits = Math.max(1, Math.min(want, Math.ceil(maxContextLen / 128), 256));
     return Math.max(1, Math.ceil(maxContextLen / splits));
   }
 
@@ -387,7 +410,7 @@ export class CudaBackend implements Backend {
     if (n === 0) return;
     if (this.useFlash(a.headDim)) {
       this.launch(
-        'flash_attention.cu', `flash_dense_hd${a.headDim}`, ['ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'i32', 'f32'],
+        'flash_attention.cu', `flash_dense_hd${a.headDim}${this.flashSuffix}`, ['ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'i32', 'f32'],
         { grid: [Math.ceil(a.spans.maxPatches / 64), a.numHeads, a.spans.gridRows.length], block: [128, 1, 1] },
         [out.ptr, q.ptr, k.ptr, v.ptr, ps.ptr, a.numHeads, a.scale],
       );

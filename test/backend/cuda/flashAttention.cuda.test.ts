@@ -9,12 +9,16 @@ import { CudaBackend } from '../../../src/backend/cuda/cudaBackend.js';
 import type { DeviceTensor } from '../../../src/backend/backend.js';
 import { attendRef, fromBf16Bits, relErr, toBf16Bits } from '../opsReference.js';
 
+// Two backends: the default flash variant (ldmatrix) and the transposed-V one. `b` is
+// switched between them by the test loops below.
 let b: CudaBackend;
+const variants: Record<string, CudaBackend> = {};
 before(() => {
-  b = new CudaBackend({ poisonAllocations: true });
+  variants.ldmatrix = new CudaBackend({ poisonAllocations: true });
+  variants.transpose = new CudaBackend({ poisonAllocations: true, flashKernel: 'transpose' });
 });
 after(async () => {
-  await b.close();
+  for (const v of Object.values(variants)) await v.close();
 });
 
 const randInt = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo + 1));
@@ -31,8 +35,9 @@ const ints = (data: ArrayLike<number>): DeviceTensor => {
   return t;
 };
 
-for (const hd of [128, 64]) {
-  test(`flash paged attention, head dim ${hd}: chunk over earlier context + decode + fresh prompt`, async () => {
+for (const [variant, hd] of [['ldmatrix', 128], ['ldmatrix', 64], ['transpose', 128], ['transpose', 64]] as const) {
+  test(`flash paged attention (${variant}), head dim ${hd}: chunk over earlier context + decode + fresh prompt`, async () => {
+    b = variants[variant];
     const [heads, kvHeads, blockSize] = [8, 2, 16];
     const kvW = kvHeads * hd;
     const ctxLens = [randInt(100, 200), randInt(20, 60), randInt(65, 140)];
@@ -80,7 +85,8 @@ for (const hd of [128, 64]) {
     assert.ok(e <= 1e-2, `flash paged attention hd ${hd}: relative error ${e.toExponential(2)}`);
   });
 
-  test(`flash vision attention, head dim ${hd}: block-diagonal over two images`, async () => {
+  test(`flash vision attention (${variant}), head dim ${hd}: block-diagonal over two images`, async () => {
+    b = variants[variant];
     const heads = 4;
     const sizes = [randInt(65, 100), randInt(101, 150)];
     const n = sizes[0] + sizes[1];
@@ -107,6 +113,7 @@ for (const hd of [128, 64]) {
 
 for (const hd of [128, 64]) {
   test(`decode attention (8 keys in flight, split context), head dim ${hd}`, async () => {
+    b = variants.ldmatrix;
     const [heads, kvHeads, blockSize] = [8, 2, 16];
     const kvW = kvHeads * hd;
     const ctxLens = [randInt(200, 700), randInt(1, 20), randInt(300, 900), randInt(30, 90)];

@@ -9,8 +9,8 @@ import { fromBf16Bits, matmulRef, relErr, toBf16Bits } from '../opsReference.js'
 let gemv: CudaBackend;
 let cublas: CudaBackend;
 before(() => {
-  gemv = new CudaBackend({ poisonAllocations: true });
-  cublas = new CudaBackend({ poisonAllocations: true, skinnyGemm: 'cublas' });
+  gemv = new CudaBackend({ poisonAllocations: true, gemvMaxRows: 8 });
+  cublas = new CudaBackend({ poisonAllocations: true, gemvMaxRows: 0 });
 });
 after(async () => {
   await gemv.close();

@@ -20,18 +20,27 @@ __device__ __forceinline__ void mma_bf16(float* c, const u32* a, const u32* b) {
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
 
+__device__ __forceinline__ u32 smem_addr(const void* p) {
+  u32 a;
+  asm("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }" : "=r"(a) : "l"(p));
+  return a;
+}
+
 __device__ __forceinline__ u32 pack_bf16(float lo, float hi) {
   return (u32)f32_to_bf16(lo) | ((u32)f32_to_bf16(hi) << 16);
 }
 
-template <int HD, bool PAGED>
+template <int HD, bool PAGED, bool VT>
 __device__ void flash_attention(bf16_t* out, const bf16_t* q, const bf16_t* kSrc, const bf16_t* vSrc, const int* starts,
                                 const int* contextLens, const int* blockTables, int maxBlocksPerSeq, int blockSize,
                                 int numHeads, int numKvHeads, float scale) {
-  constexpr int KS = HD + 8;      // K tile row stride (halves): conflict-free fragment loads
-  constexpr int VS = TILE_K + 8;  // transposed V tile row stride
+  // VT: V stored transposed by plain stores (the first version: its scalar transposing
+  // stores conflict 16-way on banks); else V stays row-major like K and its B fragments come
+  // from ldmatrix.trans. Both are kept, selectable, and tested.
+  constexpr int KS = HD + 8;                 // K / V row stride (halves): conflict-free fragment loads
+  constexpr int VS = VT ? TILE_K + 8 : KS;   // V tile row stride
   __shared__ __align__(16) bf16_t Ks[TILE_K * KS];
-  __shared__ __align__(16) bf16_t Vt[HD * VS];
+  __shared__ __align__(16) bf16_t Vt[VT ? HD * VS : TILE_K * VS];
 
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int g = lane >> 2, tq = lane & 3;
@@ -94,9 +103,13 @@ __device__ void flash_attention(bf16_t* out, const bf16_t* q, const bf16_t* kSrc
         vv = *reinterpret_cast<const uint4*>(vSrc + row + c * 8);
       }
       *reinterpret_cast<uint4*>(&Ks[kk * KS + c * 8]) = kv;
-      const bf16_t* ve = reinterpret_cast<const bf16_t*>(&vv);
+      if (VT) {
+        const bf16_t* ve = reinterpret_cast<const bf16_t*>(&vv);
 #pragma unroll
-      for (int e = 0; e < 8; e++) Vt[(c * 8 + e) * VS + kk] = ve[e];
+        for (int e = 0; e < 8; e++) Vt[(c * 8 + e) * VS + kk] = ve[e];
+      } else {
+        *reinterpret_cast<uint4*>(&Vt[kk * VS + c * 8]) = vv;
+      }
     }
     __syncthreads();
 
@@ -161,15 +174,36 @@ __device__ void flash_attention(bf16_t* out, const bf16_t* q, const bf16_t* kSrc
     }
 
     // O += P V.
+    if (VT) {
 #pragma unroll
-    for (int j = 0; j < HD / 8; j++) {
+      for (int j = 0; j < HD / 8; j++) {
+#pragma unroll
+        for (int kc = 0; kc < TILE_K / 16; kc++) {
+          u32 b[2];
+          const bf16_t* vr = &Vt[(j * 8 + g) * VS + kc * 16 + tq * 2];
+          b[0] = *reinterpret_cast<const u32*>(vr);
+          b[1] = *reinterpret_cast<const u32*>(vr + 8);
+          mma_bf16(o[j], pa[kc], b);
+        }
+      }
+    } else {
+      // ldmatrix.x4.trans over V rows (keys) kc*16.. and dims j*8..j*8+15: matrices
+      // (keys 0-7, dims 0-7), (keys 8-15, dims 0-7), (keys 0-7, dims 8-15), (keys 8-15, dims
+      // 8-15) give b0, b1 of dim tile j and b0, b1 of dim tile j + 1. Lane l addresses row
+      // l % 8 of matrix l / 8.
+      const int mi = lane >> 3;
+      const int keyOff = (mi & 1) * 8 + (lane & 7), dimOff = (mi >> 1) * 8;
 #pragma unroll
       for (int kc = 0; kc < TILE_K / 16; kc++) {
-        u32 b[2];
-        const bf16_t* vr = &Vt[(j * 8 + g) * VS + kc * 16 + tq * 2];
-        b[0] = *reinterpret_cast<const u32*>(vr);
-        b[1] = *reinterpret_cast<const u32*>(vr + 8);
-        mma_bf16(o[j], pa[kc], b);
+#pragma unroll
+        for (int j = 0; j < HD / 8; j += 2) {
+          const u32 addr = smem_addr(&Vt[(kc * 16 + keyOff) * VS + j * 8 + dimOff]);
+          u32 b[4];
+          asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                       : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(addr));
+          mma_bf16(o[j], pa[kc], b);
+          mma_bf16(o[j + 1], pa[kc], b + 2);
+        }
       }
     }
   }
@@ -190,22 +224,23 @@ __device__ void flash_attention(bf16_t* out, const bf16_t* q, const bf16_t* kSrc
   }
 }
 
-// Paged causal: grid (ceil(maxQueryLen / 64), numHeads, numSeqs), block 128.
+// Paged causal: grid (ceil(maxQueryLen / 64), numHeads, numSeqs), block 128. Suffix _vt: the
+// transposed-V variant.
 #define PAGED_ARGS                                                                                                     \
   bf16_t *out, const bf16_t *q, const bf16_t *kCache, const bf16_t *vCache, const int *queryStarts,                   \
       const int *contextLens, const int *blockTables, int maxBlocksPerSeq, int blockSize, int numHeads, int numKvHeads, \
       float scale
-extern "C" __global__ void __launch_bounds__(128) flash_paged_hd128(PAGED_ARGS) {
-  flash_attention<128, true>(out, q, kCache, vCache, queryStarts, contextLens, blockTables, maxBlocksPerSeq, blockSize, numHeads, numKvHeads, scale);
-}
-extern "C" __global__ void __launch_bounds__(128) flash_paged_hd64(PAGED_ARGS) {
-  flash_attention<64, true>(out, q, kCache, vCache, queryStarts, contextLens, blockTables, maxBlocksPerSeq, blockSize, numHeads, numKvHeads, scale);
-}
+#define PAGED_CALL(HD, VT) \
+  flash_attention<HD, true, VT>(out, q, kCache, vCache, queryStarts, contextLens, blockTables, maxBlocksPerSeq, blockSize, numHeads, numKvHeads, scale)
+extern "C" __global__ void __launch_bounds__(128) flash_paged_hd128(PAGED_ARGS) { PAGED_CALL(128, false); }
+extern "C" __global__ void __launch_bounds__(128) flash_paged_hd64(PAGED_ARGS) { PAGED_CALL(64, false); }
+extern "C" __global__ void __launch_bounds__(128) flash_paged_hd128_vt(PAGED_ARGS) { PAGED_CALL(128, true); }
+extern "C" __global__ void __launch_bounds__(128) flash_paged_hd64_vt(PAGED_ARGS) { PAGED_CALL(64, true); }
 
 // Dense block-diagonal (vision): grid (ceil(maxPatches / 64), numHeads, numImages), block 128.
-extern "C" __global__ void __launch_bounds__(128) flash_dense_hd64(bf16_t* out, const bf16_t* q, const bf16_t* k, const bf16_t* v, const int* patchStarts, int numHeads, float scale) {
-  flash_attention<64, false>(out, q, k, v, patchStarts, nullptr, nullptr, 0, 1, numHeads, numHeads, scale);
-}
-extern "C" __global__ void __launch_bounds__(128) flash_dense_hd128(bf16_t* out, const bf16_t* q, const bf16_t* k, const bf16_t* v, const int* patchStarts, int numHeads, float scale) {
-  flash_attention<128, false>(out, q, k, v, patchStarts, nullptr, nullptr, 0, 1, numHeads, numHeads, scale);
-}
+#define DENSE_ARGS bf16_t *out, const bf16_t *q, const bf16_t *k, const bf16_t *v, const int *patchStarts, int numHeads, float scale
+#define DENSE_CALL(HD, VT) flash_attention<HD, false, VT>(out, q, k, v, patchStarts, nullptr, nullptr, 0, 1, numHeads, numHeads, scale)
+extern "C" __global__ void __launch_bounds__(128) flash_dense_hd64(DENSE_ARGS) { DENSE_CALL(64, false); }
+extern "C" __global__ void __launch_bounds__(128) flash_dense_hd128(DENSE_ARGS) { DENSE_CALL(128, false); }
+extern "C" __global__ void __launch_bounds__(128) flash_dense_hd64_vt(DENSE_ARGS) { DENSE_CALL(64, true); }
+extern "C" __global__ void __launch_bounds__(128) flash_dense_hd128_vt(DENSE_ARGS) { DENSE_CALL(128, true); }
