@@ -36,8 +36,9 @@ export interface CudaBackendOptions extends CudaContextOptions {
    *  'transpose' (V transposed into shared memory by plain stores; the first version). */
   readonly flashKernel?: 'ldmatrix' | 'transpose';
   /** Matmuls with at most this many rows of x (and k % 8 == 0, 16-byte aligned operands) use
-   *  the gemv kernel instead of cuBLASLt. Default 1: measured faster than cuBLASLt at every
-   *  M = 1 decode shape, slower at M = 4 and 8 (bench/notes/cuda.md). 0 disables; at most 8. */
+   *  the gemv kernel instead of cuBLASLt. Default 2: on the H100 it beat cuBLASLt at every
+   *  M = 1 and M = 2 decode shape measured, and lost at M = 4 and 8 (bench/notes/cuda.md).
+   *  0 disables; at most 8. */
   readonly gemvMaxRows?: number;
 }
 
@@ -201,7 +202,7 @@ export class CudaBackend implements Backend {
     }
     if (m === 0 || n === 0) return;
     const outType = o.dtype === 'f32' ? 'f32' : 'bf16';
-    if (m <= Math.min(8, this.options.gemvMaxRows ?? 1) && this.gemvFits(xt, wt, k)) {
+    if (m <= Math.min(8, this.options.gemvMaxRows ?? 2) && this.gemvFits(xt, wt, k)) {
       this.gemv(o, xt, wt);
       return;
     }
