@@ -128,6 +128,8 @@ export interface Backend {
   /** A tensor sharing `base`'s memory: `shape` (any, same dtype) starting at element `offset`;
    *  must lie inside base. Freeing a view is a no-op; it dies with its base. */
   view(base: DeviceTensor, shape: readonly number[], offset?: number): DeviceTensor;
+  /** Ordered like an op: a tensor may be freed as soon as the last op reading it is
+   *  enqueued (the memory is reused only by later ops). */
   free(tensor: DeviceTensor): void;
   /** Resolves when every enqueued op has finished. */
   synchronize(): Promise<void>;

@@ -1,4 +1,6 @@
 import type { Command } from '../command.js';
+import { benchCommand } from './bench.js';
+import { generateCommand } from './generate.js';
 
 // One line per subcommand; each lives in its own file in this folder.
-export const commands: readonly Command[] = [];
+export const commands: readonly Command[] = [generateCommand, benchCommand];

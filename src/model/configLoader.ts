@@ -1,0 +1,301 @@
+// Normalises HF config.json (model_type "mistral3", or "mistral" for a text-only model) and
+// Mistral params.json into one ModelConfig (src/model/config.ts). Anything this engine would
+// run differently from the reference (another architecture, scaled RoPE, sliding windows,
+// biases, a different projector) is rejected with the field that says so.
+import { readFile } from 'node:fs/promises';
+import { CheckpointError } from './checkpointError.js';
+import type { ModelConfig, ProjectorConfig, TextConfig, VisionConfig, WeightDType } from './config.js';
+
+type Json = Record<string, unknown>;
+
+/** Defaults when a file does not say (mistral_common / vLLM values for Mistral Small 3.1). */
+const IMAGE_TOKEN_ID = 10;
+const IMAGE_BREAK_TOKEN_ID = 12;
+const IMAGE_END_TOKEN_ID = 13;
+/** vLLM's max_model_len for a params.json without max_seq_len. */
+const MISTRAL_DEFAULT_MAX_SEQ_LEN = 128000;
+/** Pixtral's RMSNorms use eps 1e-5 whatever the config says (transformers hard-codes it). */
+const PIXTRAL_NORM_EPS = 1e-5;
+
+export async function readJsonFile(path: string): Promise<Json> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new CheckpointError(`cannot read ${path}: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new CheckpointError(`${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new CheckpointError(`${path}: expected a JSON object`);
+  return json as Json;
+}
+
+/** Typed field access that names the file and the field path in its errors. */
+class Fields {
+  constructor(
+    private readonly obj: Json,
+    private readonly where: string, // "<file>" or "<file> text_config"
+  ) {}
+
+  private label(key: string): string {
+    return `${this.where}: field ${key}`;
+  }
+
+  has(key: string): boolean {
+    return this.obj[key] !== undefined && this.obj[key] !== null;
+  }
+
+  raw(key: string): unknown {
+    return this.obj[key];
+  }
+
+  int(key: string, fallback?: number): number {
+    const v = this.obj[key];
+    if (v === undefined || v === null) {
+      if (fallback !== undefined) return fallback;
+      throw new CheckpointError(`${this.label(key)} is missing`);
+    }
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) throw new CheckpointError(`${this.label(key)} must be a positive integer, got ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  num(key: string, fallback?: number): number {
+    const v = this.obj[key];
+    if (v === undefined || v === null) {
+      if (fallback !== undefined) return fallback;
+      throw new CheckpointError(`${this.label(key)} is missing`);
+    }
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new CheckpointError(`${this.label(key)} must be a positive number, got ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  str(key: string, fallback?: string): string {
+    const v = this.obj[key];
+    if (v === undefined || v === null) {
+      if (fallback !== undefined) return fallback;
+      throw new CheckpointError(`${this.label(key)} is missing`);
+    }
+    if (typeof v !== 'string') throw new CheckpointError(`${this.label(key)} must be a string, got ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  sub(key: string): Fields {
+    const v = this.obj[key];
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new CheckpointError(`${this.label(key)} must be an object`);
+    return new Fields(v as Json, `${this.where} ${key}`);
+  }
+
+  fail(key: string, why: string): never {
+    throw new CheckpointError(`${this.label(key)}: ${why}`);
+  }
+}
+
+function headDim(f: Fields, hidden: number, heads: number, key = 'head_dim'): number {
+  if (f.has(key)) return f.int(key);
+  if (hidden % heads !== 0) f.fail(key, `absent, and hidden size ${hidden} is not a multiple of ${heads} heads`);
+  return hidden / heads;
+}
+
+/** RoPE theta from either `rope_theta` or v5's `rope_parameters: {rope_theta, rope_type}`. */
+function ropeTheta(f: Fields, allowedTypes: readonly string[], fallback: number): number {
+  if (f.has('rope_scaling')) f.fail('rope_scaling', `scaled RoPE (${JSON.stringify(f.raw('rope_scaling'))}) is not supported`);
+  if (f.has('rope_parameters')) {
+    const rp = f.sub('rope_parameters');
+    const type = rp.str('rope_type', 'default');
+    if (!allowedTypes.includes(type)) rp.fail('rope_type', `"${type}" is not supported (only ${allowedTypes.join(', ')})`);
+    if (rp.has('rope_theta')) return rp.num('rope_theta');
+  }
+  return f.num('rope_theta', fallback);
+}
+
+function checkGqa(f: Fields, heads: number, kvHeads: number, key: string): void {
+  if (heads % kvHeads !== 0) f.fail(key, `${heads} query heads are not a multiple of ${kvHeads} KV heads`);
+}
+
+function hfText(f: Fields): TextConfig {
+  for (const key of ['attention_bias', 'mlp_bias'] as const) if (f.raw(key) === true) f.fail(key, 'biases are not supported');
+  if (f.raw('tie_word_embeddings') === true) f.fail('tie_word_embeddings', 'tied embeddings are not supported');
+  const act = f.str('hidden_act', 'silu');
+  if (act !== 'silu') f.fail('hidden_act', `"${act}" is not supported (the text MLP is SiLU-gated)`);
+  const hiddenSize = f.int('hidden_size');
+  const numHeads = f.int('num_attention_heads');
+  const numKvHeads = f.int('num_key_value_heads', numHeads);
+  checkGqa(f, numHeads, numKvHeads, 'num_key_value_heads');
+  const maxPositionEmbeddings = f.int('max_position_embeddings', 131072); // transformers' default
+  if (f.has('sliding_window') && f.int('sliding_window') < maxPositionEmbeddings) {
+    f.fail('sliding_window', `sliding-window attention (${f.raw('sliding_window')}) is not supported`);
+  }
+  return {
+    hiddenSize,
+    intermediateSize: f.int('intermediate_size'),
+    numLayers: f.int('num_hidden_layers'),
+    numHeads,
+    numKvHeads,
+    headDim: headDim(f, hiddenSize, numHeads),
+    rmsNormEps: f.num('rms_norm_eps', 1e-6), // transformers' MistralConfig default
+    ropeTheta: ropeTheta(f, ['default'], 10000),
+    maxPositionEmbeddings,
+    vocabSize: f.int('vocab_size'),
+  };
+}
+
+function visionAct(f: Fields, value: string): 'silu' | 'gelu' {
+  if (value === 'silu' || value === 'gelu') return value;
+  return f.fail('hidden_act', `"${value}" is not supported (silu or gelu)`);
+}
+
+function pixtralHeadDim(f: Fields, hidden: number, heads: number): number {
+  // transformers' PixtralAttention always uses hidden / heads; a config head_dim must agree.
+  if (hidden % heads !== 0) f.fail('num_attention_heads', `hidden size ${hidden} is not a multiple of ${heads} heads`);
+  if (f.has('head_dim') && f.int('head_dim') !== hidden / heads) f.fail('head_dim', `${f.raw('head_dim')} disagrees with hidden_size / num_attention_heads = ${hidden / heads}`);
+  return hidden / heads;
+}
+
+function hfVision(f: Fields): VisionConfig {
+  const hiddenSize = f.int('hidden_size');
+  const numHeads = f.int('num_attention_heads');
+  return {
+    hiddenSize,
+    intermediateSize: f.int('intermediate_size'),
+    numLayers: f.int('num_hidden_layers'),
+    numHeads,
+    headDim: pixtralHeadDim(f, hiddenSize, numHeads),
+    patchSize: f.int('patch_size'),
+    imageSize: f.int('image_size'),
+    numChannels: f.int('num_channels', 3),
+    ropeTheta: ropeTheta(f, ['default', 'axial'], 10000),
+    rmsNormEps: PIXTRAL_NORM_EPS,
+    // transformers' PixtralVisionConfig defaults to gelu when the field is absent
+    hiddenAct: visionAct(f, f.str('hidden_act', 'gelu')),
+  };
+}
+
+function parseDtype(value: unknown): WeightDType | null {
+  switch (value) {
+    case 'bfloat16': return 'bf16';
+    case 'float16': return 'f16';
+    case 'float32': return 'f32';
+    default: return null;
+  }
+}
+
+/** A ModelConfig whose dtype is still to be read off the weights (the files are the truth). */
+export type ParsedConfig = Omit<ModelConfig, 'dtype'> & { readonly declaredDtype: WeightDType | null };
+
+/** HF config.json. */
+export function parseHfConfig(json: Json, path: string): ParsedConfig {
+  const top = new Fields(json, path);
+  const modelType = top.str('model_type', '');
+  const archs = Array.isArray(json.architectures) ? (json.architectures as unknown[]).join(', ') : '(none)';
+  const declaredDtype = parseDtype(json.dtype ?? json.torch_dtype);
+  if (modelType === 'mistral') {
+    return {
+      text: hfText(top), vision: null, projector: null,
+      imageTokenId: IMAGE_TOKEN_ID, imageBreakTokenId: IMAGE_BREAK_TOKEN_ID, imageEndTokenId: IMAGE_END_TOKEN_ID,
+      declaredDtype, format: 'hf',
+    };
+  }
+  if (modelType !== 'mistral3') {
+    throw new CheckpointError(
+      `${path}: unsupported architecture ${archs} (model_type ${JSON.stringify(json.model_type ?? null)}); tramontane runs Mistral 3 (model_type "mistral3", Mistral Small 3.1) and text-only "mistral" checkpoints`,
+    );
+  }
+  if (top.has('quantization_config')) top.fail('quantization_config', 'quantized (FP8) checkpoints are not supported yet; use a bf16 checkpoint');
+  if (top.raw('multimodal_projector_bias') === true) top.fail('multimodal_projector_bias', 'projector biases are not supported');
+  const layer = top.raw('vision_feature_layer');
+  if (layer !== undefined && layer !== -1) top.fail('vision_feature_layer', `${JSON.stringify(layer)} is not supported (only -1, the last layer)`);
+  const act = top.str('projector_hidden_act', 'gelu');
+  if (act !== 'gelu') top.fail('projector_hidden_act', `"${act}" is not supported (only exact gelu)`);
+  const textCfg = top.sub('text_config');
+  const tmt = textCfg.str('model_type', 'mistral');
+  if (tmt !== 'mistral') textCfg.fail('model_type', `text model "${tmt}" is not supported (only mistral)`);
+  const visionCfg = top.sub('vision_config');
+  const vmt = visionCfg.str('model_type', 'pixtral');
+  if (vmt !== 'pixtral') visionCfg.fail('model_type', `vision model "${vmt}" is not supported (only pixtral)`);
+  const projector: ProjectorConfig = { spatialMergeSize: top.int('spatial_merge_size', 2), hasPreNorm: true, hiddenAct: 'gelu' };
+  const imageTokenId = json.image_token_index ?? json.image_token_id;
+  return {
+    text: hfText(textCfg),
+    vision: hfVision(visionCfg),
+    projector,
+    imageTokenId: typeof imageTokenId === 'number' ? imageTokenId : IMAGE_TOKEN_ID,
+    imageBreakTokenId: IMAGE_BREAK_TOKEN_ID,
+    imageEndTokenId: IMAGE_END_TOKEN_ID,
+    declaredDtype: declaredDtype ?? parseDtype((json.text_config as Json).dtype ?? (json.text_config as Json).torch_dtype),
+    format: 'hf',
+  };
+}
+
+/** Mistral params.json (with an optional vision_encoder block). */
+export function parseMistralParams(json: Json, path: string): ParsedConfig {
+  const f = new Fields(json, path);
+  if (f.has('moe')) f.fail('moe', 'mixture-of-experts models are not supported');
+  if (f.has('lora')) f.fail('lora', 'LoRA checkpoints are not supported');
+  for (const key of ['quantization', 'quantization_config'] as const) {
+    if (f.has(key)) f.fail(key, 'quantized (FP8) checkpoints are not supported yet; use a bf16 checkpoint');
+  }
+  if (f.has('llama_4_scaling')) f.fail('llama_4_scaling', 'attention temperature scaling is not supported');
+  if (f.has('sliding_window')) f.fail('sliding_window', 'sliding-window attention is not supported');
+  const hiddenSize = f.int('dim');
+  const numHeads = f.int('n_heads');
+  const numKvHeads = f.int('n_kv_heads', numHeads);
+  checkGqa(f, numHeads, numKvHeads, 'n_kv_heads');
+  if (f.has('rope_scaling') || f.has('yarn')) f.fail(f.has('yarn') ? 'yarn' : 'rope_scaling', 'scaled RoPE is not supported');
+  const text: TextConfig = {
+    hiddenSize,
+    intermediateSize: f.int('hidden_dim'),
+    numLayers: f.int('n_layers'),
+    numHeads,
+    numKvHeads,
+    headDim: headDim(f, hiddenSize, numHeads),
+    rmsNormEps: f.num('norm_eps'),
+    ropeTheta: f.num('rope_theta', 10000),
+    maxPositionEmbeddings: f.has('max_seq_len') ? f.int('max_seq_len') : f.int('max_position_embeddings', MISTRAL_DEFAULT_MAX_SEQ_LEN),
+    vocabSize: f.int('vocab_size'),
+  };
+  if (f.raw('tied_embeddings') === true) f.fail('tied_embeddings', 'tied embeddings are not supported');
+  if (!f.has('vision_encoder')) {
+    return {
+      text, vision: null, projector: null,
+      imageTokenId: IMAGE_TOKEN_ID, imageBreakTokenId: IMAGE_BREAK_TOKEN_ID, imageEndTokenId: IMAGE_END_TOKEN_ID,
+      declaredDtype: null, format: 'mistral',
+    };
+  }
+  const v = f.sub('vision_encoder');
+  if (v.raw('adapter_bias') === true) v.fail('adapter_bias', 'projector biases are not supported');
+  const projectorId = v.str('mm_projector_id', '');
+  if (projectorId !== 'patch_merge') v.fail('mm_projector_id', `${JSON.stringify(projectorId)} is not supported (only "patch_merge", as in Mistral Small 3.1)`);
+  const vHidden = v.int('hidden_size');
+  const vHeads = v.int('num_attention_heads');
+  const vision: VisionConfig = {
+    hiddenSize: vHidden,
+    intermediateSize: v.int('intermediate_size'),
+    numLayers: v.int('num_hidden_layers'),
+    numHeads: vHeads,
+    headDim: pixtralHeadDim(v, vHidden, vHeads),
+    patchSize: v.int('patch_size'),
+    imageSize: v.int('image_size', v.has('max_image_size') ? v.int('max_image_size') : undefined),
+    numChannels: v.int('num_channels', 3),
+    ropeTheta: v.num('rope_theta', 10000),
+    rmsNormEps: PIXTRAL_NORM_EPS,
+    hiddenAct: 'silu', // the Mistral-format Pixtral encoder is always SiLU-gated
+  };
+  return {
+    text,
+    vision,
+    projector: {
+      spatialMergeSize: v.int('spatial_merge_size', 1),
+      hasPreNorm: v.raw('add_pre_mm_projector_layer_norm') === true,
+      hiddenAct: 'gelu',
+    },
+    imageTokenId: v.int('image_token_id', IMAGE_TOKEN_ID),
+    imageBreakTokenId: v.int('image_break_token_id', IMAGE_BREAK_TOKEN_ID),
+    imageEndTokenId: v.int('image_end_token_id', IMAGE_END_TOKEN_ID),
+    declaredDtype: null,
+    format: 'mistral',
+  };
+}

@@ -1,0 +1,226 @@
+// The ModelRunner (src/model/runner.ts) over a backend and a WeightSource: owns the weights on
+// the device, the paged KV cache and the per-step workspace; runs a ForwardBatch (prefill
+// chunks and decode tokens together), places image features, samples, scores prompt tokens.
+import type { AttentionMetadata, Backend, DeviceTensor, SampleRequest, ScoreRequest } from '../backend/backend.js';
+import type { ModelConfig } from './config.js';
+import { loadModelWeights, type ModelWeights } from './deviceWeights.js';
+import type { ForwardBatch } from './forwardBatch.js';
+import { ImageFeatureCache } from './imageFeatureCache.js';
+import type { KvCacheGeometry, ModelRunner, RunnerLimits } from './runner.js';
+import type { BatchSampling, PromptLogprobsChunk, PromptLogprobsRequest, SampledToken, StepOutput } from './sampling.js';
+import { runTextDecoder, TextWorkspace } from './textDecoder.js';
+import { validateBatch } from './validateBatch.js';
+import type { WeightSource } from './weights.js';
+
+export const KV_BLOCK_SIZE = 16;
+
+export interface CreateRunnerOptions {
+  readonly weights: WeightSource;
+  readonly backend: Backend;
+  readonly maxModelLen: number;
+  readonly maxNumSeqs: number;
+  readonly maxNumBatchedTokens: number;
+  /** KV-cache capacity in tokens; default: what `kvCacheMemoryFraction` of the backend's free
+   *  memory holds after weights and workspace, capped at maxNumSeqs sequences of maxModelLen. */
+  readonly kvCacheTokens?: number;
+  readonly kvCacheMemoryFraction?: number;
+}
+
+export async function createRunner(o: CreateRunnerOptions): Promise<ModelRunner> {
+  const cfg = o.weights.config;
+  for (const [k, v] of Object.entries({ maxModelLen: o.maxModelLen, maxNumSeqs: o.maxNumSeqs, maxNumBatchedTokens: o.maxNumBatchedTokens })) {
+    if (!Number.isInteger(v) || v <= 0) throw new Error(`${k} must be a positive integer (got ${v})`);
+  }
+  if (o.maxModelLen > cfg.text.maxPositionEmbeddings) {
+    throw new Error(`maxModelLen ${o.maxModelLen} exceeds the model's ${cfg.text.maxPositionEmbeddings} positions`);
+  }
+  const weights = await loadModelWeights(o.weights, o.backend);
+  return new BackendModelRunner(o, cfg, weights);
+}
+
+class BackendModelRunner implements ModelRunner {
+  readonly kvCache: KvCacheGeometry;
+  readonly limits: RunnerLimits;
+  private readonly backend: Backend;
+  private readonly kCaches: DeviceTensor[] = [];
+  private readonly vCaches: DeviceTensor[] = [];
+  private readonly ws: TextWorkspace;
+  private readonly images: ImageFeatureCache;
+  private readonly maxBlocksPerSeq: number;
+  private readonly logitRows: number;
+  // i32 step metadata, sized for the largest step
+  private readonly ids: DeviceTensor;
+  private readonly positions: DeviceTensor;
+  private readonly slots: DeviceTensor;
+  private readonly queryStarts: DeviceTensor;
+  private readonly contextLens: DeviceTensor;
+  private readonly blockTables: DeviceTensor;
+  private readonly rowIndex: DeviceTensor;
+  private readonly gathered: DeviceTensor; // [logitRows, hidden]
+  private readonly logits: DeviceTensor; // [logitRows, vocab] f32
+  private closed = false;
+
+  constructor(
+    o: CreateRunnerOptions,
+    private readonly cfg: ModelConfig,
+    private readonly weights: ModelWeights,
+  ) {
+    const b = (this.backend = o.backend);
+    const t = cfg.text;
+    this.limits = { maxModelLen: o.maxModelLen, vocabSize: t.vocabSize, maxNumBatchedTokens: o.maxNumBatchedTokens, maxNumSeqs: o.maxNumSeqs };
+    this.maxBlocksPerSeq = Math.ceil(o.maxModelLen / KV_BLOCK_SIZE);
+    this.logitRows = Math.max(o.maxNumSeqs, 16);
+    this.ws = new TextWorkspace(b, t, o.maxNumBatchedTokens);
+    const T = o.maxNumBatchedTokens;
+    this.ids = b.alloc([T], 'i32');
+    this.positions = b.alloc([T], 'i32');
+    this.slots = b.alloc([T], 'i32');
+    this.queryStarts = b.alloc([o.maxNumSeqs + 1], 'i32');
+    this.contextLens = b.alloc([o.maxNumSeqs], 'i32');
+    this.blockTables = b.alloc([o.maxNumSeqs * this.maxBlocksPerSeq], 'i32');
+    this.rowIndex = b.alloc([this.logitRows], 'i32');
+    this.gathered = b.alloc([this.logitRows, t.hiddenSize], b.activationDType);
+    this.logits = b.alloc([this.logitRows, t.vocabSize], 'f32');
+    const numBlocks = this.planKvBlocks(o);
+    this.kvCache = { numBlocks, blockSize: KV_BLOCK_SIZE };
+    for (let l = 0; l < t.numLayers; l++) {
+      this.kCaches.push(b.alloc([numBlocks, KV_BLOCK_SIZE, t.numKvHeads, t.headDim], b.activationDType));
+      this.vCaches.push(b.alloc([numBlocks, KV_BLOCK_SIZE, t.numKvHeads, t.headDim], b.activationDType));
+    }
+    this.images = new ImageFeatureCache(b, cfg, weights.vision, weights.projector);
+  }
+
+  private planKvBlocks(o: CreateRunnerOptions): number {
+    const t = this.cfg.text;
+    const bytesPerElem = this.backend.activationDType === 'f32' ? 4 : 2;
+    const blockBytes = 2 * t.numLayers * KV_BLOCK_SIZE * t.numKvHeads * t.headDim * bytesPerElem;
+    const needed = Math.ceil(o.maxModelLen / KV_BLOCK_SIZE);
+    const wanted = o.maxNumSeqs * needed; // every sequence at full length, in whole blocks
+    let blocks: number;
+    if (o.kvCacheTokens !== undefined) {
+      blocks = Math.ceil(o.kvCacheTokens / KV_BLOCK_SIZE);
+    } else {
+      const fraction = o.kvCacheMemoryFraction ?? 0.9;
+      blocks = Math.min(wanted, Math.floor((this.backend.memoryInfo().freeBytes * fraction) / blockBytes));
+    }
+    if (blocks < needed) {
+      throw new Error(
+        `KV cache of ${blocks} blocks (${blocks * KV_BLOCK_SIZE} tokens, ${blockBytes} bytes a block) cannot hold one sequence of maxModelLen ${o.maxModelLen}`,
+      );
+    }
+    return blocks;
+  }
+
+  async execute(batch: ForwardBatch, sampling: BatchSampling, promptLogprobs?: readonly (PromptLogprobsRequest | null)[]): Promise<StepOutput> {
+    if (this.closed) throw new Error('runner is closed');
+    const b = this.backend;
+    validateBatch(batch, sampling, this.limits, this.kvCache, promptLogprobs);
+    const n = batch.tokenIds.length;
+    const numSeqs = batch.queryLens.length;
+    const starts = new Int32Array(numSeqs + 1);
+    for (let s = 0; s < numSeqs; s++) starts[s + 1] = starts[s] + batch.queryLens[s];
+    b.write(this.ids, batch.tokenIds);
+    b.write(this.positions, batch.positions);
+    b.write(this.slots, batch.slotMapping);
+    b.write(this.queryStarts, starts);
+    b.write(this.contextLens, batch.contextLens);
+    b.write(this.blockTables, batch.blockTables);
+    const ids = b.view(this.ids, [n]);
+    const meta: AttentionMetadata = {
+      numSeqs,
+      queryStarts: b.view(this.queryStarts, [numSeqs + 1]),
+      contextLens: b.view(this.contextLens, [numSeqs]),
+      blockTables: b.view(this.blockTables, [numSeqs, batch.maxBlocksPerSeq]),
+      maxBlocksPerSeq: batch.maxBlocksPerSeq,
+      maxQueryLen: Math.max(...batch.queryLens),
+      maxContextLen: Math.max(...batch.contextLens),
+    };
+    const residual = this.ws.rows(this.ws.residual, n);
+    b.embedding(residual, this.weights.text.embeddings, ids);
+    for (const place of this.images.place(batch)) {
+      const rows = b.alloc([place.batchRows.length], 'i32');
+      b.write(rows, place.batchRows);
+      b.scatterRows(residual, place.features, rows);
+      b.free(rows);
+    }
+    runTextDecoder(b, this.cfg.text, this.weights.text, this.ws, {
+      numTokens: n,
+      positions: b.view(this.positions, [n]),
+      slotMapping: b.view(this.slots, [n]),
+      meta,
+      kCaches: this.kCaches,
+      vCaches: this.vCaches,
+    });
+    this.images.release(batch);
+    const sampled = await this.sampleSequences(batch, starts, sampling);
+    const prompt = await this.scorePrompts(batch, starts, promptLogprobs);
+    return { sampled, promptLogprobs: prompt };
+  }
+
+  /** Computes f32 logits for the given rows of the final hidden states into this.logits. */
+  private computeLogits(rows: readonly number[]): DeviceTensor {
+    const b = this.backend;
+    const m = rows.length;
+    b.write(this.rowIndex, Int32Array.from(rows));
+    const hidden = this.cfg.text.hiddenSize;
+    const gathered = b.view(this.gathered, [m, hidden]);
+    b.gatherRows(gathered, this.ws.normed, b.view(this.rowIndex, [m]));
+    const logits = b.view(this.logits, [m, this.cfg.text.vocabSize]);
+    b.matmul(logits, gathered, this.weights.text.output);
+    return logits;
+  }
+
+  private async sampleSequences(batch: ForwardBatch, starts: Int32Array, sampling: BatchSampling): Promise<(SampledToken | null)[]> {
+    const result: (SampledToken | null)[] = new Array(batch.queryLens.length).fill(null);
+    const seqs = [...batch.sampleMask.keys()].filter((s) => batch.sampleMask[s] === 1);
+    for (let c = 0; c < seqs.length; c += this.logitRows) {
+      const chunk = seqs.slice(c, c + this.logitRows);
+      const logits = this.computeLogits(chunk.map((s) => starts[s + 1] - 1));
+      const requests: SampleRequest[] = chunk.map((s, row) => {
+        const params = sampling[s];
+        if (!params) throw new Error(`sequence ${s} is to be sampled but has no sampling parameters`);
+        return { row, params };
+      });
+      const tokens = await this.backend.sample(logits, requests);
+      chunk.forEach((s, i) => (result[s] = tokens[i]));
+    }
+    return result;
+  }
+
+  private async scorePrompts(
+    batch: ForwardBatch,
+    starts: Int32Array,
+    requests?: readonly (PromptLogprobsRequest | null)[],
+  ): Promise<(PromptLogprobsChunk | null)[]> {
+    const out: (PromptLogprobsChunk | null)[] = new Array(batch.queryLens.length).fill(null);
+    if (!requests) return out;
+    for (let s = 0; s < batch.queryLens.length; s++) {
+      const req = requests[s];
+      if (!req) continue;
+      const scored: number[] = [];
+      for (let j = 0; j < batch.queryLens[s]; j++) if (req.targetTokenIds[j] >= 0) scored.push(j);
+      if (scored.some((j, i) => j !== scored[0] + i)) throw new Error(`sequence ${s}: prompt logprob targets are not contiguous`);
+      const entries = [];
+      for (let c = 0; c < scored.length; c += this.logitRows) {
+        const part = scored.slice(c, c + this.logitRows);
+        const logits = this.computeLogits(part.map((j) => starts[s] + j));
+        const reqs: ScoreRequest[] = part.map((j, row) => ({ row, targetTokenId: req.targetTokenIds[j], numLogprobs: req.numLogprobs }));
+        entries.push(...(await this.backend.score(logits, reqs)));
+      }
+      const firstPosition = scored.length > 0 ? batch.positions[starts[s] + scored[0]] + 1 : batch.positions[starts[s]] + 1;
+      out[s] = { firstPosition, entries };
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.images.clear();
+    this.ws.free();
+    for (const t of [...this.kCaches, ...this.vCaches, ...this.weights.all]) this.backend.free(t);
+    for (const t of [this.ids, this.positions, this.slots, this.queryStarts, this.contextLens, this.blockTables, this.rowIndex, this.gathered, this.logits]) {
+      this.backend.free(t);
+    }
+  }
+}

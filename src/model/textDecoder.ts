@@ -1,0 +1,114 @@
+// The Mistral text decoder on a backend (SPEC.md §3): per layer
+//   h = x + wo(attn(rope(wq n), rope(wk n), wv n)),  n = rmsnorm(x)
+//   y = h + w2(silu(w1 m) * w3 m),                  m = rmsnorm(h)
+// then the final rmsnorm. Residual adds are fused with the following norm.
+import type { AttentionMetadata, Backend, DeviceTensor } from '../backend/backend.js';
+import type { TextConfig } from './config.js';
+import type { TextWeights } from './deviceWeights.js';
+
+/** Per-step buffers sized for the largest step; each call uses views of their first rows. */
+export class TextWorkspace {
+  readonly residual: DeviceTensor; // [T, d]
+  readonly normed: DeviceTensor; // [T, d]
+  readonly q: DeviceTensor; // [T, heads*hd]
+  readonly k: DeviceTensor; // [T, kvHeads*hd]
+  readonly v: DeviceTensor; // [T, kvHeads*hd]
+  readonly attn: DeviceTensor; // [T, heads*hd]
+  readonly proj: DeviceTensor; // [T, d]: attention output projection, then MLP output
+  readonly gateUp: DeviceTensor; // [T, 2*inter]
+  readonly act: DeviceTensor; // [T, inter]
+  private readonly all: DeviceTensor[];
+
+  constructor(
+    private readonly backend: Backend,
+    cfg: TextConfig,
+    readonly maxTokens: number,
+  ) {
+    const a = backend.activationDType;
+    const T = maxTokens;
+    this.all = [
+      (this.residual = backend.alloc([T, cfg.hiddenSize], a)),
+      (this.normed = backend.alloc([T, cfg.hiddenSize], a)),
+      (this.q = backend.alloc([T, cfg.numHeads * cfg.headDim], a)),
+      (this.k = backend.alloc([T, cfg.numKvHeads * cfg.headDim], a)),
+      (this.v = backend.alloc([T, cfg.numKvHeads * cfg.headDim], a)),
+      (this.attn = backend.alloc([T, cfg.numHeads * cfg.headDim], a)),
+      (this.proj = backend.alloc([T, cfg.hiddenSize], a)),
+      (this.gateUp = backend.alloc([T, 2 * cfg.intermediateSize], a)),
+      (this.act = backend.alloc([T, cfg.intermediateSize], a)),
+    ];
+  }
+
+  /** The first `rows` rows of buffer `t`. */
+  rows(t: DeviceTensor, rows: number): DeviceTensor {
+    return this.backend.view(t, [rows, t.shape[1]]);
+  }
+
+  free(): void {
+    for (const t of this.all) this.backend.free(t);
+  }
+}
+
+export interface TextStepInputs {
+  readonly numTokens: number;
+  /** i32 [numTokens] */
+  readonly positions: DeviceTensor;
+  /** i32 [numTokens] */
+  readonly slotMapping: DeviceTensor;
+  readonly meta: AttentionMetadata;
+  /** Per layer: [numBlocks, blockSize, kvHeads, hd]. */
+  readonly kCaches: readonly DeviceTensor[];
+  readonly vCaches: readonly DeviceTensor[];
+}
+
+/**
+ * Runs the decoder layers over the embeddings in `ws.residual` (first numTokens rows) and
+ * leaves the final-normed hidden states in `ws.normed`.
+ */
+export function runTextDecoder(
+  backend: Backend,
+  cfg: TextConfig,
+  w: TextWeights,
+  ws: TextWorkspace,
+  s: TextStepInputs,
+): void {
+  const n = s.numTokens;
+  const residual = ws.rows(ws.residual, n);
+  const normed = ws.rows(ws.normed, n);
+  const q = ws.rows(ws.q, n);
+  const k = ws.rows(ws.k, n);
+  const v = ws.rows(ws.v, n);
+  const attn = ws.rows(ws.attn, n);
+  const proj = ws.rows(ws.proj, n);
+  const gateUp = ws.rows(ws.gateUp, n);
+  const act = ws.rows(ws.act, n);
+  const eps = cfg.rmsNormEps;
+  const scale = 1 / Math.sqrt(cfg.headDim);
+  w.layers.forEach((layer, l) => {
+    if (l === 0) backend.rmsNorm(normed, residual, layer.attentionNorm, eps);
+    else backend.addRmsNorm(normed, residual, proj, layer.attentionNorm, eps);
+    backend.matmul(q, normed, layer.wq);
+    backend.matmul(k, normed, layer.wk);
+    backend.matmul(v, normed, layer.wv);
+    backend.ropeText(q, k, s.positions, cfg.numHeads, cfg.numKvHeads, cfg.headDim, cfg.ropeTheta);
+    backend.writeKv(s.kCaches[l], s.vCaches[l], k, v, s.slotMapping);
+    backend.pagedAttention({
+      out: attn,
+      q,
+      kCache: s.kCaches[l],
+      vCache: s.vCaches[l],
+      meta: s.meta,
+      numHeads: cfg.numHeads,
+      numKvHeads: cfg.numKvHeads,
+      headDim: cfg.headDim,
+      scale,
+    });
+    backend.matmul(proj, attn, layer.wo);
+    backend.addRmsNorm(normed, residual, proj, layer.ffnNorm, eps);
+    backend.matmul(gateUp, normed, layer.w13);
+    backend.siluAndMul(act, gateUp);
+    backend.matmul(proj, act, layer.w2);
+  });
+  if (w.layers.length === 0) backend.rmsNorm(normed, residual, w.norm, eps);
+  else backend.addRmsNorm(normed, residual, proj, w.norm, eps);
+}
