@@ -49,3 +49,14 @@ test('kernel cache keys change with source, header, arch and compiler version', 
   assert.match(defaultKernelCacheDir({ HOME: '/h' }), /tramontane\/kernels$/);
   assert.equal(defaultKernelCacheDir({ TRAMONTANE_KERNEL_CACHE: '/k' }), '/k');
 });
+
+test('createCudaBackend from the library entry gives a backend or a CudaUnavailableError', async () => {
+  const { createCudaBackend, CudaUnavailableError: Unavailable } = await import('../../../src/index.js');
+  try {
+    const b = await createCudaBackend();
+    assert.equal(b.name, 'cuda');
+    await b.close();
+  } catch (err) {
+    assert.ok(err instanceof Unavailable, `expected CudaUnavailableError, got ${String(err)}`);
+  }
+});
