@@ -1,5 +1,5 @@
 // The one place a device name becomes a backend. A new device is a new case here and a new
-// folder beside cpu/.
+// folder beside cpu/ and cuda/.
 import type { Backend } from './backend.js';
 import { createCpuBackend } from './cpu/cpuBackend.js';
 
@@ -41,8 +41,17 @@ export async function createDeviceBackend(device: string, options: DeviceBackend
   switch (device) {
     case 'cpu':
       return createCpuBackend({ threads: options.threads });
-    case 'cuda':
-      throw new BackendUnavailableError('CUDA backend not available in this build of tramontane: use --device cpu');
+    case 'cuda': {
+      // Loaded on demand: koffi and the CUDA libraries only when a GPU is asked for.
+      const { createCudaBackend } = await import('./cuda/createCudaBackend.js');
+      try {
+        return await createCudaBackend();
+      } catch (err) {
+        const e = err as Error;
+        if (e.name === 'CudaUnavailableError') throw new BackendUnavailableError(`CUDA backend not available: ${e.message}`);
+        throw err;
+      }
+    }
     default:
       throw new BackendUnavailableError(`unknown device '${device}' (expected one of: ${DEVICES.join(', ')})`);
   }
