@@ -60,6 +60,8 @@ test('serve refuses bad flags with one clear line', () => {
   assert.match(r.stderr, /\/nonexistent\/model does not exist/);
   r = run('--bogus');
   assert.match(r.stderr, /Unknown option '--bogus'/);
+  r = run('--runner-thread', 'maybe');
+  assert.match(r.stderr, /--runner-thread must be auto, on or off/);
   r = run('--load-format', 'safetensors');
   assert.match(r.stderr, /--load-format must be auto or dummy/);
   r = run('mistral-small-3.1-24b');

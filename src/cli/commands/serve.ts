@@ -9,7 +9,7 @@ import { createServer, DEFAULT_BODY_LIMIT } from '../../server/app.js';
 const USAGE = `usage: tramontane serve [model] [--host H] [--port P] [--api-key KEY] [--served-model-name NAME]
   [--max-model-len N] [--max-num-seqs N] [--max-num-batched-tokens N] [--gpu-memory-utilization F]
   [--kv-cache-tokens N] [--limit-mm-per-prompt image=N] [--device cpu|cuda] [--load-format auto|dummy]
-  [--tokenizer <tekken.json>] [--max-body-bytes N] [--no-enable-prefix-caching]
+  [--tokenizer <tekken.json>] [--max-body-bytes N] [--no-enable-prefix-caching] [--runner-thread auto|on|off]
 Without a model it serves the embedded tiny checkpoint (random weights: meaningless text).
 The API key may also come from TRAMONTANE_API_KEY; with one set, every route but /health needs
 "Authorization: Bearer <key>".`;
@@ -66,6 +66,7 @@ export const serveCommand: Command = {
           tokenizer: { type: 'string' },
           'max-body-bytes': { type: 'string' },
           'no-enable-prefix-caching': { type: 'boolean' },
+          'runner-thread': { type: 'string' },
           help: { type: 'boolean', short: 'h' },
         },
       });
@@ -87,6 +88,9 @@ export const serveCommand: Command = {
     const apiKey = v['api-key'] ?? process.env.TRAMONTANE_API_KEY ?? null;
     const bodyLimit = parseNumberFlag('max-body-bytes', v['max-body-bytes'], { integer: true, min: 1024 }) ?? DEFAULT_BODY_LIMIT;
     const limitImagesPerPrompt = parseImageLimit(v['limit-mm-per-prompt']);
+    const threadFlag = v['runner-thread'] ?? 'auto';
+    if (!['auto', 'on', 'off'].includes(threadFlag)) throw new CliError(`--runner-thread must be auto, on or off (got ${threadFlag})`);
+    const runnerThread = threadFlag === 'auto' ? undefined : threadFlag === 'on';
     let llm: LLM;
     try {
       llm = await LLM.create({
@@ -101,6 +105,7 @@ export const serveCommand: Command = {
         gpuMemoryUtilization: parseNumberFlag('gpu-memory-utilization', v['gpu-memory-utilization'], { min: 0, minExclusive: true, max: 1 }),
         kvCacheTokens: parseNumberFlag('kv-cache-tokens', v['kv-cache-tokens'], { integer: true, min: 1 }),
         enablePrefixCaching: !v['no-enable-prefix-caching'],
+        runnerThread,
       });
     } catch (e) {
       if (e instanceof CliError) throw e;
