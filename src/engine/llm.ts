@@ -52,6 +52,8 @@ export interface GenerateOptions {
   readonly requestId?: string;
   /** Aborts the request when fired. */
   readonly signal?: AbortSignal;
+  /** false: partial outputs share the live token and logprob lists (see RequestState.snapshot). */
+  readonly copyOutputs?: boolean;
 }
 
 export interface LLMOptions extends LoadOptions {
@@ -150,7 +152,7 @@ export class LLM {
     signal?.addEventListener('abort', onAbort, { once: true });
     return (async function* () {
       try {
-        yield* state.stream();
+        yield* state.stream(options.copyOutputs ?? true);
       } finally {
         signal?.removeEventListener('abort', onAbort);
         engine.abort(state.id); // no-op when finished

@@ -98,13 +98,16 @@ export class RequestState {
     this.changed();
   }
 
-  snapshot(streaming: boolean): RequestOutput {
+  /** The request's output now. With `copy` false the token and logprob lists are the live ones
+   *  (they keep growing): for a reader that takes what it needs at once, without the O(length)
+   *  copy per token. */
+  snapshot(streaming: boolean, copy = true): RequestOutput {
     const outputs: CompletionOutput[] = this.seqs.map((s, index) => ({
       index,
       text: s.text.value(streaming && s.finishReason === null),
-      tokenIds: [...s.seq.outputTokenIds],
+      tokenIds: copy ? [...s.seq.outputTokenIds] : s.seq.outputTokenIds,
       cumulativeLogprob: s.cumulativeLogprob,
-      logprobs: s.logprobs ? [...s.logprobs] : null,
+      logprobs: s.logprobs ? (copy ? [...s.logprobs] : s.logprobs) : null,
       finishReason: s.finishReason,
       stopReason: s.stopReason,
     }));
@@ -112,7 +115,7 @@ export class RequestState {
       requestId: this.id,
       prompt: this.prompt,
       promptTokenIds: this.promptTokenIds,
-      promptLogprobs: this.promptLogprobs ? [...this.promptLogprobs] : null,
+      promptLogprobs: this.promptLogprobs ? (copy ? [...this.promptLogprobs] : this.promptLogprobs) : null,
       outputs,
       finished: this.finished,
       numCachedTokens: this.seqs[0]?.seq.numCachedTokens ?? 0,
@@ -121,13 +124,13 @@ export class RequestState {
 
   /** Yields snapshots as the request progresses (coalesced: a slow reader skips none of the
    *  content, only intermediate snapshots), ending with the finished one. */
-  async *stream(): AsyncGenerator<RequestOutput> {
+  async *stream(copy = true): AsyncGenerator<RequestOutput> {
     let seen = -1;
     while (true) {
       if (this.error) throw this.error;
       if (this.version !== seen) {
         seen = this.version;
-        const out = this.snapshot(true);
+        const out = this.snapshot(true, copy);
         yield out;
         if (out.finished) return;
         continue;

@@ -27,7 +27,8 @@ export interface ChoiceDelta {
 export function startRequest(llm: LLM, input: EngineInput, params: SamplingParams, requestId: string, signal: AbortSignal): AsyncGenerator<RequestOutput> {
   checkContext(llm, input, params);
   try {
-    const stream = llm.streamPrepared(input, params, { requestId, signal });
+    // deltas() and collect() take what they need from each snapshot at once: no copies.
+    const stream = llm.streamPrepared(input, params, { requestId, signal, copyOutputs: false });
     return stream;
   } catch (err) {
     throw asApiError(err);
