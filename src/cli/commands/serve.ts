@@ -130,6 +130,14 @@ export const serveCommand: Command = {
       process.once('SIGTERM', stop);
     });
     console.error('tramontane: shutting down');
+    // A second signal, or a shutdown stuck for 10 s, ends the process at once.
+    const force = (): void => {
+      console.error('tramontane: forced exit');
+      process.exit(1);
+    };
+    process.once('SIGINT', force);
+    process.once('SIGTERM', force);
+    setTimeout(force, 10_000).unref();
     await app.close();
     await llm.close();
     return 0;
