@@ -74,10 +74,133 @@ export function cubicTaps(srcSize: number, dstSize: number, arithmetic: CubicAri
   return { index, weight };
 }
 
+/** The source rows [first, last] that destination rows [rowStart, rowEnd) read. */
+export function sourceRows(
+  srcHeight: number,
+  dstHeight: number,
+  rowStart: number,
+  rowEnd: number,
+  arithmetic: CubicArithmetic,
+): [number, number] {
+  if (srcHeight === dstHeight) return [rowStart, rowEnd - 1];
+  const taps = cubicTaps(srcHeight, dstHeight, arithmetic);
+  return [taps.index[rowStart * 4], taps.index[(rowEnd - 1) * 4 + 3]];
+}
+
+/** Horizontal taps laid out for the row kernel: interior taps are 4 consecutive pixels. */
+interface RowPlan {
+  start: Int32Array; // [dstWidth] element offset of the first tap (pixel index * 3)
+  index: Int32Array; // [dstWidth * 4] clamped pixel index of each tap (for the borders)
+  weight: Float64Array; // [dstWidth * 4]
+  interiorStart: number; // destination columns [interiorStart, interiorEnd) need no clamping
+  interiorEnd: number;
+}
+
+function rowPlan(taps: CubicTaps, dstWidth: number): RowPlan {
+  const start = new Int32Array(dstWidth);
+  let interiorStart = 0;
+  let interiorEnd = dstWidth;
+  const consecutive = (d: number): boolean =>
+    taps.index[d * 4 + 1] === taps.index[d * 4] + 1 &&
+    taps.index[d * 4 + 2] === taps.index[d * 4] + 2 &&
+    taps.index[d * 4 + 3] === taps.index[d * 4] + 3;
+  for (let d = 0; d < dstWidth; d++) start[d] = taps.index[d * 4] * 3;
+  while (interiorStart < dstWidth && !consecutive(interiorStart)) interiorStart++;
+  while (interiorEnd > interiorStart && !consecutive(interiorEnd - 1)) interiorEnd--;
+  for (let d = interiorStart; d < interiorEnd; d++) {
+    if (!consecutive(d)) throw new Error('cubic taps: a clamped tap inside the interior');
+  }
+  return { start, index: taps.index, weight: Float64Array.from(taps.weight), interiorStart, interiorEnd };
+}
+
+/** One tap set with clamped (border) indices: out[o..o+2] for destination column dx. */
+function borderPixel(src: Uint8Array | Float32Array, base: number, plan: RowPlan, dx: number, out: Float32Array): void {
+  const t = dx * 4;
+  const o = dx * 3;
+  const p0 = base + plan.index[t] * 3;
+  const p1 = base + plan.index[t + 1] * 3;
+  const p2 = base + plan.index[t + 2] * 3;
+  const p3 = base + plan.index[t + 3] * 3;
+  const w = plan.weight;
+  const a0 = w[t], a1 = w[t + 1], a2 = w[t + 2], a3 = w[t + 3];
+  out[o] = src[p0] * a0 + src[p1] * a1 + src[p2] * a2 + src[p3] * a3;
+  out[o + 1] = src[p0 + 1] * a0 + src[p1 + 1] * a1 + src[p2 + 1] * a2 + src[p3 + 1] * a3;
+  out[o + 2] = src[p0 + 2] * a0 + src[p1 + 2] * a1 + src[p2 + 2] * a2 + src[p3 + 2] * a3;
+}
+
+/** Horizontal pass of one source row (element offset `base`) into out [dstWidth * 3]. */
+function horizontalRow(src: Uint8Array | Float32Array, base: number, plan: RowPlan, dstWidth: number, out: Float32Array): void {
+  const { start, weight: w, interiorStart, interiorEnd } = plan;
+  for (let dx = 0; dx < interiorStart; dx++) borderPixel(src, base, plan, dx, out);
+  for (let dx = interiorStart, t = dx * 4, o = dx * 3; dx < interiorEnd; dx++, t += 4, o += 3) {
+    const p = base + start[dx];
+    const a0 = w[t], a1 = w[t + 1], a2 = w[t + 2], a3 = w[t + 3];
+    out[o] = src[p] * a0 + src[p + 3] * a1 + src[p + 6] * a2 + src[p + 9] * a3;
+    out[o + 1] = src[p + 1] * a0 + src[p + 4] * a1 + src[p + 7] * a2 + src[p + 10] * a3;
+    out[o + 2] = src[p + 2] * a0 + src[p + 5] * a1 + src[p + 8] * a2 + src[p + 11] * a3;
+  }
+  for (let dx = interiorEnd; dx < dstWidth; dx++) borderPixel(src, base, plan, dx, out);
+}
+
 /**
- * Resizes an interleaved 3-channel image (uint8 or float32 values) to dstWidth x dstHeight.
- * Calls `onRow(dy, row)` for each destination row in order; `row` is [dstWidth * 3] float32,
- * interleaved, and is reused after the callback returns.
+ * Receives, for destination row dy, the 4 horizontally resized source rows (interleaved RGB
+ * float32, [dstWidth * 3]) and their vertical weights; the row is sum(r_k * b_k) in that order.
+ */
+export type VerticalSink = (
+  dy: number,
+  r0: Float32Array, r1: Float32Array, r2: Float32Array, r3: Float32Array,
+  b0: number, b1: number, b2: number, b3: number,
+) => void;
+
+/**
+ * The resize of an interleaved 3-channel image (uint8 or float32 values) from srcWidth x
+ * srcHeight to dstWidth x dstHeight, for destination rows [rowStart, rowEnd): the horizontal
+ * pass here, the vertical combination in `sink` (so it can be fused with what follows).
+ * `src` holds the source rows from `srcRowOffset` on (a band), at least sourceRows(...).
+ * Not for equal sizes (cv::resize copies then; see cubicResizeRgb).
+ */
+export function cubicResizeBands(
+  src: Uint8Array | Float32Array, // [rows, srcWidth, 3]
+  srcWidth: number,
+  srcHeight: number,
+  dstWidth: number,
+  dstHeight: number,
+  sink: VerticalSink,
+  arithmetic: CubicArithmetic = 'opencv5',
+  rowStart = 0,
+  rowEnd = dstHeight,
+  srcRowOffset = 0,
+): void {
+  const plan = rowPlan(cubicTaps(srcWidth, dstWidth, arithmetic), dstWidth);
+  const yt = cubicTaps(srcHeight, dstHeight, arithmetic);
+  // Ring of 4 horizontally resized source rows, slot = row & 3; the rows a destination row
+  // needs never go backwards, so a row leaves the ring only once no later row needs it.
+  const ring = [0, 1, 2, 3].map(() => new Float32Array(dstWidth * 3));
+  const ringRow = new Int32Array([-1, -1, -1, -1]);
+  const rowStride = srcWidth * 3;
+  const rowFor = (sy: number): Float32Array => {
+    const slot = sy & 3;
+    if (ringRow[slot] !== sy) {
+      horizontalRow(src, (sy - srcRowOffset) * rowStride, plan, dstWidth, ring[slot]);
+      ringRow[slot] = sy;
+    }
+    return ring[slot];
+  };
+  for (let dy = rowStart; dy < rowEnd; dy++) {
+    const t = dy * 4;
+    // The 4 indices are consecutive or repeat at a border, so they never share a slot wrongly.
+    const r0 = rowFor(yt.index[t]);
+    const r1 = rowFor(yt.index[t + 1]);
+    const r2 = rowFor(yt.index[t + 2]);
+    const r3 = rowFor(yt.index[t + 3]);
+    sink(dy, r0, r1, r2, r3, yt.weight[t], yt.weight[t + 1], yt.weight[t + 2], yt.weight[t + 3]);
+  }
+}
+
+/**
+ * cv::resize(src, (dstWidth, dstHeight), INTER_CUBIC) of an interleaved 3-channel image.
+ * Calls `onRow(dy, row)` for each destination row in [rowStart, rowEnd) in order; `row` is
+ * [dstWidth * 3] float32, interleaved, and is reused after the callback returns.
  */
 export function cubicResizeRgb(
   src: Uint8Array | Float32Array, // [srcHeight, srcWidth, 3]
@@ -87,69 +210,25 @@ export function cubicResizeRgb(
   dstHeight: number,
   onRow: (dy: number, row: Float32Array) => void,
   arithmetic: CubicArithmetic = 'opencv5',
+  rowStart = 0,
+  rowEnd = dstHeight,
 ): void {
   const rowOut = new Float32Array(dstWidth * 3);
   if (srcWidth === dstWidth && srcHeight === dstHeight) {
     // cv::resize copies when the size does not change.
-    for (let y = 0; y < srcHeight; y++) {
+    for (let y = rowStart; y < rowEnd; y++) {
       const base = y * srcWidth * 3;
       for (let i = 0; i < rowOut.length; i++) rowOut[i] = src[base + i];
       onRow(y, rowOut);
     }
     return;
   }
-  const xt = cubicTaps(srcWidth, dstWidth, arithmetic);
-  const yt = cubicTaps(srcHeight, dstHeight, arithmetic);
-  const xIndex = xt.index;
-  const xWeight = xt.weight;
-  // Ring of 4 horizontally resized source rows; the rows a destination row needs never go
-  // backwards, so a row leaves the ring only once no later destination row needs it.
-  const ring = [0, 1, 2, 3].map(() => new Float32Array(dstWidth * 3));
-  const ringRow = new Int32Array([-1, -1, -1, -1]);
-  const rowStride = srcWidth * 3;
-
-  const horizontal = (sy: number, out: Float32Array): void => {
-    const base = sy * rowStride;
-    for (let dx = 0, t = 0, o = 0; dx < dstWidth; dx++, t += 4, o += 3) {
-      const p0 = base + xIndex[t] * 3;
-      const p1 = base + xIndex[t + 1] * 3;
-      const p2 = base + xIndex[t + 2] * 3;
-      const p3 = base + xIndex[t + 3] * 3;
-      const a0 = xWeight[t];
-      const a1 = xWeight[t + 1];
-      const a2 = xWeight[t + 2];
-      const a3 = xWeight[t + 3];
-      out[o] = src[p0] * a0 + src[p1] * a1 + src[p2] * a2 + src[p3] * a3;
-      out[o + 1] = src[p0 + 1] * a0 + src[p1 + 1] * a1 + src[p2 + 1] * a2 + src[p3 + 1] * a3;
-      out[o + 2] = src[p0 + 2] * a0 + src[p1 + 2] * a1 + src[p2 + 2] * a2 + src[p3 + 2] * a3;
-    }
-  };
-  const rowFor = (sy: number): Float32Array => {
-    const slot = sy & 3;
-    if (ringRow[slot] !== sy) {
-      horizontal(sy, ring[slot]);
-      ringRow[slot] = sy;
-    }
-    return ring[slot];
-  };
-
-  const n = dstWidth * 3;
-  for (let dy = 0; dy < dstHeight; dy++) {
-    const t = dy * 4;
-    // Fetch in order; equal clamped indices (borders) share a slot, so fetch all before use.
-    const i0 = yt.index[t];
-    const i1 = yt.index[t + 1];
-    const i2 = yt.index[t + 2];
-    const i3 = yt.index[t + 3];
-    const r0 = rowFor(i0);
-    const r1 = rowFor(i1);
-    const r2 = rowFor(i2);
-    const r3 = rowFor(i3);
-    const b0 = yt.weight[t];
-    const b1 = yt.weight[t + 1];
-    const b2 = yt.weight[t + 2];
-    const b3 = yt.weight[t + 3];
-    for (let x = 0; x < n; x++) rowOut[x] = r0[x] * b0 + r1[x] * b1 + r2[x] * b2 + r3[x] * b3;
-    onRow(dy, rowOut);
-  }
+  cubicResizeBands(
+    src, srcWidth, srcHeight, dstWidth, dstHeight,
+    (dy, r0, r1, r2, r3, b0, b1, b2, b3) => {
+      for (let x = 0, n = rowOut.length; x < n; x++) rowOut[x] = r0[x] * b0 + r1[x] * b1 + r2[x] * b2 + r3[x] * b3;
+      onRow(dy, rowOut);
+    },
+    arithmetic, rowStart, rowEnd,
+  );
 }

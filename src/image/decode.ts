@@ -2,6 +2,7 @@
 import { ImageError } from './errors.js';
 import { sniffFormat } from './format.js';
 import { flattenOverWhite } from './pilPixels.js';
+import { fillUncoveredCanvas } from './gifFirstFrame.js';
 import { decodePng, pngSize, PngFormatError } from './png.js';
 import { decodeWithSharp, sharpSize, SharpDecodeError } from './sharpDecode.js';
 
@@ -30,8 +31,8 @@ export async function decodeToRgb(bytes: Uint8Array, label: string, maxPixels: n
     }
     const size = await sharpSize(bytes);
     checkSize(size, label, maxPixels);
-    if (size.space === 'cmyk') throw new ImageError(label, 'unsupported image format: CMYK JPEG');
-    const pixels = await decodeWithSharp(bytes, format, maxPixels);
+    const pixels = await decodeWithSharp(bytes, format, maxPixels, size.space === 'cmyk');
+    if (format === 'gif') fillUncoveredCanvas(pixels, bytes);
     return { width: pixels.width, height: pixels.height, data: flattenOverWhite(pixels) };
   } catch (err) {
     if (err instanceof ImageError) throw err;

@@ -1,13 +1,14 @@
 // mistral_common's ImageEncoder: decode, flatten to RGB over white, size rule, OpenCV cubic
 // resize, 1/255 rescale and CLIP normalisation into channel-first float32, and the tokens.
-import { cubicResizeRgb, type CubicArithmetic } from './cubicResize.js';
+import type { CubicArithmetic } from './cubicResize.js';
 import { decodeToRgb, DEFAULT_MAX_PIXELS, type RgbImage } from './decode.js';
 import { ImageError } from './errors.js';
 import { imageTokens, tokenGrid, type ImageTokenIds } from './sizeRule.js';
 import { loadImageBytes, type ImageSource } from './source.js';
+import { resizeNormalizeRows, type ResizeJob } from './normalize.js';
+import { defaultResizeThreads, resizeNormalize } from './resizePool.js';
 
-export const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073] as const; // RGB
-export const CLIP_STD = [0.26862954, 0.26130258, 0.27577711] as const; // RGB
+export { CLIP_MEAN, CLIP_STD } from './normalize.js';
 
 export interface ImageEncoderOptions {
   patchSize: number;
@@ -22,6 +23,8 @@ export interface ImageEncoderOptions {
   maxFetchBytes?: number;
   /** Follow OpenCV 5 (default; what a fresh `pip install mistral-common[opencv]` gets) or 4.x. */
   resizeArithmetic?: CubicArithmetic;
+  /** Threads for the resize of a large image in encode(), the caller's included (default: cores, at most 4). */
+  resizeThreads?: number;
 }
 
 /** The `image` (older: `multimodal`) block of tekken.json. */
@@ -30,6 +33,28 @@ export interface TekkenImageConfig {
   max_image_size: number;
   spatial_merge_size?: number;
 }
+
+/** The `vision_encoder` block of a Mistral-format params.json. */
+export interface ParamsVisionEncoder {
+  patch_size: number;
+  image_size: number;
+  max_image_size?: number;
+  spatial_merge_size?: number;
+  image_token_id?: number;
+  image_break_token_id?: number;
+  image_end_token_id?: number;
+}
+
+/** The slice of the model's ModelConfig the encoder needs (structural: no import of model/). */
+export interface ModelImageConfig {
+  vision: { patchSize: number; imageSize: number } | null;
+  projector: { spatialMergeSize: number } | null;
+  imageTokenId: number;
+  imageBreakTokenId: number;
+  imageEndTokenId: number;
+}
+
+type ExtraOptions = Omit<ImageEncoderOptions, 'patchSize' | 'maxImageSize' | 'spatialMergeSize'>;
 
 export interface EncodedImage {
   /** `([IMG] * widthTokens + [IMG_BREAK]) * heightTokens`, last one `[IMG_END]`. */
@@ -50,6 +75,7 @@ export class ImageEncoder {
   readonly fetchTimeoutMs: number;
   readonly maxFetchBytes: number;
   readonly resizeArithmetic: CubicArithmetic;
+  readonly resizeThreads: number;
 
   constructor(options: ImageEncoderOptions) {
     for (const key of ['patchSize', 'maxImageSize', 'spatialMergeSize'] as const) {
@@ -67,22 +93,54 @@ export class ImageEncoder {
     this.maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
     this.fetchTimeoutMs = options.fetchTimeoutMs ?? 30_000;
     this.maxFetchBytes = options.maxFetchBytes ?? 50 * 1024 * 1024;
+    for (const key of ['maxPixels', 'fetchTimeoutMs', 'maxFetchBytes'] as const) {
+      const v = this[key];
+      if (!Number.isFinite(v) || v <= 0) throw new RangeError(`ImageEncoder: ${key} must be a positive number, got ${v}`);
+    }
     this.resizeArithmetic = options.resizeArithmetic ?? 'opencv5';
+    this.resizeThreads = options.resizeThreads ?? defaultResizeThreads();
+    if (!Number.isInteger(this.resizeThreads) || this.resizeThreads < 1) {
+      throw new RangeError(`ImageEncoder: resizeThreads must be a positive integer, got ${this.resizeThreads}`);
+    }
     if (this.resizeArithmetic !== 'opencv5' && this.resizeArithmetic !== 'opencv4') {
       throw new RangeError(`ImageEncoder: resizeArithmetic must be 'opencv5' or 'opencv4', got ${String(this.resizeArithmetic)}`);
     }
   }
 
   /** From tekken.json's `image` block; spatial_merge_size defaults to 1 as in mistral_common. */
-  static fromTekkenImageConfig(
-    config: TekkenImageConfig,
-    extra: Omit<ImageEncoderOptions, 'patchSize' | 'maxImageSize' | 'spatialMergeSize'> = {},
-  ): ImageEncoder {
+  static fromTekkenImageConfig(config: TekkenImageConfig, extra: ExtraOptions = {}): ImageEncoder {
     return new ImageEncoder({
       ...extra,
       patchSize: config.image_patch_size,
       maxImageSize: config.max_image_size,
       spatialMergeSize: config.spatial_merge_size ?? 1,
+    });
+  }
+
+  /** From params.json's `vision_encoder` block (max_image_size falls back to image_size). */
+  static fromParamsVisionEncoder(block: ParamsVisionEncoder, extra: ExtraOptions = {}): ImageEncoder {
+    return new ImageEncoder({
+      imageTokenId: block.image_token_id,
+      imageBreakTokenId: block.image_break_token_id,
+      imageEndTokenId: block.image_end_token_id,
+      ...extra,
+      patchSize: block.patch_size,
+      maxImageSize: block.max_image_size ?? block.image_size,
+      spatialMergeSize: block.spatial_merge_size ?? 1,
+    });
+  }
+
+  /** From the model's normalised config; throws for a text-only model. */
+  static fromModelConfig(config: ModelImageConfig, extra: ExtraOptions = {}): ImageEncoder {
+    if (!config.vision) throw new RangeError('ImageEncoder: the model has no vision encoder (text-only checkpoint)');
+    return new ImageEncoder({
+      imageTokenId: config.imageTokenId,
+      imageBreakTokenId: config.imageBreakTokenId,
+      imageEndTokenId: config.imageEndTokenId,
+      ...extra,
+      patchSize: config.vision.patchSize,
+      maxImageSize: config.vision.imageSize,
+      spatialMergeSize: config.projector?.spatialMergeSize ?? 1,
     });
   }
 
@@ -92,36 +150,40 @@ export class ImageEncoder {
       maxFetchBytes: this.maxFetchBytes,
     });
     const rgb = await decodeToRgb(bytes, label, this.maxPixels);
-    return this.encodeRgb(rgb, label);
+    const { job, result } = this.plan(rgb, label);
+    result.pixels = await resizeNormalize(job, this.resizeThreads);
+    return result;
   }
 
-  /** The steps after decoding, for pixels that are already PIL-equivalent RGB. */
+  /** The steps after decoding, on the calling thread, for pixels already PIL-equivalent RGB. */
   encodeRgb(rgb: RgbImage, label = '<pixels>'): EncodedImage {
+    const { job, result } = this.plan(rgb, label);
+    resizeNormalizeRows(job, result.pixels, 0, job.dstHeight);
+    return result;
+  }
+
+  private plan(rgb: RgbImage, label: string): { job: ResizeJob; result: EncodedImage } {
     if (rgb.width <= 0 || rgb.height <= 0) throw new ImageError(label, `image has 0 pixels (${rgb.width}x${rgb.height})`);
+    if (rgb.data.length !== rgb.width * rgb.height * 3) {
+      throw new ImageError(label, `RGB data holds ${rgb.data.length} bytes, expected ${rgb.width}x${rgb.height}x3`);
+    }
     const grid = tokenGrid(rgb.width, rgb.height, this.patchSize, this.maxImageSize, this.spatialMergeSize);
-    const { width, height } = grid;
-    const plane = width * height;
-    const pixels = new Float32Array(3 * plane);
-    // mistral_common: float32 / 255.0 stays float32; subtracting the mean tuple promotes to
-    // float64; we store the float64 result as float32.
-    const m0 = CLIP_MEAN[0], m1 = CLIP_MEAN[1], m2 = CLIP_MEAN[2];
-    const s0 = CLIP_STD[0], s1 = CLIP_STD[1], s2 = CLIP_STD[2];
-    const fround = Math.fround;
-    cubicResizeRgb(rgb.data, rgb.width, rgb.height, width, height, (dy, row) => {
-      let o = dy * width;
-      for (let i = 0; i < row.length; i += 3, o++) {
-        pixels[o] = (fround(row[i] / 255) - m0) / s0;
-        pixels[plane + o] = (fround(row[i + 1] / 255) - m1) / s1;
-        pixels[2 * plane + o] = (fround(row[i + 2] / 255) - m2) / s2;
-      }
-    }, this.resizeArithmetic);
-    return {
+    const job: ResizeJob = {
+      src: rgb.data,
+      srcWidth: rgb.width,
+      srcHeight: rgb.height,
+      dstWidth: grid.width,
+      dstHeight: grid.height,
+      arithmetic: this.resizeArithmetic,
+    };
+    const result: EncodedImage = {
       tokens: imageTokens(grid.widthTokens, grid.heightTokens, this.tokenIds),
-      pixels,
-      height,
-      width,
+      pixels: new Float32Array(3 * grid.width * grid.height),
+      height: grid.height,
+      width: grid.width,
       widthTokens: grid.widthTokens,
       heightTokens: grid.heightTokens,
     };
+    return { job, result };
   }
 }

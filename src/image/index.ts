@@ -1,6 +1,6 @@
 // Image input, pixel-exact to mistral_common's ImageEncoder (PIL decode + OpenCV INTER_CUBIC).
 export { ImageEncoder, CLIP_MEAN, CLIP_STD } from './encoder.js';
-export type { EncodedImage, ImageEncoderOptions, TekkenImageConfig } from './encoder.js';
+export type { EncodedImage, ImageEncoderOptions, TekkenImageConfig, ParamsVisionEncoder, ModelImageConfig } from './encoder.js';
 export { ImageError } from './errors.js';
 export type { ImageSource } from './source.js';
 export { DEFAULT_MAX_PIXELS } from './decode.js';

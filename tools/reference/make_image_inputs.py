@@ -63,6 +63,98 @@ def write_interlaced_png(path: Path, rgb: np.ndarray) -> None:
                      + png_chunk(b"IEND", b""))
 
 
+def pack_rows(samples: np.ndarray, bit_depth: int) -> bytes:
+    """Unfiltered PNG rows of integer samples [h, w * channels] at any bit depth."""
+    rows = []
+    for r in samples:
+        if bit_depth == 16:
+            rows.append(b"\x00" + np.asarray(r, ">u2").tobytes())
+        elif bit_depth == 8:
+            rows.append(b"\x00" + np.asarray(r, np.uint8).tobytes())
+        else:
+            per = 8 // bit_depth
+            packed = bytearray()
+            for i in range(0, len(r), per):
+                v = 0
+                for j in range(per):
+                    v = (v << bit_depth) | (int(r[i + j]) if i + j < len(r) else 0)
+                packed.append(v)
+            rows.append(b"\x00" + bytes(packed))
+    return b"".join(rows)
+
+
+def raw_png(w, h, bit_depth, color_type, samples, plte=None, trns=None) -> bytes:
+    out = b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, bit_depth, color_type, 0, 0, 0))
+    if plte is not None:
+        out += png_chunk(b"PLTE", plte)
+    if trns is not None:
+        out += png_chunk(b"tRNS", trns)
+    return out + png_chunk(b"IDAT", zlib.compress(pack_rows(samples, bit_depth))) + png_chunk(b"IEND", b"")
+
+
+def png_edge_cases(out: Path) -> None:
+    """Every grey/palette bit depth with and without tRNS, RGB with a tRNS colour, a short PLTE."""
+    rng = np.random.default_rng(7)
+    w, h = 13, 9
+    for bd in (1, 2, 4, 8, 16):
+        s = rng.integers(0, 2**bd, (h, w))
+        (out / f"png_grey{bd}.png").write_bytes(raw_png(w, h, bd, 0, s))
+        (out / f"png_grey{bd}_trns.png").write_bytes(raw_png(w, h, bd, 0, s, trns=struct.pack(">H", int(s[0, 0]))))
+    for bd in (8, 16):
+        s = rng.integers(0, 2**bd, (h, w * 3))
+        (out / f"png_rgb{bd}_trns.png").write_bytes(
+            raw_png(w, h, bd, 2, s, trns=struct.pack(">HHH", *[int(x) for x in s[0, :3]])))
+    for bd in (1, 2, 4, 8):
+        n = 2**bd
+        s = rng.integers(0, n, (h, w))
+        plte = rng.integers(0, 256, n * 3).astype(np.uint8).tobytes()
+        (out / f"png_pal{bd}.png").write_bytes(raw_png(w, h, bd, 3, s, plte=plte))
+        trns = bytes(rng.integers(0, 256, max(1, n // 2)).astype(np.uint8))
+        (out / f"png_pal{bd}_trns.png").write_bytes(raw_png(w, h, bd, 3, s, plte=plte, trns=trns))
+    s = rng.integers(0, 16, (h, w))
+    (out / "png_pal_short.png").write_bytes(raw_png(w, h, 8, 3, s, plte=rng.integers(0, 256, 24).astype(np.uint8).tobytes()))
+
+
+def gif_with_small_first_frame(transparent: bool) -> bytes:
+    """An 8x6 GIF whose only frame is 4x3 at (2, 1); LZW written with a clear code every 2 codes."""
+    palette = bytes([255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30])
+    indices = [(i * 7) % 4 for i in range(12)]
+    clear, end, size = 4, 5, 3
+    codes = []
+    for i, v in enumerate(indices):
+        if i % 2 == 0:
+            codes.append(clear)
+        codes.append(v)
+    codes.append(end)
+    bits = nbits = 0
+    data = bytearray()
+    for c in codes:
+        bits |= c << nbits
+        nbits += size
+        while nbits >= 8:
+            data.append(bits & 255)
+            bits >>= 8
+            nbits -= 8
+    if nbits:
+        data.append(bits & 255)
+    gce = b"\x21\xf9\x04\x01\x00\x00\x02\x00" if transparent else b""
+    return (b"GIF89a" + struct.pack("<HHBBB", 8, 6, 0x81, 1, 0) + palette + gce + b"\x2c"
+            + struct.pack("<HHHHB", 2, 1, 4, 3, 0) + b"\x02" + bytes([len(data)]) + bytes(data) + b"\x00\x3b")
+
+
+def more_gif_webp_cases(out: Path) -> None:
+    rng = np.random.default_rng(11)
+    rgba = np.concatenate([rng.integers(0, 256, (29, 41, 3), dtype=np.uint8),
+                           rng.integers(0, 256, (29, 41, 1), dtype=np.uint8)], -1)
+    Image.fromarray(rgba, "RGBA").save(out / "lossy_alpha.webp", quality=70)
+    frames = [Image.fromarray(rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)) for _ in range(3)]
+    frames[0].save(out / "animated.webp", save_all=True, append_images=frames[1:], quality=80)
+    Image.fromarray(rng.integers(0, 256, (17, 33, 3), dtype=np.uint8)).quantize(64).save(out / "plain.gif")
+    Image.fromarray(rng.integers(0, 256, (17, 33), dtype=np.uint8), "L").save(out / "grey.gif")
+    (out / "gif_small_first_frame.gif").write_bytes(gif_with_small_first_frame(False))
+    (out / "gif_small_first_frame_trns.gif").write_bytes(gif_with_small_first_frame(True))
+
+
 def main(out_dir: str) -> None:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -113,6 +205,12 @@ def main(out_dir: str) -> None:
     jpg = (out / "baseline_420.jpg").read_bytes()
     (out / "truncated.jpg").write_bytes(jpg[: len(jpg) // 2])
     Image.fromarray(gradient(8, 8)).save(out / "unsupported.bmp")
+    # Added later, with its own generator so the files above stay byte-identical.
+    rng2 = np.random.default_rng(4)
+    cmyk = np.concatenate([noisy(61, 43, rng2, 12), rng2.integers(0, 256, (43, 61, 1), dtype=np.uint8)], -1)
+    Image.fromarray(cmyk, "CMYK").save(out / "cmyk.jpg", quality=90)  # PIL writes an Adobe marker
+    png_edge_cases(out)
+    more_gif_webp_cases(out)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 import type { Command } from '../command.js';
 import { CliError } from '../errors.js';
 import { benchTokenizer } from '../bench/tokenizer.js';
+import { benchImage } from '../bench/image.js';
 
 // One entry per benchmark target: `tramontane bench <target> [options]`.
 const targets: Record<string, { summary: string; run: (args: string[]) => Promise<number> }> = {
   tokenizer: { summary: 'Tekken encode MB/s vs js-tiktoken and tiktoken (WASM), ids checked equal', run: benchTokenizer },
+  image: { summary: 'image preprocessing vs sharp (decode + bicubic resize)', run: benchImage },
 };
 
 export const benchCommand: Command = {
