@@ -2,8 +2,6 @@
 export const VERSION = '0.1.0';
 export * from './tokenizer/index.js';
 export * from './image/index.js';
-// Both layers name their [IMG]/[IMG_BREAK]/[IMG_END] id triple ImageTokenIds; the tokenizer's wins.
-export type { ImageTokenIds } from './tokenizer/index.js';
 
 // Checkpoints: both on-disk layouts (HF, Mistral) seen as one WeightSource.
 export { openCheckpoint } from './model/checkpoint.js';
