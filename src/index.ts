@@ -11,3 +11,20 @@ export { parseHfConfig, parseMistralParams } from './model/configLoader.js';
 export { SafetensorsFile } from './model/safetensorsFile.js';
 export type { ModelConfig, TextConfig, VisionConfig, ProjectorConfig, WeightDType } from './model/config.js';
 export type { HostTensor, WeightSource } from './model/weights.js';
+
+// Backends: the interface the model runs on, and the CPU reference implementation.
+export type {
+  AttentionMetadata, Backend, DeviceMemoryInfo, DeviceTensor, DType, ImageSpans, PagedAttentionArgs,
+  SampleRequest, ScoreRequest, VisionAttentionArgs,
+} from './backend/backend.js';
+export { CpuBackend, createCpuBackend } from './backend/cpu/cpuBackend.js';
+export type { CpuBackendOptions } from './backend/cpu/cpuBackend.js';
+export { sampleRow } from './backend/sampling/sampleRow.js';
+export { tokenLogprobs } from './backend/sampling/rowLogprobs.js';
+
+// The network on a backend: ModelRunner and a single-request generation loop.
+export { createRunner, KV_BLOCK_SIZE } from './model/modelRunner.js';
+export type { CreateRunnerOptions } from './model/modelRunner.js';
+export { generate } from './model/generateLoop.js';
+export type { GenerateOptions, GenerateResult } from './model/generateLoop.js';
+export type { EncoderImage } from './model/imagePatches.js';

@@ -1,13 +1,18 @@
 // Vision features per BatchImage.key, so an image whose [IMG] tokens span several prefill
-// chunks is encoded once; an entry is dropped once the last token of its span has run.
+// chunks is encoded once; an entry is dropped once the last token of its span has run, or when
+// no step used it for MAX_IDLE_STEPS steps (an aborted or preempted request: should its image
+// come back, a miss only re-encodes it).
 import type { Backend, DeviceTensor } from '../backend/backend.js';
 import type { BatchImage, ForwardBatch } from './forwardBatch.js';
 import type { ModelConfig } from './config.js';
 import type { ProjectorWeights, VisionWeights } from './deviceWeights.js';
 import { encodeImages } from './visionEncoder.js';
 
+const MAX_IDLE_STEPS = 32;
+
 interface CachedImage {
   readonly features: DeviceTensor; // [imgTokens, hidden]
+  lastStep: number;
   readonly gridCols: number; // merged tokens per row (W_tok)
   readonly spanLength: number; // H_tok * (W_tok + 1)
 }
@@ -20,6 +25,7 @@ export interface FeaturePlacement {
 
 export class ImageFeatureCache {
   private readonly entries = new Map<string, CachedImage>();
+  private step = 0;
 
   constructor(
     private readonly backend: Backend,
@@ -31,11 +37,14 @@ export class ImageFeatureCache {
   /** Encodes the batch's images not cached yet (together, one encoder call) and returns
    *  where each image's feature rows go. Frees entries whose span ends in this step. */
   place(batch: ForwardBatch): FeaturePlacement[] {
+    this.step++;
+    this.evictIdle();
     if (batch.images.length === 0) return [];
     this.encodeMissing(batch.images);
     const out: FeaturePlacement[] = [];
     for (const img of batch.images) {
       const entry = this.entries.get(img.key) as CachedImage;
+      entry.lastStep = this.step;
       const per = entry.gridCols + 1;
       const imgBefore = (p: number) => Math.floor(p / per) * entry.gridCols + Math.min(p % per, entry.gridCols);
       if (img.spanOffset < 0 || img.length < 0 || img.spanOffset + img.length > entry.spanLength) {
@@ -44,11 +53,14 @@ export class ImageFeatureCache {
       const first = imgBefore(img.spanOffset);
       const expected = imgBefore(img.spanOffset + img.length) - first;
       const rows: number[] = [];
-      for (let r = img.batchStart; r < img.batchStart + img.length; r++) {
-        if (batch.tokenIds[r] === this.cfg.imageTokenId) rows.push(r);
-      }
-      if (rows.length !== expected) {
-        throw new Error(`image ${img.key}: ${rows.length} [IMG] tokens in its rows where its ${img.height}x${img.width} layout has ${expected}`);
+      for (let j = 0; j < img.length; j++) {
+        const p = img.spanOffset + j; // position within the span
+        const want = p === entry.spanLength - 1 ? this.cfg.imageEndTokenId : p % per === entry.gridCols ? this.cfg.imageBreakTokenId : this.cfg.imageTokenId;
+        const r = img.batchStart + j;
+        if (batch.tokenIds[r] !== want) {
+          throw new Error(`image ${img.key}: batch row ${r} holds token ${batch.tokenIds[r]} where its ${img.height}x${img.width} layout has ${want}`);
+        }
+        if (want === this.cfg.imageTokenId) rows.push(r);
       }
       const hidden = entry.features.shape[1];
       out.push({
@@ -66,6 +78,20 @@ export class ImageFeatureCache {
       if (entry && img.spanOffset + img.length >= entry.spanLength) {
         this.backend.free(entry.features);
         this.entries.delete(img.key);
+      }
+    }
+  }
+
+  /** Images held now (for tests and metrics). */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private evictIdle(): void {
+    for (const [key, e] of this.entries) {
+      if (this.step - e.lastStep > MAX_IDLE_STEPS) {
+        this.backend.free(e.features);
+        this.entries.delete(key);
       }
     }
   }
@@ -92,7 +118,7 @@ export class ImageFeatureCache {
       this.backend.gatherRows(own, features, idx);
       this.backend.free(idx);
       const cols = img.width / tokenPixels;
-      this.entries.set(img.key, { features: own, gridCols: cols, spanLength: (img.height / tokenPixels) * (cols + 1) });
+      this.entries.set(img.key, { features: own, lastStep: this.step, gridCols: cols, spanLength: (img.height / tokenPixels) * (cols + 1) });
     });
     this.backend.free(features);
   }

@@ -21,7 +21,7 @@ export interface CreateRunnerOptions {
   readonly maxNumSeqs: number;
   readonly maxNumBatchedTokens: number;
   /** KV-cache capacity in tokens; default: what `kvCacheMemoryFraction` of the backend's free
-   *  memory holds after weights and workspace, capped at maxNumSeqs * maxModelLen. */
+   *  memory holds after weights and workspace, capped at maxNumSeqs sequences of maxModelLen. */
   readonly kvCacheTokens?: number;
   readonly kvCacheMemoryFraction?: number;
 }
@@ -95,7 +95,7 @@ class BackendModelRunner implements ModelRunner {
     const bytesPerElem = this.backend.activationDType === 'f32' ? 4 : 2;
     const blockBytes = 2 * t.numLayers * KV_BLOCK_SIZE * t.numKvHeads * t.headDim * bytesPerElem;
     const needed = Math.ceil(o.maxModelLen / KV_BLOCK_SIZE);
-    const wanted = Math.ceil((o.maxNumSeqs * o.maxModelLen) / KV_BLOCK_SIZE);
+    const wanted = o.maxNumSeqs * needed; // every sequence at full length, in whole blocks
     let blocks: number;
     if (o.kvCacheTokens !== undefined) {
       blocks = Math.ceil(o.kvCacheTokens / KV_BLOCK_SIZE);

@@ -3,7 +3,7 @@
 // and block-diagonal attention, no final norm; then projector norm, channel-major patch merge,
 // linear_1, exact GELU, linear_2. Vision work is not on the decode path: buffers are
 // allocated per call and freed before returning.
-import type { Backend, DeviceTensor, ImageSpans } from '../backend/backend.js';
+import type { Backend, DeviceTensor, DType, ImageSpans } from '../backend/backend.js';
 import type { ModelConfig } from './config.js';
 import type { ProjectorWeights, VisionWeights } from './deviceWeights.js';
 import { extractPatches, type EncoderImage } from './imagePatches.js';
@@ -31,7 +31,7 @@ export function encodeImages(
   const n = batch.patchStarts[images.length];
   const a = backend.activationDType;
   const temps: DeviceTensor[] = [];
-  const alloc = (shape: number[], dtype = a as 'f32' | 'bf16' | 'f16' | 'i32') => {
+  const alloc = (shape: number[], dtype: DType = a) => {
     const t = backend.alloc(shape, dtype);
     temps.push(t);
     return t;
@@ -43,7 +43,7 @@ export function encodeImages(
   };
   const vh = v.hiddenSize;
   const width = v.numHeads * v.headDim;
-  const patches = alloc([n, batch.patches.length / Math.max(n, 1)]);
+  const patches = alloc([n, v.numChannels * v.patchSize * v.patchSize]);
   backend.write(patches, batch.patches);
   const spans: ImageSpans = {
     patchStarts: ints(batch.patchStarts),

@@ -66,6 +66,23 @@ export function runOpSuite(label: string, factory: BackendFactory): void {
       assert.ok(e <= bound, `${what}: relative error ${e.toExponential(2)} > ${bound}`);
     };
 
+    test('memory: write at an offset, views share their base, i32 round trip', async () => {
+      const t = b.alloc([4, 3], 'f32');
+      b.write(t, new Float32Array(12));
+      b.write(t, Float32Array.of(1, 2, 3), 6);
+      const row2 = b.view(t, [1, 3], 6);
+      assert.deepEqual(Array.from(await b.download(row2)), [1, 2, 3]);
+      b.write(row2, Float32Array.of(7, 8, 9));
+      assert.deepEqual(Array.from(await b.download(t)).slice(3, 9), [0, 0, 0, 7, 8, 9]);
+      const ids = b.alloc([3], 'i32');
+      b.write(ids, Int32Array.of(-1, 5, 2 ** 30));
+      assert.deepEqual(Array.from(await b.download(ids)), [-1, 5, 2 ** 30]);
+      assert.throws(() => b.view(t, [2, 3], 9));
+      b.free(row2);
+      b.free(t);
+      b.free(ids);
+    });
+
     for (const dtype of ['f32', 'bf16', 'f16'] as const) {
       test(`matmul with ${dtype} weights (prefill and decode shapes)`, async () => {
         for (const [m, n, k] of [[randInt(17, 40), randInt(33, 70), randInt(50, 130)], [1, 67, 129], [3, 5, 7]]) {
@@ -86,6 +103,21 @@ export function runOpSuite(label: string, factory: BackendFactory): void {
       const out = b.alloc([m, n], 'f32');
       b.matmul(out, act(x, [m, k]), f32w(w, [n, k]));
       close(await read(out), matmulRef(x, w, m, n, k), 'matmul');
+    });
+
+    test('matmul and embedding with weight rows of 4 KiB (a layout backends may pad)', async () => {
+      const [m, n, k] = [3, 9, 1024];
+      const x = rand(m * k);
+      const w = rand(n * k);
+      const wt = f32w(w, [n, k]);
+      const out = b.alloc([m, n], 'f32');
+      b.matmul(out, act(x, [m, k]), wt);
+      close(await read(out), matmulRef(x, w, m, n, k), 'matmul k=1024');
+      const ids = [8, 0, 3];
+      const emb = b.alloc([3, k], b.activationDType);
+      b.embedding(emb, wt, ints(ids));
+      close(await read(emb), ids.flatMap((id) => Array.from(w.subarray(id * k, (id + 1) * k))), 'embedding d=1024');
+      close(await read(wt), w, 'download of the weight');
     });
 
     test('embedding gather', async () => {

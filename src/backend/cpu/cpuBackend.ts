@@ -1,5 +1,6 @@
 // The CPU reference backend: f32 everywhere (bf16/f16 weights are converted once at upload),
-// straightforward loops, matmuls split over the cores by worker threads on shared memory.
+// straightforward loops; matmuls run a WASM SIMD kernel split over the cores by worker threads,
+// every tensor living in one shared WebAssembly memory (bench/notes/cpu-matmul.md says why).
 import os from 'node:os';
 import type {
   Backend,
@@ -22,6 +23,7 @@ import * as ew from './elementwise.js';
 import * as gather from './gather.js';
 import { pagedAttention, visionAttention } from './attention.js';
 import { MatmulPool } from './matmulPool.js';
+import { WasmHeap } from './wasmHeap.js';
 
 export interface CpuBackendOptions {
   /** Threads for matmuls (default: all cores the OS reports). */
@@ -33,27 +35,35 @@ export interface CpuBackendOptions {
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
   readonly activationDType = 'f32' as const;
+  private readonly heap = new WasmHeap();
   private readonly pool: MatmulPool;
   private readonly budget: number;
-  private used = 0;
 
   constructor(options: CpuBackendOptions = {}) {
-    this.pool = new MatmulPool(Math.max(1, options.threads ?? os.availableParallelism()));
-    this.budget = options.memoryBytes ?? Math.floor(os.freemem() * 0.6);
+    this.pool = new MatmulPool(this.heap, Math.max(1, options.threads ?? os.availableParallelism()));
+    // wasm32 memory holds at most 4 GiB.
+    this.budget = Math.min(options.memoryBytes ?? Math.floor(os.freemem() * 0.6), 4 * 1024 ** 3 - 65536);
   }
 
   get threads(): number {
     return this.pool.threads;
   }
 
+  /** Resolves once every matmul worker has started (matmuls before that use fewer threads). */
+  async whenThreadsReady(timeoutMs = 10_000): Promise<void> {
+    const start = Date.now();
+    while (this.pool.readyThreads < this.pool.threads) {
+      if (Date.now() - start > timeoutMs) throw new Error(`cpu backend: ${this.pool.threads - this.pool.readyThreads} matmul worker(s) did not start`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
   memoryInfo(): DeviceMemoryInfo {
-    return { freeBytes: Math.max(0, this.budget - this.used), totalBytes: this.budget };
+    return { freeBytes: Math.max(0, this.budget - this.heap.bytesInUse), totalBytes: this.budget };
   }
 
   alloc(shape: readonly number[], dtype: DType): DeviceTensor {
-    const t = cpuAlloc(shape, dtype === 'bf16' || dtype === 'f16' ? 'f32' : dtype);
-    this.used += t.data.byteLength;
-    return t;
+    return cpuAlloc(this.heap, shape, dtype === 'bf16' || dtype === 'f16' ? 'f32' : dtype);
   }
 
   uploadWeight(tensor: HostTensor, shape?: readonly number[]): DeviceTensor {
@@ -92,7 +102,7 @@ export class CpuBackend implements Backend {
 
   free(tensor: DeviceTensor): void {
     const t = asCpu(tensor, 'free');
-    if (!t.isView) this.used -= t.data.byteLength;
+    if (!t.isView) this.heap.release(t.data.byteOffset, Math.max(4, t.data.byteLength));
   }
 
   async synchronize(): Promise<void> {}

@@ -1,6 +1,7 @@
-// CPU device memory: every tensor is f32 or i32 in a SharedArrayBuffer, so the matmul worker
-// threads read and write it without copies.
+// CPU device memory: every tensor is f32 or i32 inside one shared WebAssembly memory (WasmHeap),
+// so the WASM matmul kernels on every thread read and write it without copies.
 import type { DeviceTensor, DType } from '../backend.js';
+import type { WasmHeap } from './wasmHeap.js';
 
 export class CpuTensor implements DeviceTensor {
   constructor(
@@ -21,13 +22,13 @@ export function numel(shape: readonly number[]): number {
   return n;
 }
 
-export function cpuAlloc(shape: readonly number[], dtype: DType): CpuTensor {
+export function cpuAlloc(heap: WasmHeap, shape: readonly number[], dtype: DType): CpuTensor {
   if (dtype !== 'f32' && dtype !== 'i32') {
     throw new Error(`cpu backend stores f32 and i32 tensors only (asked for ${dtype})`);
   }
   const n = numel(shape);
-  const sab = new SharedArrayBuffer(Math.max(4, n * 4));
-  const data = dtype === 'f32' ? new Float32Array(sab, 0, n) : new Int32Array(sab, 0, n);
+  const start = heap.alloc(Math.max(4, n * 4));
+  const data = dtype === 'f32' ? heap.f32(start, n) : heap.i32(start, n);
   return new CpuTensor([...shape], dtype, data, false);
 }
 

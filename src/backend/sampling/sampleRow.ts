@@ -6,7 +6,7 @@
 //   draw (argmax of p_i / E_i, E_i ~ Exp(1)) with E_i from the counter hash of (seed, step, i).
 import type { SampledToken, SeqSampling } from '../../model/sampling.js';
 import { drawKey, uniformAt } from './counterRandom.js';
-import { tokenLogprobs } from './rowLogprobs.js';
+import { tokenLogprobs, topKIndices } from './rowLogprobs.js';
 
 const SAMPLING_EPS = 1e-5;
 
@@ -63,14 +63,19 @@ function drawFiltered(logits: Float32Array, p: SeqSampling): number {
   }
   const useTopK = p.topK > 0 && p.topK < vocab;
   if (useTopK || p.topP < 1) {
-    // Candidates sorted ascending, as vLLM's apply_top_k_top_p does.
-    let order = Array.from({ length: vocab }, (_, i) => i).filter((i) => logits[i] > -Infinity);
-    order.sort((a, b) => logits[a] - logits[b] || b - a);
-    if (useTopK && order.length > p.topK) {
-      // vLLM masks entries below the k-th largest value (ties with it survive).
-      const kth = logits[order[order.length - p.topK]];
-      order = order.filter((i) => logits[i] >= kth);
+    // Candidates sorted ascending, as vLLM's apply_top_k_top_p does. Top-k masks entries below
+    // the k-th largest value (ties with it survive); finding that value first keeps the sort small.
+    let order: number[];
+    if (useTopK) {
+      const top = topKIndices(logits, p.topK);
+      const kth = logits[top[top.length - 1]];
+      order = [];
+      for (let i = 0; i < vocab; i++) if (logits[i] >= kth && logits[i] > -Infinity) order.push(i);
+    } else {
+      order = [];
+      for (let i = 0; i < vocab; i++) if (logits[i] > -Infinity) order.push(i);
     }
+    order.sort((a, b) => logits[a] - logits[b] || b - a);
     if (p.topP < 1 && order.length > 0) {
       let sum = 0;
       for (const i of order) sum += Math.exp(logits[i] - max);

@@ -2,9 +2,11 @@ import type { Command } from '../command.js';
 import { CliError } from '../errors.js';
 import { benchTokenizer } from '../bench/tokenizer.js';
 import { benchImage } from '../bench/image.js';
+import { benchLatency } from '../bench/latency.js';
 
 // One entry per benchmark target: `tramontane bench <target> [options]`.
 const targets: Record<string, { summary: string; run: (args: string[]) => Promise<number> }> = {
+  latency: { summary: "vLLM's latency benchmark, with matmul GFLOP/s beside numpy/OpenBLAS on the CPU", run: benchLatency },
   tokenizer: { summary: 'Tekken encode MB/s vs js-tiktoken and tiktoken (WASM), ids checked equal', run: benchTokenizer },
   image: { summary: 'image preprocessing vs sharp (decode + bicubic resize)', run: benchImage },
 };
