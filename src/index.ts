@@ -28,3 +28,10 @@ export type { CreateRunnerOptions } from './model/modelRunner.js';
 export { generate } from './model/generateLoop.js';
 export type { GenerateOptions, GenerateResult } from './model/generateLoop.js';
 export type { EncoderImage } from './model/imagePatches.js';
+
+// Model sources: checkpoint directories, built-in configs, seeded dummy weights (--load-format dummy).
+export { openModelSource, LOAD_FORMATS, EMBEDDED_MODEL_DIR } from './model/modelSource.js';
+export type { LoadFormat, ModelSource, ModelSourceOptions } from './model/modelSource.js';
+export { BUILTIN_CONFIG_NAMES, loadBuiltinConfig, builtinConfigDir } from './model/builtinConfigs.js';
+export { DummyWeightSource, dummyFillSpec, dummyTensorKey } from './model/dummyWeights.js';
+export type { DummyFillSpec, DummyWeightOptions } from './model/dummyWeights.js';

@@ -4,37 +4,15 @@ import { readFileSync } from 'node:fs';
 import { parseHfConfig, parseMistralParams, type ParsedConfig } from '../../src/model/configLoader.js';
 import { expectedShapes } from '../../src/model/weightNames.js';
 import type { ModelConfig } from '../../src/model/config.js';
-import { fixture } from '../helpers/paths.js';
+import { join } from 'node:path';
+import { fixture, repoRoot } from '../helpers/paths.js';
 
-// Mistral-Small-3.1-24B-Base-2503 as published: config.json (transformers 4.50 form, rope_theta
-// keys) and params.json.
-const REAL_HF = {
-  architectures: ['Mistral3ForConditionalGeneration'], image_token_index: 10, model_type: 'mistral3',
-  multimodal_projector_bias: false, projector_hidden_act: 'gelu', spatial_merge_size: 2,
-  text_config: {
-    attention_dropout: 0.0, head_dim: 128, hidden_act: 'silu', hidden_size: 5120, initializer_range: 0.02,
-    intermediate_size: 32768, max_position_embeddings: 131072, model_type: 'mistral', num_attention_heads: 32,
-    num_hidden_layers: 40, num_key_value_heads: 8, rms_norm_eps: 1e-5, rope_theta: 1e9, sliding_window: null,
-    use_cache: true, vocab_size: 131072,
-  },
-  torch_dtype: 'bfloat16', transformers_version: '4.50.0.dev0',
-  vision_config: {
-    attention_dropout: 0.0, head_dim: 64, hidden_act: 'silu', hidden_size: 1024, image_size: 1540,
-    initializer_range: 0.02, intermediate_size: 4096, model_type: 'pixtral', num_attention_heads: 16,
-    num_channels: 3, num_hidden_layers: 24, patch_size: 14, rope_theta: 10000.0,
-  },
-  vision_feature_layer: -1,
-};
-const REAL_PARAMS = {
-  dim: 5120, n_layers: 40, head_dim: 128, hidden_dim: 32768, n_heads: 32, n_kv_heads: 8, rope_theta: 1e9,
-  norm_eps: 1e-5, vocab_size: 131072,
-  vision_encoder: {
-    hidden_size: 1024, num_channels: 3, max_image_size: 1540, patch_size: 14, rope_theta: 10000.0,
-    intermediate_size: 4096, num_hidden_layers: 24, num_attention_heads: 16, adapter_bias: false,
-    mm_projector_id: 'patch_merge', spatial_merge_size: 2, add_pre_mm_projector_layer_norm: true,
-    image_token_id: 10, image_break_token_id: 12, image_end_token_id: 13, image_size: 1540,
-  },
-};
+// Mistral-Small-3.1-24B-Base-2503 as published (config.json in its transformers 4.50 form, with
+// rope_theta keys, and params.json): the package ships both as the built-in config
+// assets/configs/mistral-small-3.1-24b/ (src/model/builtinConfigs.ts).
+const publishedDir = join(repoRoot, 'assets', 'configs', 'mistral-small-3.1-24b');
+const REAL_HF = JSON.parse(readFileSync(join(publishedDir, 'config.json'), 'utf8')) as Record<string, Record<string, unknown>>;
+const REAL_PARAMS = JSON.parse(readFileSync(join(publishedDir, 'params.json'), 'utf8')) as Record<string, unknown>;
 
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
 const asConfig = (p: ParsedConfig): ModelConfig => ({ ...p, dtype: p.declaredDtype ?? 'bf16' });
