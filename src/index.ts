@@ -21,6 +21,10 @@ export { CpuBackend, createCpuBackend } from './backend/cpu/cpuBackend.js';
 export type { CpuBackendOptions } from './backend/cpu/cpuBackend.js';
 export { sampleRow } from './backend/sampling/sampleRow.js';
 export { tokenLogprobs } from './backend/sampling/rowLogprobs.js';
+// CUDA (one NVIDIA GPU): loaded on demand by createCudaBackend.
+export { createCudaBackend } from './backend/cuda/createCudaBackend.js';
+export type { CudaBackend, CudaBackendOptions } from './backend/cuda/cudaBackend.js';
+export { CudaError, CudaUnavailableError, KernelCompileError } from './backend/cuda/ffi/errors.js';
 
 // The network on a backend: ModelRunner and a single-request generation loop.
 export { createRunner, KV_BLOCK_SIZE } from './model/modelRunner.js';

@@ -1,0 +1,333 @@
+// Foundation benchmark of the CUDA backend, run on the GPU machine in one go:
+//   node dist/bench/cuda/foundation.js [results.json]
+// Device facts; NVRTC compile of every kernel (cold and from the disk cache); device copy
+// bandwidth; cuBLASLt correctness against a float64 host product and its rate at 8192^3 and
+// at the model's decode (M=1) and prefill (M=4096) shapes; CUDA-graph replay against direct
+// launches; paged decode attention and prefill attention; sampling over a 131072 vocabulary.
+// Each section catches its own failure so one broken piece does not hide the rest.
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CudaBackend } from '../../src/backend/cuda/cudaBackend.js';
+import { KernelLibrary } from '../../src/backend/cuda/kernelLibrary.js';
+import { Nvrtc } from '../../src/backend/cuda/ffi/nvrtc.js';
+import type { CudaTensor } from '../../src/backend/cuda/cudaTensor.js';
+import type { DeviceTensor } from '../../src/backend/backend.js';
+
+const results: Record<string, unknown> = { date: new Date().toISOString(), command: process.argv.join(' ') };
+const table: string[] = [];
+const cacheDir = join(tmpdir(), `tramontane-kernels-${process.pid}`);
+const b = new CudaBackend({ kernelCacheDir: cacheDir });
+const { driver: d, stream } = b.ctx;
+const ev0 = d.createEvent();
+const ev1 = d.createEvent();
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, c) => a - c);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Median device time of `fn` in ms (events around each repetition, after warm-up). */
+function timeMs(fn: (rep: number) => void, reps: number, warmup = 3): { median: number; min: number; max: number } {
+  for (let i = 0; i < warmup; i++) fn(i);
+  d.streamSynchronize(stream);
+  const t: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    d.recordEvent(ev0, stream);
+    fn(i);
+    d.recordEvent(ev1, stream);
+    d.eventSynchronize(ev1);
+    t.push(d.elapsedMs(ev0, ev1));
+  }
+  return { median: median(t), min: Math.min(...t), max: Math.max(...t) };
+}
+
+async function section(name: string, fn: () => void | Promise<void>): Promise<void> {
+  const t0 = performance.now();
+  try {
+    await fn();
+    console.log(`[ok] ${name} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  } catch (err) {
+    console.log(`[FAILED] ${name}: ${(err as Error).stack ?? String(err)}`);
+    results[`${name}.error`] = String(err);
+    try {
+      d.streamSynchronize(stream);
+    } catch (e) {
+      console.log(`  stream is broken after ${name}: ${String(e)}`);
+    }
+  }
+}
+
+const fillKernel = () => b.ctx.kernels.kernel('fill.cu', 'fill_uniform_bf16', ['ptr', 'i64', 'u32', 'f32']);
+function fill(t: DeviceTensor, seed: number, scale = 1): void {
+  const c = t as CudaTensor;
+  fillKernel().launch({ grid: [b.ctx.info.multiprocessorCount * 8, 1, 1], block: [256, 1, 1] }, stream, [c.ptr, c.numel, seed, scale]);
+}
+
+await section('device', () => {
+  const info = b.ctx.info;
+  results.device = { ...info, nvrtc: Nvrtc.get().version, libcuda: d.libraryPath, libnvrtc: Nvrtc.get().libraryPath, mem: d.memInfo() };
+  table.push(`device: ${info.name}, cc ${info.computeCapability.join('.')} (${info.arch}), ${info.multiprocessorCount} SMs, ${(info.totalMemoryBytes / 2 ** 30).toFixed(1)} GiB, driver ${info.driverVersion}, NVRTC ${Nvrtc.get().version}`);
+});
+
+await section('nvrtc', () => {
+  const files = b.ctx.kernels.files();
+  for (const f of files) b.ctx.kernels.module(f);
+  const cold = b.ctx.kernels.stats.map((s) => ({ ...s }));
+  const warm = new KernelLibrary(d, b.ctx.info.arch, b.ctx.kernels.dir, cacheDir);
+  const t0 = performance.now();
+  for (const f of files) warm.module(f);
+  const warmMs = performance.now() - t0;
+  warm.dispose();
+  results.nvrtc = { cold, cachedLoadAllMs: warmMs };
+  table.push(`nvrtc ${b.ctx.info.arch}: ${files.length} files compiled, ${cold.reduce((a, s) => a + s.compileMs, 0).toFixed(0)} ms cold (max ${Math.max(...cold.map((s) => s.compileMs)).toFixed(0)} ms: ${cold.sort((a, c) => c.compileMs - a.compileMs)[0].file}); all from cache ${warmMs.toFixed(1)} ms`);
+});
+
+await section('copy', () => {
+  const bytes = 2 ** 30;
+  const a = b.alloc([bytes / 2], 'bf16') as CudaTensor;
+  const c = b.alloc([bytes / 2], 'bf16') as CudaTensor;
+  fill(a, 1);
+  const t = timeMs(() => d.copyDtoD(c.ptr, a.ptr, bytes, stream), 10);
+  const gbs = (2 * bytes) / (t.median * 1e6);
+  results.copy = { bytes, ms: t, gbPerS: gbs };
+  table.push(`device copy 1 GiB: ${t.median.toFixed(3)} ms = ${gbs.toFixed(0)} GB/s (read + write)`);
+  b.free(a);
+  b.free(c);
+});
+
+function relErr(out: ArrayLike<number>, ref: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const e = out[i] - ref[i];
+    num += e * e;
+    den += ref[i] * ref[i];
+  }
+  return Number.isFinite(num) ? Math.sqrt(num / den) : NaN;
+}
+
+await section('gemm-correctness', async () => {
+  const rows: unknown[] = [];
+  for (const [m, n, k] of [[77, 300, 520], [1, 5120, 640], [3, 5, 7], [64, 1024, 2048]]) {
+    const x = Float32Array.from({ length: m * k }, () => Math.random() * 2 - 1);
+    const w = Float32Array.from({ length: n * k }, () => Math.random() * 2 - 1);
+    const round = (v: Float32Array) => {
+      const u = new Uint32Array(v.buffer.slice(0));
+      return Float64Array.from(u, (bits) => new Float32Array(new Uint32Array([((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) << 16]).buffer)[0]);
+    };
+    const xr = round(x);
+    const wr = round(w);
+    const ref = new Float64Array(m * n);
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += xr[i * k + p] * wr[j * k + p];
+      ref[i * n + j] = s;
+    }
+    const xt = b.alloc([m, k], 'bf16');
+    b.write(xt, x);
+    const wt = b.uploadWeight({ name: 'w', dtype: 'f32', shape: [n, k], data: new Uint8Array(w.buffer) });
+    for (const outType of ['f32', 'bf16'] as const) {
+      const o = b.alloc([m, n], outType);
+      d.memsetD8((o as CudaTensor).ptr, 0xff, (o as CudaTensor).bytes, stream);
+      b.matmul(o, xt, wt);
+      d.streamSynchronize(stream);
+      const got = await b.download(o);
+      const e = relErr(got, ref);
+      rows.push({ m, n, k, outType, relErr: e });
+      table.push(`cublasLt bf16 ${m}x${n}x${k} -> ${outType}: rel err ${e.toExponential(2)} vs f64 of the bf16 inputs ${e < (outType === 'f32' ? 1e-4 : 5e-3) ? 'PASS' : 'FAIL'}`);
+      b.free(o);
+    }
+    b.free(xt);
+    b.free(wt);
+  }
+  results.gemmCorrectness = rows;
+});
+
+await section('gemm-rate', () => {
+  const shapes: [string, number, number, number, 'bf16' | 'f32'][] = [
+    ['square 8192', 8192, 8192, 8192, 'bf16'],
+    ['decode qkv', 1, 6144, 5120, 'bf16'],
+    ['decode o_proj', 1, 5120, 4096, 'bf16'],
+    ['decode 5120x5120', 1, 5120, 5120, 'bf16'],
+    ['decode 32768x5120', 1, 32768, 5120, 'bf16'],
+    ['decode gate_up', 1, 65536, 5120, 'bf16'],
+    ['decode down', 1, 5120, 32768, 'bf16'],
+    ['decode lm_head', 1, 131072, 5120, 'f32'],
+    ['batch2 qkv', 2, 6144, 5120, 'bf16'],
+    ['batch2 gate_up', 2, 65536, 5120, 'bf16'],
+    ['batch4 qkv', 4, 6144, 5120, 'bf16'],
+    ['batch8 gate_up', 8, 65536, 5120, 'bf16'],
+    ['prefill qkv', 4096, 6144, 5120, 'bf16'],
+    ['prefill gate_up', 4096, 65536, 5120, 'bf16'],
+    ['prefill down', 4096, 5120, 32768, 'bf16'],
+  ];
+  const rows: unknown[] = [];
+  for (const [name, m, n, k, outType] of shapes) {
+    const wBytes = n * k * 2;
+    const copies = Math.max(1, Math.min(6, Math.ceil((256 * 2 ** 20) / wBytes))); // rotate past the 50 MB L2
+    const ws = Array.from({ length: copies }, (_, i) => {
+      const t = b.alloc([n, k], 'bf16');
+      fill(t, 100 + i, 0.05);
+      return t as CudaTensor;
+    });
+    const x = b.alloc([m, k], 'bf16') as CudaTensor;
+    fill(x, 7);
+    const y = b.alloc([m, n], outType) as CudaTensor;
+    const reps = m * n * k > 1e11 ? 20 : 100;
+    const t = timeMs((i) => b.ctx.cublas.linear(y.ptr, x.ptr, ws[i % copies].ptr, m, n, k, stream, outType), reps, 5);
+    const flops = 2 * m * n * k;
+    const bytes = wBytes + m * k * 2 + m * n * (outType === 'f32' ? 4 : 2);
+    const r = { name, m, n, k, outType, ms: t, tflops: flops / (t.median * 1e9), gbPerS: bytes / (t.median * 1e6) };
+    let gemvNote = '';
+    if (m <= 8) {
+      // Our gemv kernel on the same buffers (CudaBackend.matmul picks it for m <= gemvMaxRows).
+      const tg = timeMs((i) => b.gemv(y, x, ws[i % copies]), reps, 5);
+      Object.assign(r, { gemvMs: tg, gemvGbPerS: bytes / (tg.median * 1e6) });
+      gemvNote = `  | gemv ${tg.median.toFixed(4)} ms ${(bytes / (tg.median * 1e6)).toFixed(0)} GB/s`;
+    }
+    rows.push(r);
+    table.push(`gemm ${name.padEnd(18)} ${`${m}x${n}x${k}`.padEnd(18)} ${t.median.toFixed(4).padStart(9)} ms  ${r.tflops.toFixed(1).padStart(6)} TFLOP/s  ${r.gbPerS.toFixed(0).padStart(5)} GB/s${gemvNote}`);
+    for (const w of ws) b.free(w);
+    b.free(x);
+    b.free(y);
+  }
+  results.gemmRate = rows;
+});
+
+await section('graph', () => {
+  const n = 4096;
+  const a = b.alloc([n], 'bf16');
+  const c = b.alloc([n], 'bf16');
+  fill(a, 3);
+  fill(c, 4);
+  const launches = 400;
+  const body = () => {
+    for (let i = 0; i < launches; i++) b.add(c, a, c);
+  };
+  body();
+  d.streamSynchronize(stream);
+  const t0 = performance.now();
+  for (let r = 0; r < 5; r++) body();
+  d.streamSynchronize(stream);
+  const directMs = (performance.now() - t0) / 5;
+  d.beginCapture(stream);
+  body();
+  const graph = d.endCapture(stream);
+  const exec = d.instantiateGraph(graph);
+  const t = timeMs(() => d.launchGraph(exec, stream), 20);
+  d.destroyGraphExec(exec);
+  d.destroyGraph(graph);
+  results.graph = { launches, directHostMs: directMs, graphReplayMs: t };
+  table.push(`graph: ${launches} small kernels: direct launches ${directMs.toFixed(2)} ms (host clock), graph replay ${t.median.toFixed(3)} ms`);
+});
+
+function pagedSetup(numSeqs: number, ctxLen: number, queryLen: number) {
+  const [heads, kvHeads, hd, blockSize] = [32, 8, 128, 16];
+  const blocksPer = Math.ceil(ctxLen / blockSize);
+  const numBlocks = numSeqs * blocksPer;
+  const kc = b.alloc([numBlocks, blockSize, kvHeads, hd], 'bf16');
+  const vc = b.alloc([numBlocks, blockSize, kvHeads, hd], 'bf16');
+  fill(kc, 11);
+  fill(vc, 12);
+  const tables = Int32Array.from({ length: numSeqs * blocksPer }, (_, i) => i);
+  const bt = b.alloc([numSeqs, blocksPer], 'i32');
+  b.write(bt, tables);
+  const qs = b.alloc([numSeqs + 1], 'i32');
+  b.write(qs, Int32Array.from({ length: numSeqs + 1 }, (_, i) => i * queryLen));
+  const cl = b.alloc([numSeqs], 'i32');
+  b.write(cl, new Int32Array(numSeqs).fill(ctxLen));
+  const q = b.alloc([numSeqs * queryLen, heads * hd], 'bf16');
+  fill(q, 13);
+  const out = b.alloc([numSeqs * queryLen, heads * hd], 'bf16');
+  const args = {
+    out, q, kCache: kc, vCache: vc, numHeads: heads, numKvHeads: kvHeads, headDim: hd, scale: 1 / Math.sqrt(hd),
+    meta: { numSeqs, queryStarts: qs, contextLens: cl, blockTables: bt, maxBlocksPerSeq: blocksPer, maxQueryLen: queryLen, maxContextLen: ctxLen },
+  };
+  return { args, free: () => [kc, vc, bt, qs, cl, q, out].forEach((t) => b.free(t)), kvBytes: 2 * numSeqs * ctxLen * kvHeads * hd * 2 };
+}
+
+await section('decode-attention', () => {
+  const rows: unknown[] = [];
+  for (const [numSeqs, ctxLen] of [[1, 4096], [1, 32768], [1, 131072], [32, 4096]]) {
+    const s = pagedSetup(numSeqs, ctxLen, 1);
+    const t = timeMs(() => b.pagedAttention(s.args), 20);
+    const gbs = s.kvBytes / (t.median * 1e6);
+    rows.push({ numSeqs, ctxLen, ms: t, kvBytes: s.kvBytes, gbPerS: gbs });
+    table.push(`decode attention ${numSeqs} seq x ctx ${ctxLen}: ${t.median.toFixed(3)} ms, KV ${(s.kvBytes / 1e6).toFixed(0)} MB -> ${gbs.toFixed(0)} GB/s`);
+    s.free();
+  }
+  results.decodeAttention = rows;
+});
+
+await section('prefill-attention', () => {
+  const rows: unknown[] = [];
+  // [context, new tokens]: a whole 4096 prompt, and 2048-token chunks over earlier context.
+  for (const [ctx, len] of [[4096, 4096], [4096, 2048], [32768, 2048]]) {
+    const s = pagedSetup(1, ctx, len);
+    const t = timeMs(() => b.pagedAttention(s.args), 10, 2);
+    // causal: row j (position ctx - len + j) sees ctx - len + j + 1 keys
+    const pairs = len * (ctx - len) + (len * (len + 1)) / 2;
+    const flops = 4 * pairs * 128 * 32;
+    const tflops = flops / (t.median * 1e9);
+    rows.push({ ctx, len, ms: t, gflop: flops / 1e9, tflops });
+    table.push(`prefill attention ${len} new over ctx ${ctx} (32/8 heads, hd 128): ${t.median.toFixed(3)} ms = ${tflops.toFixed(0)} TFLOP/s (floor ${(flops / 778e9).toFixed(3)} ms at 778)`);
+    s.free();
+  }
+  results.prefillAttention = rows;
+});
+
+await section('vision-attention', () => {
+  const [n, heads, hd] = [12100, 16, 64];
+  const w = heads * hd;
+  const q = b.alloc([n, w], 'bf16');
+  const k = b.alloc([n, w], 'bf16');
+  const v = b.alloc([n, w], 'bf16');
+  const out = b.alloc([n, w], 'bf16');
+  fill(q, 21);
+  fill(k, 22);
+  fill(v, 23);
+  const ps = b.alloc([2], 'i32');
+  b.write(ps, Int32Array.from([0, n]));
+  const args = { out, q, k, v, numHeads: heads, headDim: hd, scale: 0.125, spans: { patchStarts: ps, gridRows: [110], gridCols: [110], maxPatches: n } };
+  const t = timeMs(() => b.visionAttention(args), 10, 2);
+  const flops = 4 * n * n * hd * heads;
+  results.visionAttention = { n, heads, hd, ms: t, tflops: flops / (t.median * 1e9) };
+  table.push(`vision attention 1 image x ${n} patches (16 heads x 64): ${t.median.toFixed(3)} ms = ${(flops / (t.median * 1e9)).toFixed(0)} TFLOP/s; x24 layers = ${(24 * t.median).toFixed(1)} ms`);
+  [q, k, v, out, ps].forEach((x) => b.free(x));
+});
+
+await section('sampling', async () => {
+  const vocab = 131072;
+  const logits = b.alloc([4, vocab], 'f32');
+  b.write(logits, Float32Array.from({ length: 4 * vocab }, () => Math.random() * 20 - 10));
+  const base = {
+    temperature: 0, topK: 0, topP: 1, minP: 0, seed: 1, step: 0, presencePenalty: 0, frequencyPenalty: 0,
+    repetitionPenalty: 1, promptTokenIds: [], outputTokenIds: [], logitBias: null, bannedTokenIds: [], numLogprobs: -1,
+  };
+  const cases = [
+    ['greedy', { ...base }],
+    ['greedy+5 logprobs', { ...base, numLogprobs: 5 }],
+    ['T=0.7 top-k 50 top-p 0.9', { ...base, temperature: 0.7, topK: 50, topP: 0.9 }],
+    ['T=1 top-p 0.95', { ...base, temperature: 1, topP: 0.95 }],
+  ] as const;
+  const rows: unknown[] = [];
+  for (const [name, params] of cases) {
+    const run = () => b.sample(logits, [{ row: 1, params }]);
+    await run();
+    const times: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const t0 = performance.now();
+      await run();
+      times.push(performance.now() - t0);
+    }
+    rows.push({ name, hostMs: median(times) });
+    table.push(`sample 1 row x ${vocab} (${name}): ${median(times).toFixed(3)} ms incl. host round trip`);
+  }
+  results.sampling = rows;
+  b.free(logits);
+});
+
+await b.close();
+console.log('\n' + table.join('\n'));
+if (process.argv[2]) writeFileSync(process.argv[2], JSON.stringify({ ...results, table }, null, 1));

@@ -1,0 +1,486 @@
+// The CUDA backend: bf16 activations and weights on one GPU, ops as kernels on one stream
+// (compiled from kernels/*.cu by NVRTC) and matmuls through cuBLASLt. Ops are asynchronous;
+// `download`, `sample`, `score` and `synchronize` wait for the stream.
+import type {
+  Backend,
+  DeviceMemoryInfo,
+  DeviceTensor,
+  DType,
+  ImageSpans,
+  PagedAttentionArgs,
+  SampleRequest,
+  ScoreRequest,
+  VisionAttentionArgs,
+} from '../backend.js';
+import type { HostTensor } from '../../model/weights.js';
+import type { SampledToken, TokenLogprobs } from '../../model/sampling.js';
+import { decodeToF32 } from '../dtypeConvert.js';
+import { CudaContext, type CudaContextOptions } from './cudaContext.js';
+import { CudaTensor, DTYPE_BYTES, asCuda, bf16ToF32, checkNumel, f32ToBf16, numel, rowsCols } from './cudaTensor.js';
+import { CudaSampler } from './cudaSampling.js';
+import type { LaunchDims } from './ffi/launchArgs.js';
+import { CudaError } from './ffi/errors.js';
+import { CUBLAS_STATUS_NOT_SUPPORTED } from './ffi/cublasLt.js';
+
+export interface CudaBackendOptions extends CudaContextOptions {
+  /** Keys per split of the paged-attention context (forces the split-K path; tests use it).
+   *  Default: split only when too few (token, head) rows would fill the GPU. */
+  readonly attentionSplitLen?: number;
+  /** Fill every new allocation with 0xff bytes (NaN in bf16/f32, -1 in i32) so a test
+   *  sees any element an op failed to write. */
+  readonly poisonAllocations?: boolean;
+  /** Use the tensor-core flash kernels (head dims 64 and 128) for prefill and vision
+   *  attention (default true); false keeps the warp-per-row kernels everywhere. */
+  readonly flashAttention?: boolean;
+  /** Flash kernel variant: 'ldmatrix' (default; V fragments by ldmatrix.trans) or
+   *  'transpose' (V transposed into shared memory by plain stores; the first version). */
+  readonly flashKernel?: 'ldmatrix' | 'transpose';
+  /** Matmuls with at most this many rows of x (and k % 8 == 0, 16-byte aligned operands) use
+   *  the gemv kernel instead of cuBLASLt. Default 2: on the H100 it beat cuBLASLt at every
+   *  M = 1 and M = 2 decode shape measured, and lost at M = 4 and 8 (bench/notes/cuda.md).
+   *  0 disables; at most 8. */
+  readonly gemvMaxRows?: number;
+}
+
+/** Query rows per sequence from which paged attention takes the flash kernel. */
+const FLASH_MIN_QUERY_LEN = 16;
+
+const ELEMENTWISE_BLOCK = 256;
+
+export class CudaBackend implements Backend {
+  readonly name = 'cuda';
+  readonly activationDType = 'bf16' as const;
+  readonly ctx: CudaContext;
+  private readonly owned = new Set<CudaTensor>();
+  private readonly sampler: CudaSampler;
+  private closed = false;
+
+  constructor(private readonly options: CudaBackendOptions = {}) {
+    this.ctx = new CudaContext(options);
+    this.sampler = new CudaSampler(this.ctx);
+  }
+
+  get deviceName(): string {
+    return this.ctx.info.name;
+  }
+
+  private get stream(): bigint {
+    return this.ctx.stream;
+  }
+
+  // ---- memory ----------------------------------------------------------------------------
+
+  memoryInfo(): DeviceMemoryInfo {
+    return this.ctx.driver.memInfo();
+  }
+
+  alloc(shape: readonly number[], dtype: DType): DeviceTensor {
+    if (dtype === 'f16') throw new Error('cuda backend stores bf16, f32 and i32 tensors (asked for f16)');
+    const n = numel(shape);
+    const bytes = Math.max(16, n * DTYPE_BYTES[dtype]);
+    const { freeBytes } = this.ctx.driver.memInfo();
+    if (bytes > freeBytes) {
+      throw new Error(`cuda alloc of [${shape.join(', ')}] ${dtype}: needs ${bytes} bytes, ${freeBytes} free on ${this.deviceName}`);
+    }
+    const t = new CudaTensor([...shape], dtype, this.ctx.driver.malloc(bytes), n, false);
+    this.owned.add(t);
+    if (this.options.poisonAllocations) this.ctx.driver.memsetD8(t.ptr, 0xff, bytes, this.stream);
+    return t;
+  }
+
+  uploadWeight(tensor: HostTensor, shape?: readonly number[]): DeviceTensor {
+    const target = shape ?? tensor.shape;
+    const n = numel(tensor.shape);
+    if (numel(target) !== n) {
+      throw new Error(`weight ${tensor.name}: cannot view [${tensor.shape.join(', ')}] as [${target.join(', ')}]`);
+    }
+    const t = this.alloc(target, 'bf16') as CudaTensor;
+    if (tensor.dtype === 'bf16') {
+      if (tensor.data.byteLength !== 2 * n) throw new Error(`weight ${tensor.name}: ${tensor.data.byteLength} bytes for ${n} bf16 values`);
+      this.ctx.driver.copyHtoD(t.ptr, tensor.data, this.stream);
+    } else {
+      const f = new Float32Array(n);
+      decodeToF32(tensor.data, tensor.dtype, f);
+      this.ctx.driver.copyHtoD(t.ptr, f32ToBf16(f), this.stream);
+    }
+    return t;
+  }
+
+  write(dst: DeviceTensor, data: Float32Array | Int32Array, offset = 0): void {
+    const t = asCuda(dst, 'write dst');
+    if ((t.dtype === 'i32') !== data instanceof Int32Array) throw new Error(`write: ${data.constructor.name} into a ${t.dtype} tensor`);
+    if (!Number.isInteger(offset) || offset < 0 || offset + data.length > t.numel) {
+      throw new Error(`write: ${data.length} elements at ${offset} overflow a tensor of ${t.numel}`);
+    }
+    if (data.length === 0) return;
+    const host = t.dtype === 'bf16' ? f32ToBf16(data as Float32Array) : data;
+    this.ctx.driver.copyHtoD(t.ptr + BigInt(offset * DTYPE_BYTES[t.dtype]), host, this.stream);
+  }
+
+  async download(src: DeviceTensor): Promise<Float32Array | Int32Array> {
+    const t = asCuda(src, 'download src');
+    const d = this.ctx.driver;
+    if (t.numel === 0) return t.dtype === 'i32' ? new Int32Array(0) : new Float32Array(0);
+    if (t.dtype === 'bf16') {
+      const bits = new Uint16Array(t.numel);
+      d.copyDtoH(bits, t.ptr, this.stream);
+      d.streamSynchronize(this.stream);
+      return bf16ToF32(bits);
+    }
+    const out = t.dtype === 'i32' ? new Int32Array(t.numel) : new Float32Array(t.numel);
+    d.copyDtoH(out, t.ptr, this.stream);
+    d.streamSynchronize(this.stream);
+    return out;
+  }
+
+  view(base: DeviceTensor, shape: readonly number[], offset = 0): DeviceTensor {
+    const b = asCuda(base, 'view base');
+    const n = numel(shape);
+    if (!Number.isInteger(offset) || offset < 0 || offset + n > b.numel) {
+      throw new Error(`view: [${shape.join(', ')}] at ${offset} lies outside a tensor of ${b.numel} elements`);
+    }
+    return new CudaTensor([...shape], b.dtype, b.ptr + BigInt(offset * DTYPE_BYTES[b.dtype]), n, true);
+  }
+
+  free(tensor: DeviceTensor): void {
+    const t = asCuda(tensor, 'free');
+    if (t.isView || !this.owned.has(t)) return;
+    this.owned.delete(t);
+    this.ctx.driver.streamSynchronize(this.stream);
+    this.ctx.driver.free(t.ptr);
+  }
+
+  async synchronize(): Promise<void> {
+    this.ctx.driver.streamSynchronize(this.stream);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.ctx.driver.streamSynchronize(this.stream);
+    for (const t of this.owned) this.ctx.driver.free(t.ptr);
+    this.owned.clear();
+    this.ctx.close();
+  }
+
+  // ---- launch helpers --------------------------------------------------------------------
+
+  private launch(file: string, name: string, types: Parameters<CudaContext['kernels']['kernel']>[2], dims: LaunchDims, args: (bigint | number)[]): void {
+    this.ctx.kernels.kernel(file, name, types).launch(dims, this.stream, args);
+  }
+
+  private elementwiseDims(count: number): LaunchDims {
+    const blocks = Math.max(1, Math.min(Math.ceil(count / ELEMENTWISE_BLOCK), this.ctx.info.multiprocessorCount * 32));
+    return { grid: [blocks, 1, 1], block: [ELEMENTWISE_BLOCK, 1, 1] };
+  }
+
+  private rowBlock(width: number): [number, number, number] {
+    return [Math.min(1024, Math.max(32, 32 * Math.ceil(width / 4 / 32))), 1, 1];
+  }
+
+  // ---- ops -------------------------------------------------------------------------------
+
+  embedding(out: DeviceTensor, table: DeviceTensor, ids: DeviceTensor): void {
+    const o = asCuda(out, 'embedding out', 'bf16');
+    const tb = asCuda(table, 'embedding table', 'bf16');
+    const id = asCuda(ids, 'embedding ids', 'i32');
+    const [vocab, hidden] = rowsCols(tb);
+    checkNumel(o, id.numel * hidden, 'embedding out');
+    if (id.numel === 0) return;
+    this.launch('embedding.cu', 'embedding_bf16', ['ptr', 'ptr', 'ptr', 'i32', 'i32'], { grid: [id.numel, 1, 1], block: this.rowBlock(hidden / 2) }, [o.ptr, tb.ptr, id.ptr, hidden, vocab]);
+  }
+
+  matmul(out: DeviceTensor, x: DeviceTensor, w: DeviceTensor): void {
+    const o = asCuda(out, 'matmul out', ['bf16', 'f32']);
+    const xt = asCuda(x, 'matmul x', 'bf16');
+    const wt = asCuda(w, 'matmul w', 'bf16');
+    const [m, k] = rowsCols(xt);
+    const [n, wk] = rowsCols(wt);
+    const [om, on] = rowsCols(o);
+    if (wk !== k || om !== m || on !== n) {
+      throw new Error(`matmul: x [${x.shape.join(', ')}] · w [${w.shape.join(', ')}]ᵀ does not fit out [${out.shape.join(', ')}]`);
+    }
+    if (m === 0 || n === 0) return;
+    const outType = o.dtype === 'f32' ? 'f32' : 'bf16';
+    if (m <= Math.min(8, this.options.gemvMaxRows ?? 2) && this.gemvFits(xt, wt, k)) {
+      this.gemv(o, xt, wt);
+      return;
+    }
+    if (!this.noGemmAlgo.has(`${m}x${n}x${k}:${outType}`)) {
+      try {
+        this.ctx.cublas.linear(o.ptr, xt.ptr, wt.ptr, m, n, k, this.stream, outType);
+        return;
+      } catch (err) {
+        // Odd leading dimensions can leave cuBLASLt without an algorithm: use the plain kernel.
+        if (!(err instanceof CudaError && err.code === CUBLAS_STATUS_NOT_SUPPORTED)) throw err;
+        this.noGemmAlgo.add(`${m}x${n}x${k}:${outType}`);
+      }
+    }
+    this.launch('gemm_fallback.cu', `gemm_rowwise_${outType}`, ['ptr', 'ptr', 'ptr', 'i32', 'i32'], { grid: [Math.ceil(n / 8), m, 1], block: [256, 1, 1] }, [o.ptr, xt.ptr, wt.ptr, n, k]);
+  }
+
+  private gemvFits(x: CudaTensor, w: CudaTensor, k: number): boolean {
+    return k % 8 === 0 && (x.ptr | w.ptr) % 16n === 0n;
+  }
+
+  /** out[m, n] = x[m, k] · w[n, k]ᵀ by the gemv kernel (m <= 8, k % 8 == 0, 16-byte aligned),
+   *  whatever the matmul policy; public for benchmarks and tests. */
+  gemv(out: DeviceTensor, x: DeviceTensor, w: DeviceTensor): void {
+    const o = asCuda(out, 'gemv out', ['bf16', 'f32']);
+    const xt = asCuda(x, 'gemv x', 'bf16');
+    const wt = asCuda(w, 'gemv w', 'bf16');
+    const [m, k] = rowsCols(xt);
+    const [n, wk] = rowsCols(wt);
+    if (wk !== k || o.numel !== m * n) throw new Error(`gemv: x [${x.shape.join(', ')}] · w [${w.shape.join(', ')}]ᵀ does not fit out [${out.shape.join(', ')}]`);
+    if (m > 8 || !this.gemvFits(xt, wt, k)) throw new Error(`gemv: needs m <= 8 (got ${m}), k % 8 == 0 (got ${k}) and 16-byte aligned operands`);
+    const mt = m <= 1 ? 1 : m <= 2 ? 2 : m <= 4 ? 4 : 8;
+    this.launch('gemv.cu', `gemv_m${mt}_${o.dtype}`, ['ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32'], { grid: [Math.ceil(n / 16), 1, 1], block: [256, 1, 1] }, [o.ptr, xt.ptr, wt.ptr, m, n, k]);
+  }
+
+  /** GEMM shapes cuBLASLt has no algorithm for (they take the fallback kernel). */
+  private readonly noGemmAlgo = new Set<string>();
+
+  add(out: DeviceTensor, a: DeviceTensor, b: DeviceTensor): void {
+    const o = asCuda(out, 'add out', ['bf16', 'f32']);
+    const at = asCuda(a, 'add a', o.dtype);
+    const bt = asCuda(b, 'add b', o.dtype);
+    checkNumel(at, o.numel, 'add a');
+    checkNumel(bt, o.numel, 'add b');
+    if (o.numel === 0) return;
+    const name = o.dtype === 'bf16' ? 'add_bf16' : 'add_f32';
+    this.launch('rmsnorm.cu', name, ['ptr', 'ptr', 'ptr', 'i64'], this.elementwiseDims(o.numel), [o.ptr, at.ptr, bt.ptr, o.numel]);
+  }
+
+  rmsNorm(out: DeviceTensor, x: DeviceTensor, weight: DeviceTensor, eps: number): void {
+    const o = asCuda(out, 'rmsNorm out', 'bf16');
+    const xt = asCuda(x, 'rmsNorm x', 'bf16');
+    const wt = asCuda(weight, 'rmsNorm weight', 'bf16');
+    const [n, d] = rowsCols(xt);
+    checkNumel(o, n * d, 'rmsNorm out');
+    checkNumel(wt, d, 'rmsNorm weight');
+    if (n === 0) return;
+    this.launch('rmsnorm.cu', 'rms_norm_bf16', ['ptr', 'ptr', 'ptr', 'i32', 'f32'], { grid: [n, 1, 1], block: this.rowBlock(d) }, [o.ptr, xt.ptr, wt.ptr, d, eps]);
+  }
+
+  addRmsNorm(out: DeviceTensor, residual: DeviceTensor, x: DeviceTensor, weight: DeviceTensor, eps: number): void {
+    const o = asCuda(out, 'addRmsNorm out', 'bf16');
+    const r = asCuda(residual, 'addRmsNorm residual', 'bf16');
+    const xt = asCuda(x, 'addRmsNorm x', 'bf16');
+    const wt = asCuda(weight, 'addRmsNorm weight', 'bf16');
+    const [n, d] = rowsCols(r);
+    checkNumel(o, n * d, 'addRmsNorm out');
+    checkNumel(xt, n * d, 'addRmsNorm x');
+    checkNumel(wt, d, 'addRmsNorm weight');
+    if (n === 0) return;
+    this.launch('rmsnorm.cu', 'add_rms_norm_bf16', ['ptr', 'ptr', 'ptr', 'ptr', 'i32', 'f32'], { grid: [n, 1, 1], block: this.rowBlock(d) }, [o.ptr, r.ptr, xt.ptr, wt.ptr, d, eps]);
+  }
+
+  ropeText(q: DeviceTensor, k: DeviceTensor, positions: DeviceTensor, numHeads: number, numKvHeads: number, headDim: number, theta: number): void {
+    const qt = asCuda(q, 'ropeText q', 'bf16');
+    const kt = asCuda(k, 'ropeText k', 'bf16');
+    const pos = asCuda(positions, 'ropeText positions', 'i32');
+    const n = pos.numel;
+    checkNumel(qt, n * numHeads * headDim, 'ropeText q');
+    checkNumel(kt, n * numKvHeads * headDim, 'ropeText k');
+    if (headDim % 2 !== 0) throw new Error(`ropeText: headDim ${headDim} is odd`);
+    if (n === 0) return;
+    this.launch('rope.cu', 'rope_text_bf16', ['ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32', 'f32'], { grid: [n, 1, 1], block: this.rowBlock(((numHeads + numKvHeads) * headDim) / 2 * 4) }, [qt.ptr, kt.ptr, pos.ptr, numHeads, numKvHeads, headDim, theta]);
+  }
+
+  ropeVision(q: DeviceTensor, k: DeviceTensor, patchRows: DeviceTensor, patchCols: DeviceTensor, numHeads: number, headDim: number, theta: number): void {
+    const qt = asCuda(q, 'ropeVision q', 'bf16');
+    const kt = asCuda(k, 'ropeVision k', 'bf16');
+    const pr = asCuda(patchRows, 'ropeVision patchRows', 'i32');
+    const pc = asCuda(patchCols, 'ropeVision patchCols', 'i32');
+    const n = pr.numel;
+    checkNumel(pc, n, 'ropeVision patchCols');
+    checkNumel(qt, n * numHeads * headDim, 'ropeVision q');
+    checkNumel(kt, n * numHeads * headDim, 'ropeVision k');
+    if (headDim % 4 !== 0) throw new Error(`ropeVision: headDim ${headDim} is not a multiple of 4`);
+    if (n === 0) return;
+    this.launch('rope.cu', 'rope_vision_bf16', ['ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i32', 'f32'], { grid: [n, 1, 1], block: this.rowBlock(numHeads * headDim * 4) }, [qt.ptr, kt.ptr, pr.ptr, pc.ptr, numHeads, headDim, theta]);
+  }
+
+  siluAndMul(out: DeviceTensor, x: DeviceTensor): void {
+    const o = asCuda(out, 'siluAndMul out', 'bf16');
+    const xt = asCuda(x, 'siluAndMul x', 'bf16');
+    const [n, d] = rowsCols(o);
+    checkNumel(xt, n * 2 * d, 'siluAndMul x');
+    if (o.numel === 0) return;
+    this.launch('activation.cu', 'silu_and_mul_bf16', ['ptr', 'ptr', 'i32', 'i64'], this.elementwiseDims(o.numel), [o.ptr, xt.ptr, d, o.numel]);
+  }
+
+  gelu(out: DeviceTensor, x: DeviceTensor): void {
+    const o = asCuda(out, 'gelu out', 'bf16');
+    const xt = asCuda(x, 'gelu x', 'bf16');
+    checkNumel(xt, o.numel, 'gelu x');
+    if (o.numel === 0) return;
+    this.launch('activation.cu', 'gelu_bf16', ['ptr', 'ptr', 'i64'], this.elementwiseDims(o.numel), [o.ptr, xt.ptr, o.numel]);
+  }
+
+  writeKv(kCache: DeviceTensor, vCache: DeviceTensor, k: DeviceTensor, v: DeviceTensor, slotMapping: DeviceTensor): void {
+    const kc = asCuda(kCache, 'writeKv kCache', 'bf16');
+    const vc = asCuda(vCache, 'writeKv vCache', 'bf16');
+    const kt = asCuda(k, 'writeKv k', 'bf16');
+    const vt = asCuda(v, 'writeKv v', 'bf16');
+    const slots = asCuda(slotMapping, 'writeKv slotMapping', 'i32');
+    const width = kc.shape[2] * kc.shape[3];
+    if (kc.shape.length !== 4 || vc.numel !== kc.numel) throw new Error(`writeKv: caches must both be [numBlocks, blockSize, kvHeads, headDim], got [${kc.shape.join(', ')}] and [${vc.shape.join(', ')}]`);
+    checkNumel(kt, slots.numel * width, 'writeKv k');
+    checkNumel(vt, slots.numel * width, 'writeKv v');
+    if (slots.numel === 0) return;
+    this.launch('kv_cache.cu', 'write_kv_bf16', ['ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i64'], { grid: [slots.numel, 1, 1], block: this.rowBlock(width / 2) }, [kc.ptr, vc.ptr, kt.ptr, vt.ptr, slots.ptr, width, kc.shape[0] * kc.shape[1]]);
+  }
+
+  pagedAttention(a: PagedAttentionArgs): void {
+    const out = asCuda(a.out, 'pagedAttention out', 'bf16');
+    const q = asCuda(a.q, 'pagedAttention q', 'bf16');
+    const kc = asCuda(a.kCache, 'pagedAttention kCache', 'bf16');
+    const vc = asCuda(a.vCache, 'pagedAttention vCache', 'bf16');
+    const m = a.meta;
+    const qs = asCuda(m.queryStarts, 'pagedAttention queryStarts', 'i32');
+    const cl = asCuda(m.contextLens, 'pagedAttention contextLens', 'i32');
+    const bt = asCuda(m.blockTables, 'pagedAttention blockTables', 'i32');
+    const { numHeads, numKvHeads, headDim: hd } = a;
+    const width = numHeads * hd;
+    const numTokens = q.numel / width;
+    checkNumel(out, q.numel, 'pagedAttention out');
+    if (!Number.isInteger(numTokens)) throw new Error(`pagedAttention: q has ${q.numel} elements, not a multiple of ${width}`);
+    if (numHeads % numKvHeads !== 0) throw new Error(`pagedAttention: ${numHeads} heads not a multiple of ${numKvHeads} KV heads`);
+    if (kc.shape[2] !== numKvHeads || kc.shape[3] !== hd) throw new Error(`pagedAttention: cache [${kc.shape.join(', ')}] is not [*, *, ${numKvHeads}, ${hd}]`);
+    if (numTokens === 0) return;
+    if (this.useFlash(hd) && m.maxQueryLen >= FLASH_MIN_QUERY_LEN) {
+      this.launch(
+        'flash_attention.cu', `flash_paged_hd${hd}${this.flashSuffix}`,
+        ['ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32', 'i32', 'f32'],
+        { grid: [Math.ceil(m.maxQueryLen / 64), numHeads, m.numSeqs], block: [128, 1, 1] },
+        [out.ptr, q.ptr, kc.ptr, vc.ptr, qs.ptr, cl.ptr, bt.ptr, m.maxBlocksPerSeq, kc.shape[1], numHeads, numKvHeads, a.scale],
+      );
+      return;
+    }
+    const dpl = lanesFor(hd, 'pagedAttention');
+    const headGroups = Math.ceil(numHeads / 4);
+    const splitLen = this.attentionSplitLen(numTokens * headGroups, m.maxContextLen);
+    const splits = Math.max(1, Math.ceil(m.maxContextLen / splitLen));
+    const partial = splits > 1 ? this.ctx.scratchBuffer('attention.partial', numTokens * numHeads * splits * (hd + 2) * 4) : 0n;
+    const dims: LaunchDims = { grid: [numTokens, headGroups, splits], block: [128, 1, 1] };
+    if (hd === 64 || hd === 128) {
+      this.launch(
+        'paged_attention.cu', `paged_attention_fast_hd${hd}`,
+        ['ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'i32'], dims,
+        [out.ptr, partial, q.ptr, kc.ptr, vc.ptr, qs.ptr, cl.ptr, bt.ptr, m.numSeqs, m.maxBlocksPerSeq, kc.shape[1], numHeads, numKvHeads, a.scale, splitLen],
+      );
+    } else {
+      this.launch(
+        'paged_attention.cu', `paged_attention_d${dpl}`,
+        ['ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'f32', 'i32'], dims,
+        [out.ptr, partial, q.ptr, kc.ptr, vc.ptr, qs.ptr, cl.ptr, bt.ptr, m.numSeqs, m.maxBlocksPerSeq, kc.shape[1], numHeads, numKvHeads, hd, a.scale, splitLen],
+      );
+    }
+    if (splits > 1) {
+      this.launch('paged_attention.cu', 'attention_combine', ['ptr', 'ptr', 'i32', 'i32', 'i32'], { grid: [numTokens, numHeads, 1], block: [hd, 1, 1] }, [out.ptr, partial, numHeads, hd, splits]);
+    }
+  }
+
+  private get flashSuffix(): string {
+    return this.options.flashKernel === 'transpose' ? '_vt' : '';
+  }
+
+  private useFlash(headDim: number): boolean {
+    return this.options.flashAttention !== false && (headDim === 64 || headDim === 128);
+  }
+
+  /** Keys per split: the option when given, else enough splits to fill the GPU. */
+  private attentionSplitLen(blocks: number, maxContextLen: number): number {
+    if (this.options.attentionSplitLen) return this.options.attentionSplitLen;
+    // Latency-bound: aim for ~8 CTAs (32 warps) per SM, splits of at least 128 keys.
+    const want = Math.ceil((8 * this.ctx.info.multiprocessorCount) / blocks);
+    const splits = Math.max(1, Math.min(want, Math.ceil(maxContextLen / 128), 256));
+    return Math.max(1, Math.ceil(maxContextLen / splits));
+  }
+
+  visionAttention(a: VisionAttentionArgs): void {
+    const out = asCuda(a.out, 'visionAttention out', 'bf16');
+    const q = asCuda(a.q, 'visionAttention q', 'bf16');
+    const k = asCuda(a.k, 'visionAttention k', 'bf16');
+    const v = asCuda(a.v, 'visionAttention v', 'bf16');
+    const ps = asCuda(a.spans.patchStarts, 'visionAttention patchStarts', 'i32');
+    const width = a.numHeads * a.headDim;
+    const n = q.numel / width;
+    for (const [t, what] of [[out, 'out'], [k, 'k'], [v, 'v']] as const) checkNumel(t, q.numel, `visionAttention ${what}`);
+    if (n === 0) return;
+    if (this.useFlash(a.headDim)) {
+      this.launch(
+        'flash_attention.cu', `flash_dense_hd${a.headDim}${this.flashSuffix}`, ['ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'i32', 'f32'],
+        { grid: [Math.ceil(a.spans.maxPatches / 64), a.numHeads, a.spans.gridRows.length], block: [128, 1, 1] },
+        [out.ptr, q.ptr, k.ptr, v.ptr, ps.ptr, a.numHeads, a.scale],
+      );
+      return;
+    }
+    const dpl = lanesFor(a.headDim, 'visionAttention');
+    this.launch(
+      'vision_attention.cu', `vision_attention_d${dpl}`,
+      ['ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32', 'f32'],
+      { grid: [n, Math.ceil(a.numHeads / 4), 1], block: [128, 1, 1] },
+      [out.ptr, q.ptr, k.ptr, v.ptr, ps.ptr, a.spans.gridRows.length, a.numHeads, a.headDim, a.scale],
+    );
+  }
+
+  patchMerge(out: DeviceTensor, x: DeviceTensor, spans: ImageSpans, merge: number): void {
+    const o = asCuda(out, 'patchMerge out', 'bf16');
+    const xt = asCuda(x, 'patchMerge x', 'bf16');
+    const [numPatches, channels] = rowsCols(xt);
+    const images = spans.gridRows.length;
+    const info = new Int32Array(images * 4);
+    const owner: number[] = [];
+    let patch = 0;
+    for (let i = 0; i < images; i++) {
+      const [h, w] = [spans.gridRows[i], spans.gridCols[i]];
+      if (h % merge || w % merge) throw new Error(`patchMerge: image ${i} grid ${h}x${w} is not a multiple of ${merge}`);
+      info.set([patch, owner.length, h, w], i * 4);
+      for (let r = 0; r < (h * w) / (merge * merge); r++) owner.push(i);
+      patch += h * w;
+    }
+    if (patch !== numPatches) throw new Error(`patchMerge: grids hold ${patch} patches, x has ${numPatches}`);
+    checkNumel(o, numPatches * channels, 'patchMerge out');
+    if (owner.length === 0) return;
+    const infoPtr = this.ctx.upload('patchMerge.info', info);
+    const ownerPtr = this.ctx.upload('patchMerge.owner', Int32Array.from(owner));
+    this.launch('patch_merge.cu', 'patch_merge_bf16', ['ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i32'], { grid: [owner.length, 1, 1], block: this.rowBlock(channels * merge * merge) }, [o.ptr, xt.ptr, infoPtr, ownerPtr, channels, merge]);
+  }
+
+  gatherRows(out: DeviceTensor, src: DeviceTensor, rows: DeviceTensor): void {
+    this.moveRows('gather_rows', out, src, rows, 'gatherRows');
+  }
+
+  scatterRows(dst: DeviceTensor, src: DeviceTensor, rows: DeviceTensor): void {
+    this.moveRows('scatter_rows', dst, src, rows, 'scatterRows');
+  }
+
+  private moveRows(kernel: string, to: DeviceTensor, from: DeviceTensor, rows: DeviceTensor, what: string): void {
+    const a = asCuda(to, `${what} destination`);
+    const b = asCuda(from, `${what} source`, a.dtype);
+    const r = asCuda(rows, `${what} rows`, 'i32');
+    const [, d] = rowsCols(a);
+    if (rowsCols(b)[1] !== d) throw new Error(`${what}: row widths ${d} and ${rowsCols(b)[1]} differ`);
+    if (r.numel === 0) return;
+    const rowBytes = d * DTYPE_BYTES[a.dtype];
+    this.launch('embedding.cu', kernel, ['ptr', 'ptr', 'ptr', 'i32'], { grid: [r.numel, 1, 1], block: this.rowBlock(rowBytes) }, [a.ptr, b.ptr, r.ptr, rowBytes]);
+  }
+
+  // ---- logits -> tokens ---------------------------------------------------------------------
+
+  sample(logits: DeviceTensor, requests: readonly SampleRequest[]): Promise<SampledToken[]> {
+    return this.sampler.sample(asCuda(logits, 'sample logits', 'f32'), requests);
+  }
+
+  score(logits: DeviceTensor, requests: readonly ScoreRequest[]): Promise<TokenLogprobs[]> {
+    return this.sampler.score(asCuda(logits, 'score logits', 'f32'), requests);
+  }
+}
+
+/** The attention kernel variant (dims per lane) for a head dim. */
+function lanesFor(hd: number, what: string): number {
+  for (const d of [1, 2, 4, 8]) if (hd <= 32 * d) return d;
+  throw new Error(`${what}: head dim ${hd} over the supported 256`);
+}

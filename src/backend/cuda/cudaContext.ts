@@ -1,0 +1,71 @@
+// One GPU as the CUDA backend uses it: the driver, the device's primary context, one stream,
+// the kernel library (NVRTC for the device's arch), cuBLASLt, and growable scratch buffers
+// for per-call metadata (sized once for the largest call, so a steady decode loop allocates
+// nothing).
+import { CudaDriver, type DeviceInfo, type DevicePtr, type Handle } from './ffi/driver.js';
+import { CublasLt } from './ffi/cublasLt.js';
+import { KernelLibrary } from './kernelLibrary.js';
+
+export interface CudaContextOptions {
+  readonly device?: number;
+  readonly kernelCacheDir?: string;
+}
+
+export class CudaContext {
+  readonly driver: CudaDriver;
+  readonly info: DeviceInfo;
+  readonly stream: Handle;
+  readonly kernels: KernelLibrary;
+  private blas: CublasLt | null = null;
+  private readonly scratch = new Map<string, { ptr: DevicePtr; bytes: number }>();
+  private closed = false;
+
+  constructor(options: CudaContextOptions = {}) {
+    this.driver = CudaDriver.get();
+    const ordinal = options.device ?? 0;
+    this.info = this.driver.deviceInfo(ordinal);
+    this.driver.retainPrimaryContext(ordinal);
+    this.stream = this.driver.createStream();
+    this.kernels = new KernelLibrary(this.driver, this.info.arch, undefined, options.kernelCacheDir);
+  }
+
+  /** cuBLASLt, created on first use (it allocates its workspace). */
+  get cublas(): CublasLt {
+    this.blas ??= new CublasLt(this.driver);
+    return this.blas;
+  }
+
+  /** A device buffer of at least `bytes` for the named purpose, reused across calls. The
+   *  previous contents are stream-ordered: later writes queue behind earlier kernels. */
+  scratchBuffer(name: string, bytes: number): DevicePtr {
+    const have = this.scratch.get(name);
+    if (have && have.bytes >= bytes) return have.ptr;
+    if (have) {
+      this.driver.streamSynchronize(this.stream);
+      this.driver.free(have.ptr);
+    }
+    const size = Math.max(256, 2 ** Math.ceil(Math.log2(bytes)));
+    const ptr = this.driver.malloc(size);
+    this.scratch.set(name, { ptr, bytes: size });
+    return ptr;
+  }
+
+  /** Copies host data into a named scratch buffer (stream-ordered) and returns its address. */
+  upload(name: string, data: ArrayBufferView): DevicePtr {
+    const ptr = this.scratchBuffer(name, Math.max(4, data.byteLength));
+    if (data.byteLength > 0) this.driver.copyHtoD(ptr, data, this.stream);
+    return ptr;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.driver.streamSynchronize(this.stream);
+    for (const s of this.scratch.values()) this.driver.free(s.ptr);
+    this.scratch.clear();
+    this.blas?.dispose();
+    this.kernels.dispose();
+    this.driver.destroyStream(this.stream);
+    this.driver.releasePrimaryContext(this.info.ordinal);
+  }
+}

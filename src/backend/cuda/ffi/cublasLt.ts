@@ -1,0 +1,146 @@
+// cuBLASLt bindings: bf16 GEMMs with fp32 accumulation for row-major activations times
+// row-major [out, in] weights (y = x · Wᵀ). The heuristic is asked once per shape and its
+// algorithm cached; one workspace buffer serves every call.
+import { CudaError } from './errors.js';
+import type { CudaDriver, DevicePtr, Handle } from './driver.js';
+import { loadLibrary } from './libraryLoader.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Fn = (...args: any[]) => any;
+
+export const CUBLAS_STATUS_NOT_SUPPORTED = 15;
+const CUDA_R_32F = 0;
+const CUDA_R_16BF = 14;
+const CUBLAS_COMPUTE_32F = 68;
+const CUBLASLT_MATMUL_DESC_TRANSA = 3;
+const CUBLASLT_MATMUL_DESC_TRANSB = 4;
+const CUBLAS_OP_N = 0;
+const CUBLAS_OP_T = 1;
+const CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES = 1;
+/** sizeof(cublasLtMatmulHeuristicResult_t): algo (8 x u64), workspaceSize, state, wavesCount, reserved[4]. */
+const HEURISTIC_RESULT_BYTES = 96;
+
+export type GemmOut = 'bf16' | 'f32';
+
+/** A cached plan for one (M, N, K, out dtype): descriptors and the chosen algorithm. */
+interface GemmPlan {
+  readonly desc: bigint;
+  readonly layoutW: bigint;
+  readonly layoutX: bigint;
+  readonly layoutY: bigint;
+  /** The heuristic result; its first 64 bytes are the cublasLtMatmulAlgo_t. */
+  readonly algo: Uint8Array;
+  readonly workspaceBytes: number;
+}
+
+export class CublasLt {
+  readonly libraryPath: string;
+  private readonly fn: Record<string, Fn>;
+  private readonly handle: bigint;
+  private readonly plans = new Map<string, GemmPlan>();
+  private readonly alpha = new Float32Array([1]);
+  private readonly beta = new Float32Array([0]);
+
+  constructor(
+    private readonly driver: CudaDriver,
+    /** Device workspace for split-K and the like; 32 MiB is what NVIDIA suggests for Hopper. */
+    readonly workspaceBytes = 32 * 1024 * 1024,
+  ) {
+    const { lib, path } = loadLibrary('cuBLASLt', ['libcublasLt.so.13', 'libcublasLt.so.12', 'libcublasLt.so']);
+    this.libraryPath = path;
+    this.fn = {
+      status: lib.func('const char *cublasLtGetStatusString(int status)') as Fn,
+      create: lib.func('int cublasLtCreate(void *handle)') as Fn,
+      destroy: lib.func('int cublasLtDestroy(uint64_t handle)') as Fn,
+      descCreate: lib.func('int cublasLtMatmulDescCreate(void *desc, int computeType, int scaleType)') as Fn,
+      descDestroy: lib.func('int cublasLtMatmulDescDestroy(uint64_t desc)') as Fn,
+      descSet: lib.func('int cublasLtMatmulDescSetAttribute(uint64_t desc, int attr, const void *buf, size_t size)') as Fn,
+      layoutCreate: lib.func('int cublasLtMatrixLayoutCreate(void *layout, int type, uint64_t rows, uint64_t cols, int64_t ld)') as Fn,
+      layoutDestroy: lib.func('int cublasLtMatrixLayoutDestroy(uint64_t layout)') as Fn,
+      prefCreate: lib.func('int cublasLtMatmulPreferenceCreate(void *pref)') as Fn,
+      prefDestroy: lib.func('int cublasLtMatmulPreferenceDestroy(uint64_t pref)') as Fn,
+      prefSet: lib.func('int cublasLtMatmulPreferenceSetAttribute(uint64_t pref, int attr, const void *buf, size_t size)') as Fn,
+      heuristic: lib.func(
+        'int cublasLtMatmulAlgoGetHeuristic(uint64_t handle, uint64_t desc, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t pref, int requested, void *results, void *count)',
+      ) as Fn,
+      matmul: lib.func(
+        'int cublasLtMatmul(uint64_t handle, uint64_t desc, const void *alpha, uint64_t A, uint64_t Adesc, uint64_t B, uint64_t Bdesc, const void *beta, uint64_t C, uint64_t Cdesc, uint64_t D, uint64_t Ddesc, const void *algo, uint64_t workspace, size_t workspaceBytes, uint64_t stream)',
+      ) as Fn,
+    };
+    this.handle = this.out('cublasLtCreate', this.fn.create);
+    this.workspace = driver.malloc(workspaceBytes);
+  }
+
+  private readonly workspace: DevicePtr;
+
+  private check(call: string, rc: number): void {
+    if (rc !== 0) throw new CudaError(call, rc, String(this.fn.status(rc)));
+  }
+
+  private out(call: string, f: Fn, ...rest: unknown[]): bigint {
+    const o = new BigUint64Array(1);
+    this.check(call, f(o, ...rest) as number);
+    return o[0];
+  }
+
+  /** Plans (once) and returns the plan for y[M,N] = x[M,K] · W[N,K]ᵀ: x, W bf16, y bf16 or
+   *  f32, fp32 accumulation. */
+  private plan(m: number, n: number, k: number, out: GemmOut): GemmPlan {
+    const key = `${m}x${n}x${k}:${out}`;
+    const cached = this.plans.get(key);
+    if (cached) return cached;
+    // Column-major view: yᵀ[N,M] = W[N,K] · xᵀ[K,M]. Row-major W [N,K] is column-major
+    // [K,N] (ld K), used transposed; row-major x [M,K] is column-major [K,M] (ld K).
+    const desc = this.out('cublasLtMatmulDescCreate', this.fn.descCreate, CUBLAS_COMPUTE_32F, CUDA_R_32F);
+    const i32 = (v: number): Int32Array => new Int32Array([v]);
+    this.check('cublasLtMatmulDescSetAttribute(TRANSA)', this.fn.descSet(desc, CUBLASLT_MATMUL_DESC_TRANSA, i32(CUBLAS_OP_T), 4) as number);
+    this.check('cublasLtMatmulDescSetAttribute(TRANSB)', this.fn.descSet(desc, CUBLASLT_MATMUL_DESC_TRANSB, i32(CUBLAS_OP_N), 4) as number);
+    const layoutW = this.out('cublasLtMatrixLayoutCreate(W)', this.fn.layoutCreate, CUDA_R_16BF, k, n, k);
+    const layoutX = this.out('cublasLtMatrixLayoutCreate(x)', this.fn.layoutCreate, CUDA_R_16BF, k, m, k);
+    const layoutY = this.out('cublasLtMatrixLayoutCreate(y)', this.fn.layoutCreate, out === 'f32' ? CUDA_R_32F : CUDA_R_16BF, n, m, n);
+    const pref = this.out('cublasLtMatmulPreferenceCreate', this.fn.prefCreate);
+    try {
+      const ws = new BigUint64Array([BigInt(this.workspaceBytes)]);
+      this.check('cublasLtMatmulPreferenceSetAttribute', this.fn.prefSet(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, ws, 8) as number);
+      const result = new Uint8Array(HEURISTIC_RESULT_BYTES);
+      const count = new Int32Array(1);
+      this.check(
+        'cublasLtMatmulAlgoGetHeuristic',
+        this.fn.heuristic(this.handle, desc, layoutW, layoutX, layoutY, layoutY, pref, 1, result, count) as number,
+      );
+      if (count[0] < 1) throw new CudaError('cublasLtMatmulAlgoGetHeuristic', CUBLAS_STATUS_NOT_SUPPORTED, `no algorithm for bf16 GEMM ${key}`);
+      const view = new DataView(result.buffer);
+      const plan: GemmPlan = { desc, layoutW, layoutX, layoutY, algo: result, workspaceBytes: Number(view.getBigUint64(64, true)) };
+      this.plans.set(key, plan);
+      return plan;
+    } finally {
+      this.fn.prefDestroy(pref);
+    }
+  }
+
+  /** y[M,N] = x[M,K] · W[N,K]ᵀ on `stream` (bf16 inputs, bf16 or f32 out, fp32 accumulation). */
+  linear(y: DevicePtr, x: DevicePtr, w: DevicePtr, m: number, n: number, k: number, stream: Handle, out: GemmOut = 'bf16'): void {
+    const p = this.plan(m, n, k, out);
+    this.check(
+      `cublasLtMatmul(${m}x${n}x${k}, ${out} out)`,
+      this.fn.matmul(this.handle, p.desc, this.alpha, w, p.layoutW, x, p.layoutX, this.beta, y, p.layoutY, y, p.layoutY, p.algo, this.workspace, this.workspaceBytes, stream) as number,
+    );
+  }
+
+  /** Number of shapes planned so far (each planned once). */
+  get planCount(): number {
+    return this.plans.size;
+  }
+
+  dispose(): void {
+    for (const p of this.plans.values()) {
+      this.fn.layoutDestroy(p.layoutW);
+      this.fn.layoutDestroy(p.layoutX);
+      this.fn.layoutDestroy(p.layoutY);
+      this.fn.descDestroy(p.desc);
+    }
+    this.plans.clear();
+    this.fn.destroy(this.handle);
+    this.driver.free(this.workspace);
+  }
+}

@@ -1,0 +1,74 @@
+// Packs kernel arguments for cuLaunchKernel: one 8-byte native slot per argument and a
+// native array of pointers to the slots (the `void **kernelParams` the driver reads).
+// The driver copies the values at launch (and into a graph node at capture), so one
+// block of native memory per kernel is reused by every launch of it.
+import koffi from 'koffi';
+import type { CudaDriver, Handle } from './driver.js';
+
+/** ptr: a device address (bigint); i32/u32: 32-bit integers; f32: a float; i64: a 64-bit integer. */
+export type ArgType = 'ptr' | 'i32' | 'u32' | 'f32' | 'i64';
+export type ArgValue = bigint | number;
+
+export interface LaunchDims {
+  readonly grid: readonly [number, number, number];
+  readonly block: readonly [number, number, number];
+  readonly sharedBytes?: number;
+}
+
+export class Kernel {
+  private readonly slots: unknown;
+  private readonly view: DataView;
+  private readonly paramsAddress: bigint;
+
+  constructor(
+    private readonly driver: CudaDriver,
+    readonly fn: Handle,
+    readonly name: string,
+    readonly argTypes: readonly ArgType[],
+  ) {
+    const n = Math.max(1, argTypes.length);
+    this.slots = koffi.alloc('uint64_t', 2 * n);
+    this.view = new DataView(koffi.view(this.slots, 16 * n));
+    const base = koffi.address(this.slots);
+    for (let i = 0; i < argTypes.length; i++) {
+      this.view.setBigUint64(8 * (n + i), base + BigInt(8 * i), true);
+    }
+    this.paramsAddress = base + BigInt(8 * n);
+  }
+
+  launch(dims: LaunchDims, stream: Handle, args: readonly ArgValue[]): void {
+    const types = this.argTypes;
+    if (args.length !== types.length) {
+      throw new TypeError(`kernel ${this.name} takes ${types.length} arguments, got ${args.length}`);
+    }
+    for (let i = 0; i < types.length; i++) {
+      const v = args[i];
+      const at = 8 * i;
+      switch (types[i]) {
+        case 'ptr':
+        case 'i64':
+          this.view.setBigInt64(at, typeof v === 'bigint' ? v : BigInt(v), true);
+          break;
+        case 'i32':
+          this.view.setInt32(at, Number(v), true);
+          break;
+        case 'u32':
+          this.view.setUint32(at, Number(v), true);
+          break;
+        case 'f32':
+          this.view.setFloat32(at, Number(v), true);
+          break;
+      }
+    }
+    for (const d of [...dims.grid, ...dims.block]) {
+      if (!Number.isInteger(d) || d < 1) {
+        throw new RangeError(`kernel ${this.name}: bad launch dimensions grid=${dims.grid} block=${dims.block}`);
+      }
+    }
+    this.driver.launch(this.fn, dims.grid, dims.block, dims.sharedBytes ?? 0, stream, this.paramsAddress, this.name);
+  }
+
+  dispose(): void {
+    koffi.free(this.slots);
+  }
+}

@@ -1,0 +1,87 @@
+// Skinny GEMM for decode: y[m, n] = x[m, k] · W[n, k]^T with m <= 8, memory-bound on W.
+// Each warp owns ROWS rows of W and streams them once with 16-byte loads, UNROLL chunks deep
+// so several loads per lane are in flight; x (a few KB) comes through L1. f32 accumulation.
+// Requires k % 8 == 0 and 16-byte aligned rows (the backend checks and otherwise uses cuBLASLt).
+#include "common.cuh"
+
+#define ROWS 2
+#define UNROLL 4
+#define WARPS_PER_BLOCK 8
+
+__device__ __forceinline__ void bf16x8_to_f32(const uint4& u, float* f) {
+  const u32 w[4] = {u.x, u.y, u.z, u.w};
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+    f[2 * i] = __uint_as_float(w[i] << 16);
+    f[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
+  }
+}
+
+// grid (ceil(n / (WARPS_PER_BLOCK * ROWS))), block 32 * WARPS_PER_BLOCK. M = max rows of x.
+template <int M, bool F32_OUT>
+__device__ void gemv(void* y, const bf16_t* x, const bf16_t* w, int m, int n, int k) {
+  const int lane = threadIdx.x & 31;
+  const int row0 = (blockIdx.x * WARPS_PER_BLOCK + (threadIdx.x >> 5)) * ROWS;
+  if (row0 >= n) return;
+  const int chunks = k / 8;  // 16-byte chunks per row
+  float acc[ROWS][M];
+#pragma unroll
+  for (int r = 0; r < ROWS; r++)
+#pragma unroll
+    for (int i = 0; i < M; i++) acc[r][i] = 0.f;
+  const uint4* wr[ROWS];
+#pragma unroll
+  for (int r = 0; r < ROWS; r++) wr[r] = reinterpret_cast<const uint4*>(w + (long long)min(row0 + r, n - 1) * k);
+  const uint4* xr = reinterpret_cast<const uint4*>(x);
+
+  for (int c0 = lane; c0 < chunks; c0 += 32 * UNROLL) {
+    uint4 wv[UNROLL][ROWS];
+#pragma unroll
+    for (int u = 0; u < UNROLL; u++) {
+      const int c = c0 + 32 * u;
+#pragma unroll
+      for (int r = 0; r < ROWS; r++) wv[u][r] = c < chunks ? __ldcs(wr[r] + c) : make_uint4(0, 0, 0, 0);
+    }
+#pragma unroll
+    for (int u = 0; u < UNROLL; u++) {
+      const int c = c0 + 32 * u;
+      if (c >= chunks) break;
+      float wf[ROWS][8];
+#pragma unroll
+      for (int r = 0; r < ROWS; r++) bf16x8_to_f32(wv[u][r], wf[r]);
+#pragma unroll
+      for (int i = 0; i < M; i++) {
+        if (i >= m) break;
+        float xf[8];
+        bf16x8_to_f32(xr[(long long)i * chunks + c], xf);
+#pragma unroll
+        for (int r = 0; r < ROWS; r++)
+#pragma unroll
+          for (int e = 0; e < 8; e++) acc[r][i] += wf[r][e] * xf[e];
+      }
+    }
+  }
+#pragma unroll
+  for (int r = 0; r < ROWS; r++) {
+#pragma unroll
+    for (int i = 0; i < M; i++) {
+      const float s = warp_sum(acc[r][i]);
+      if (lane == 0 && i < m && row0 + r < n) {
+        if (F32_OUT) static_cast<float*>(y)[(long long)i * n + row0 + r] = s;
+        else static_cast<bf16_t*>(y)[(long long)i * n + row0 + r] = f32_to_bf16(s);
+      }
+    }
+  }
+}
+
+#define GEMV(M)                                                                                                   \
+  extern "C" __global__ void __launch_bounds__(256) gemv_m##M##_bf16(bf16_t* y, const bf16_t* x, const bf16_t* w, int m, int n, int k) { \
+    gemv<M, false>(y, x, w, m, n, k);                                                                             \
+  }                                                                                                               \
+  extern "C" __global__ void __launch_bounds__(256) gemv_m##M##_f32(float* y, const bf16_t* x, const bf16_t* w, int m, int n, int k) {   \
+    gemv<M, true>(y, x, w, m, n, k);                                                                              \
+  }
+GEMV(1)
+GEMV(2)
+GEMV(4)
+GEMV(8)
