@@ -1,5 +1,14 @@
 // tramontane: the library entry point. Each layer re-exports its public surface here.
-export const VERSION = '0.1.0';
+export { VERSION } from './version.js';
+export { LLM } from './engine/llm.js';
+export type { LLMComponents, LLMTokenizer, UserContentChunk, ChatTurn, ChatEncoder, GenerateOptions as LLMGenerateOptions } from './engine/llm.js';
+export { resolveSamplingParams, DEFAULT_SAMPLING_PARAMS } from './engine/samplingParams.js';
+export type { SamplingParams, SamplingParamsInput } from './engine/samplingParams.js';
+export type { RequestOutput, CompletionOutput, TokenLogprob, PositionLogprobs } from './engine/outputs.js';
+export type { PromptInput, TokensPrompt, TextPrompt, PreparedImage, ImageSource } from './engine/promptInput.js';
+export { InvalidRequestError, EngineClosedError } from './engine/errors.js';
+export { Engine } from './engine/engine.js';
+export { createServer } from './server/app.js';
 export * from './tokenizer/index.js';
 export * from './image/index.js';
 

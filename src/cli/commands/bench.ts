@@ -3,10 +3,12 @@ import { CliError } from '../errors.js';
 import { benchTokenizer } from '../bench/tokenizer.js';
 import { benchImage } from '../bench/image.js';
 import { benchLatency } from '../bench/latency.js';
+import { benchServe } from '../bench/serve.js';
 
 // One entry per benchmark target: `tramontane bench <target> [options]`.
 const targets: Record<string, { summary: string; run: (args: string[]) => Promise<number> }> = {
   latency: { summary: "vLLM's latency benchmark, with matmul GFLOP/s beside numpy/OpenBLAS on the CPU", run: benchLatency },
+  serve: { summary: "vLLM's benchmark_serving against a running `tramontane serve` (random dataset)", run: benchServe },
   tokenizer: { summary: 'Tekken encode MB/s vs js-tiktoken and tiktoken (WASM), ids checked equal', run: benchTokenizer },
   image: { summary: 'image preprocessing vs sharp (decode + bicubic resize)', run: benchImage },
 };

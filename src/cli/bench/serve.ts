@@ -1,0 +1,181 @@
+// `tramontane bench serve`: vLLM's benchmark_serving against a running server
+// (`tramontane serve`), random dataset only.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CliError } from '../errors.js';
+import { parseNumberFlag } from '../parseNumbers.js';
+import { randomRequests, runRequests, type ServeBenchOptions } from './serveClient.js';
+import { formatSummary, summarize, type ServeBenchSummary } from './serveMetrics.js';
+
+const USAGE = `usage: tramontane bench serve [--base-url URL | --host H --port P] [--model NAME]
+  [--dataset-name random] [--random-input-len N] [--random-output-len N] [--random-range-ratio R]
+  [--num-prompts N] [--request-rate R|inf] [--burstiness B] [--max-concurrency N] [--seed S]
+  [--ignore-eos] [--tokenizer <tekken.json>] [--metric-percentiles 50,99] [--api-key KEY]
+  [--save-result] [--result-dir DIR] [--result-filename FILE]`;
+
+/** The normal-token id range of a tekken.json (ids past its special tokens). */
+function idRange(tokenizer: string | undefined): [number, number] {
+  if (tokenizer === undefined) return [1000, 4096]; // present in every Tekken vocabulary we ship or load
+  let json: { config?: { default_num_special_tokens?: number; default_vocab_size?: number } };
+  try {
+    json = JSON.parse(readFileSync(tokenizer, 'utf8'));
+  } catch (e) {
+    throw new CliError(`--tokenizer ${tokenizer}: ${(e as Error).message}`);
+  }
+  const special = json.config?.default_num_special_tokens ?? 1000;
+  const vocab = json.config?.default_vocab_size ?? 131072;
+  return [special, vocab];
+}
+
+export interface BenchServeResult {
+  readonly summary: ServeBenchSummary;
+  readonly json: Record<string, unknown>;
+}
+
+/** The engine's execute and busy-loop seconds from the server's /metrics (null when absent). */
+async function engineSeconds(o: ServeBenchOptions): Promise<{ execute: number; loop: number } | null> {
+  try {
+    const res = await fetch(`${o.baseUrl}/metrics`, { headers: o.apiKey ? { authorization: `Bearer ${o.apiKey}` } : {} });
+    const text = await res.text();
+    const read = (name: string): number | null => {
+      const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(text);
+      return m ? Number(m[1]) : null;
+    };
+    const execute = read('tramontane:engine_execute_seconds_total');
+    const loop = read('tramontane:engine_loop_seconds_total');
+    return execute === null || loop === null ? null : { execute, loop };
+  } catch {
+    return null;
+  }
+}
+
+export async function runServeBenchmark(o: ServeBenchOptions, percentiles: readonly number[]): Promise<BenchServeResult> {
+  const requests = randomRequests(o);
+  const before = await engineSeconds(o);
+  const { records, duration } = await runRequests(o, requests);
+  const after = await engineSeconds(o);
+  // Host share of the server's busy step loop: scheduling, batch building, detokenisation,
+  // HTTP and SSE work, everything that is not the model runner's execute.
+  const hostOverhead = before && after && after.loop > before.loop ? 1 - (after.execute - before.execute) / (after.loop - before.loop) : null;
+  const summary = { ...summarize(records, duration, percentiles), hostOverhead };
+  const json: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    backend: 'tramontane',
+    base_url: o.baseUrl,
+    model_id: o.model,
+    dataset_name: 'random',
+    random_input_len: o.inputLen,
+    random_output_len: o.outputLen,
+    random_range_ratio: o.rangeRatio,
+    num_prompts: o.numPrompts,
+    request_rate: Number.isFinite(o.requestRate) ? o.requestRate : 'inf',
+    burstiness: o.burstiness,
+    max_concurrency: o.maxConcurrency,
+    duration: summary.duration,
+    completed: summary.completed,
+    failed: summary.failed,
+    total_input_tokens: summary.totalInputTokens,
+    total_output_tokens: summary.totalOutputTokens,
+    request_throughput: summary.requestThroughput,
+    output_throughput: summary.outputThroughput,
+    total_token_throughput: summary.totalTokenThroughput,
+    server_host_overhead: summary.hostOverhead,
+    input_lens: records.map((r) => r.promptLen),
+    output_lens: records.map((r) => r.outputLen),
+    ttfts: records.map((r) => r.ttft),
+    itls: records.map((r) => r.itl),
+    errors: records.map((r) => r.error),
+  };
+  for (const [name, b] of [['ttft', summary.ttft], ['tpot', summary.tpot], ['itl', summary.itl], ['e2el', summary.e2el]] as const) {
+    json[`mean_${name}_ms`] = b.mean;
+    json[`median_${name}_ms`] = b.median;
+    json[`std_${name}_ms`] = b.std;
+    for (const [p, v] of b.percentiles) json[`p${p}_${name}_ms`] = v;
+  }
+  return { summary, json };
+}
+
+export async function benchServe(args: string[]): Promise<number> {
+  let v;
+  try {
+    v = parseArgs({
+      args,
+      strict: true,
+      options: {
+        'base-url': { type: 'string' },
+        host: { type: 'string' },
+        port: { type: 'string' },
+        model: { type: 'string' },
+        'dataset-name': { type: 'string' },
+        'random-input-len': { type: 'string' },
+        'random-output-len': { type: 'string' },
+        'random-range-ratio': { type: 'string' },
+        'num-prompts': { type: 'string' },
+        'request-rate': { type: 'string' },
+        burstiness: { type: 'string' },
+        'max-concurrency': { type: 'string' },
+        seed: { type: 'string' },
+        'ignore-eos': { type: 'boolean' },
+        tokenizer: { type: 'string' },
+        'metric-percentiles': { type: 'string' },
+        'api-key': { type: 'string' },
+        'save-result': { type: 'boolean' },
+        'result-dir': { type: 'string' },
+        'result-filename': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (e) {
+    throw new CliError(`bench serve: ${(e as Error).message}\n${USAGE}`);
+  }
+  if (v.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if ((v['dataset-name'] ?? 'random') !== 'random') throw new CliError(`bench serve: --dataset-name ${v['dataset-name']} is not supported (only random)`);
+  const port = parseNumberFlag('port', v.port, { integer: true, min: 1, max: 65535 }) ?? 8000;
+  const baseUrl = (v['base-url'] ?? `http://${v.host ?? '127.0.0.1'}:${port}`).replace(/\/+$/, '').replace(/\/v1$/, '');
+  const apiKey = v['api-key'] ?? process.env.TRAMONTANE_API_KEY ?? null;
+  const rateText = v['request-rate'] ?? 'inf';
+  const requestRate = rateText === 'inf' ? Infinity : parseNumberFlag('request-rate', rateText, { min: 0, minExclusive: true })!;
+  const percentiles = (v['metric-percentiles'] ?? '99').split(',').map((p) => parseNumberFlag('metric-percentiles', p, { min: 0, max: 100 })!);
+  let model = v.model;
+  try {
+    const res = await fetch(`${baseUrl}/v1/models`, { headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {} });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const list = (await res.json()) as { data: { id: string }[] };
+    model ??= list.data[0]?.id;
+  } catch (e) {
+    throw new CliError(`bench serve: no server at ${baseUrl} (${(e as Error).message}); start one with 'tramontane serve'`);
+  }
+  const [lowId, highId] = idRange(v.tokenizer);
+  const options: ServeBenchOptions = {
+    baseUrl,
+    model: model ?? '',
+    apiKey,
+    numPrompts: parseNumberFlag('num-prompts', v['num-prompts'], { integer: true, min: 1 }) ?? 1000,
+    inputLen: parseNumberFlag('random-input-len', v['random-input-len'], { integer: true, min: 1 }) ?? 1024,
+    outputLen: parseNumberFlag('random-output-len', v['random-output-len'], { integer: true, min: 1 }) ?? 128,
+    rangeRatio: parseNumberFlag('random-range-ratio', v['random-range-ratio'], { min: 0, max: 0.99 }) ?? 0,
+    requestRate,
+    burstiness: parseNumberFlag('burstiness', v.burstiness, { min: 0, minExclusive: true }) ?? 1,
+    maxConcurrency: parseNumberFlag('max-concurrency', v['max-concurrency'], { integer: true, min: 1 }) ?? null,
+    seed: parseNumberFlag('seed', v.seed, { integer: true, min: 0 }) ?? 0,
+    lowId,
+    highId,
+    ignoreEos: v['ignore-eos'] === true,
+  };
+  console.error(`bench serve: ${options.numPrompts} prompts of ${options.inputLen} in / ${options.outputLen} out at ${rateText} req/s, max concurrency ${options.maxConcurrency ?? 'none'}, against ${baseUrl} (${options.model})`);
+  const { summary, json } = await runServeBenchmark(options, percentiles);
+  console.log(formatSummary(summary));
+  if (v['save-result'] || v['result-filename']) {
+    const name = v['result-filename'] ?? `tramontane-${rateText}qps-concurrency${options.maxConcurrency ?? 'none'}-${new Date().toISOString().replace(/[:.]/g, '')}.json`;
+    const path = join(v['result-dir'] ?? '.', name);
+    writeFileSync(path, JSON.stringify(json, null, 2) + '\n');
+    console.error(`bench serve: result saved to ${path}`);
+  }
+  const errors = (json.errors as string[]).filter((e) => e !== '');
+  if (errors.length > 0) console.error(`bench serve: ${errors.length} requests failed, first: ${errors[0]}`);
+  return summary.failed > 0 ? 1 : 0;
+}

@@ -1,0 +1,131 @@
+// `tramontane serve [model]`: the OpenAI-compatible HTTP server (vLLM's `vllm serve` flags).
+import { parseArgs } from 'node:util';
+import type { Command } from '../command.js';
+import { CliError } from '../errors.js';
+import { parseNumberFlag } from '../parseNumbers.js';
+import { LLM } from '../../engine/llm.js';
+import { createServer, DEFAULT_BODY_LIMIT } from '../../server/app.js';
+
+const USAGE = `usage: tramontane serve [model] [--host H] [--port P] [--api-key KEY] [--served-model-name NAME]
+  [--max-model-len N] [--max-num-seqs N] [--max-num-batched-tokens N] [--gpu-memory-utilization F]
+  [--kv-cache-tokens N] [--limit-mm-per-prompt image=N] [--device cpu|cuda] [--load-format auto]
+  [--tokenizer <tekken.json>] [--max-body-bytes N] [--no-enable-prefix-caching]
+Without a model it serves the embedded tiny checkpoint (random weights: meaningless text).
+The API key may also come from TRAMONTANE_API_KEY; with one set, every route but /health needs
+"Authorization: Bearer <key>".`;
+
+/** vLLM's --limit-mm-per-prompt: 'image=4' or '{"image": 4}'. */
+export function parseImageLimit(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  let entries: [string, unknown][];
+  if (value.trim().startsWith('{')) {
+    try {
+      entries = Object.entries(JSON.parse(value) as object);
+    } catch {
+      throw new CliError(`--limit-mm-per-prompt: '${value}' is not valid JSON`);
+    }
+  } else {
+    entries = value.split(',').map((kv) => {
+      const [k, v] = kv.split('=');
+      return [k.trim(), v === undefined ? undefined : Number(v)];
+    });
+  }
+  let image: number | undefined;
+  for (const [k, v] of entries) {
+    if (k !== 'image') throw new CliError(`--limit-mm-per-prompt: unknown modality '${k}' (only image)`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new CliError(`--limit-mm-per-prompt: image must be a non-negative integer (got '${value}')`);
+    image = v;
+  }
+  return image;
+}
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'serve the model over an OpenAI-compatible HTTP API',
+  async run(args: string[]): Promise<number> {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args,
+        strict: true,
+        allowPositionals: true,
+        options: {
+          model: { type: 'string' },
+          host: { type: 'string' },
+          port: { type: 'string' },
+          'api-key': { type: 'string' },
+          'served-model-name': { type: 'string' },
+          'max-model-len': { type: 'string' },
+          'max-num-seqs': { type: 'string' },
+          'max-num-batched-tokens': { type: 'string' },
+          'gpu-memory-utilization': { type: 'string' },
+          'kv-cache-tokens': { type: 'string' },
+          'limit-mm-per-prompt': { type: 'string' },
+          device: { type: 'string' },
+          'load-format': { type: 'string' },
+          tokenizer: { type: 'string' },
+          'max-body-bytes': { type: 'string' },
+          'no-enable-prefix-caching': { type: 'boolean' },
+          help: { type: 'boolean', short: 'h' },
+        },
+      });
+    } catch (e) {
+      throw new CliError(`serve: ${(e as Error).message}\n${USAGE}`);
+    }
+    const v = parsed.values;
+    if (v.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    if (parsed.positionals.length > 1) throw new CliError(`serve: one model directory at most (got ${parsed.positionals.join(' ')})\n${USAGE}`);
+    if (parsed.positionals.length === 1 && v.model !== undefined) throw new CliError('serve: give the model as an argument or with --model, not both');
+    const model = parsed.positionals[0] ?? v.model;
+    const loadFormat = v['load-format'] ?? 'auto';
+    if (loadFormat !== 'auto') throw new CliError(`--load-format ${loadFormat} is not available in this build (only auto)`);
+    const port = parseNumberFlag('port', v.port, { integer: true, min: 0, max: 65535 }) ?? 8000;
+    const host = v.host ?? '127.0.0.1';
+    const apiKey = v['api-key'] ?? process.env.TRAMONTANE_API_KEY ?? null;
+    const bodyLimit = parseNumberFlag('max-body-bytes', v['max-body-bytes'], { integer: true, min: 1024 }) ?? DEFAULT_BODY_LIMIT;
+    const limitImagesPerPrompt = parseImageLimit(v['limit-mm-per-prompt']);
+    let llm: LLM;
+    try {
+      llm = await LLM.create({
+        model,
+        tokenizer: v.tokenizer,
+        device: v.device ?? 'cpu',
+        servedModelName: v['served-model-name'],
+        maxModelLen: parseNumberFlag('max-model-len', v['max-model-len'], { integer: true, min: 2 }),
+        maxNumSeqs: parseNumberFlag('max-num-seqs', v['max-num-seqs'], { integer: true, min: 1 }),
+        maxNumBatchedTokens: parseNumberFlag('max-num-batched-tokens', v['max-num-batched-tokens'], { integer: true, min: 1 }),
+        gpuMemoryUtilization: parseNumberFlag('gpu-memory-utilization', v['gpu-memory-utilization'], { min: 0, minExclusive: true, max: 1 }),
+        kvCacheTokens: parseNumberFlag('kv-cache-tokens', v['kv-cache-tokens'], { integer: true, min: 1 }),
+        enablePrefixCaching: !v['no-enable-prefix-caching'],
+      });
+    } catch (e) {
+      if (e instanceof CliError) throw e;
+      throw new CliError(`serve: ${(e as Error).message}`);
+    }
+    const app = createServer(llm, { apiKey, bodyLimit, limitImagesPerPrompt });
+    try {
+      await app.listen({ host, port });
+    } catch (e) {
+      await llm.close();
+      throw new CliError(`serve: cannot listen on ${host}:${port}: ${(e as Error).message}`);
+    }
+    const addr = app.server.address();
+    const where = typeof addr === 'object' && addr ? `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}` : String(addr);
+    const kv = llm.engine.blocks;
+    console.error(
+      `tramontane: serving ${llm.modelName} at ${where}/v1 (max model len ${llm.engine.maxModelLen}, KV cache ${kv.numBlocks} blocks x ${kv.blockSize} tokens${apiKey ? ', API key required' : ''})`,
+    );
+    await new Promise<void>((resolve) => {
+      const stop = (): void => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    console.error('tramontane: shutting down');
+    await app.close();
+    await llm.close();
+    return 0;
+  },
+};

@@ -1,0 +1,279 @@
+// The engine: requests in, a background step loop over the model runner, outputs out.
+// Each step: schedule -> build the batch -> await runner.execute (HTTP, tokenisation and
+// detokenisation of other requests run while it is in flight) -> update -> outputs.
+import { randomInt } from 'node:crypto';
+import type { ModelRunner } from '../model/runner.js';
+import { buildStep } from './batchBuilder.js';
+import { BlockManager } from './blockManager.js';
+import { EngineClosedError, InvalidRequestError } from './errors.js';
+import type { RequestOutput } from './outputs.js';
+import { EngineRequest, imageContentHash } from './request.js';
+import { RequestState } from './requestState.js';
+import type { SamplingParams } from './samplingParams.js';
+import { Scheduler } from './scheduler.js';
+import type { EngineTokenizer } from './tokenizerPort.js';
+
+export interface EngineOptions {
+  readonly maxModelLen?: number;
+  readonly maxNumSeqs?: number;
+  readonly maxNumBatchedTokens?: number;
+  readonly enablePrefixCaching?: boolean;
+}
+
+/** An image and the prompt span it fills. */
+export interface EngineImage {
+  readonly pixels: Float32Array;
+  readonly height: number;
+  readonly width: number;
+  readonly spanStart: number;
+  readonly spanLength: number;
+}
+
+export interface EngineInput {
+  readonly promptTokenIds: readonly number[];
+  readonly images?: readonly EngineImage[];
+  /** The text the prompt came from, echoed in the output. */
+  readonly prompt?: string | null;
+}
+
+/** Callbacks for metrics; all times in seconds. */
+export interface EngineObserver {
+  onFirstToken?(ttft: number): void;
+  onInterToken?(seconds: number): void;
+  onFinished?(e2e: number, promptTokens: number, generationTokens: number): void;
+  onStep?(numBatchedTokens: number): void;
+}
+
+export class Engine {
+  readonly blocks: BlockManager;
+  readonly scheduler: Scheduler;
+  readonly maxModelLen: number;
+  readonly observers: EngineObserver[] = [];
+  private readonly states = new Map<string, RequestState>();
+  private readonly owner = new Map<string, { state: RequestState; index: number }>();
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private closed = false;
+  private nextId = 0;
+  /** Counters for metrics. */
+  readonly totals = {
+    promptTokens: 0,
+    generationTokens: 0,
+    finishedRequests: 0,
+    preemptions: 0,
+    steps: 0,
+    /** Seconds inside runner.execute (of the steps counted in loopSeconds). */
+    executeSeconds: 0,
+    /** Seconds of the busy loop, step start to next step start (execute, scheduling, batch
+     *  building, outputs, and the HTTP work run between steps); 1 - execute/loop is the host's share. */
+    loopSeconds: 0,
+  };
+  private lastStepStart: number | null = null;
+  private lastExecuteSeconds = 0;
+
+  constructor(
+    readonly runner: ModelRunner,
+    readonly tokenizer: EngineTokenizer,
+    options: EngineOptions = {},
+  ) {
+    const limits = runner.limits;
+    this.maxModelLen = Math.min(options.maxModelLen ?? limits.maxModelLen, limits.maxModelLen);
+    const maxNumSeqs = Math.min(options.maxNumSeqs ?? limits.maxNumSeqs, limits.maxNumSeqs);
+    const maxNumBatchedTokens = Math.min(options.maxNumBatchedTokens ?? limits.maxNumBatchedTokens, limits.maxNumBatchedTokens);
+    for (const [name, v] of [['maxModelLen', this.maxModelLen], ['maxNumSeqs', maxNumSeqs], ['maxNumBatchedTokens', maxNumBatchedTokens]] as const) {
+      if (!Number.isSafeInteger(v) || v < 1) throw new InvalidRequestError(`${name} must be a positive integer, got ${v}`, name);
+    }
+    this.blocks = new BlockManager(runner.kvCache.numBlocks, runner.kvCache.blockSize, options.enablePrefixCaching ?? true);
+    this.scheduler = new Scheduler(this.blocks, { maxNumSeqs, maxNumBatchedTokens, maxModelLen: this.maxModelLen, eosTokenId: tokenizer.eosId });
+  }
+
+  get numUnfinished(): number {
+    return this.states.size;
+  }
+
+  /** Queues a request; returns its state (see `stream()` and `result()`). */
+  add(input: EngineInput, params: SamplingParams, requestId?: string): RequestState {
+    if (this.closed) throw new EngineClosedError();
+    const id = requestId ?? `req-${this.nextId++}`;
+    if (this.states.has(id)) throw new InvalidRequestError(`request id ${id} is already in use`, 'requestId');
+    const prompt = this.validatePrompt(input);
+    const images = (input.images ?? []).map((img, i) => ({
+      key: `${id}/img${i}`,
+      contentHash: imageContentHash(img.pixels, img.height, img.width),
+      pixels: img.pixels,
+      height: img.height,
+      width: img.width,
+      spanStart: img.spanStart,
+      spanLength: img.spanLength,
+    }));
+    const maxTokens = params.maxTokens ?? this.maxModelLen - prompt.length;
+    const resolved: SamplingParams = { ...params, maxTokens: Math.max(1, maxTokens) };
+    const children: EngineRequest[] = [];
+    for (let i = 0; i < params.n; i++) {
+      const seed = params.seed === null ? randomInt(0, 2 ** 31) : (params.seed + i) % 2 ** 31;
+      const childId = params.n === 1 ? id : `${i}_${id}`;
+      children.push(new EngineRequest(childId, prompt, images, resolved, seed, i === 0 ? null : children[0]));
+    }
+    const state = new RequestState(id, input.prompt ?? null, prompt, resolved, children, this.tokenizer);
+    this.states.set(id, state);
+    children.forEach((c, index) => {
+      this.owner.set(c.id, { state, index });
+      this.scheduler.add(c);
+    });
+    this.totals.promptTokens += prompt.length;
+    this.kick();
+    return state;
+  }
+
+  /** Ends a request now; its blocks return to the pool. Unknown ids are ignored. */
+  abort(requestId: string): void {
+    const state = this.states.get(requestId);
+    if (!state) return;
+    state.seqs.forEach((s, index) => {
+      this.scheduler.finish(s.seq.id, 'abort');
+      state.finishSeq(index, 'abort', null);
+    });
+    this.retire(state);
+  }
+
+  /** Runs one step; false when there was nothing to do. */
+  async step(): Promise<boolean> {
+    const plan = this.scheduler.schedule();
+    this.totals.preemptions += plan.preempted.length;
+    if (plan.seqs.length === 0) return false;
+    const built = buildStep(plan, this.blocks, this.tokenizer.eosId);
+    let output;
+    const t0 = performance.now();
+    try {
+      output = await this.runner.execute(built.batch, built.sampling, built.promptLogprobs ?? undefined);
+      this.lastExecuteSeconds = (performance.now() - t0) / 1000;
+      this.totals.steps++;
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      for (const s of plan.seqs) this.failSeq(s.request.id, error);
+      return true;
+    }
+    for (const o of this.observers) o.onStep?.(plan.numBatchedTokens);
+    for (const u of this.scheduler.update(plan, output)) {
+      const own = this.owner.get(u.request.id);
+      if (!own) continue;
+      const { state, index } = own;
+      if (u.promptLogprobs) state.addPromptLogprobs(u.promptLogprobs);
+      let stopString: string | null = null;
+      if (u.sampled) {
+        const prev = state.lastTokenTime;
+        stopString = state.addToken(index, u.sampled);
+        this.totals.generationTokens++;
+        const now = state.lastTokenTime ?? 0;
+        if (prev === null) for (const o of this.observers) o.onFirstToken?.((now - state.arrivalTime) / 1000);
+        else for (const o of this.observers) o.onInterToken?.((now - prev) / 1000);
+      }
+      if (stopString !== null) {
+        this.scheduler.finish(u.request.id, 'stop', stopString);
+        state.finishSeq(index, 'stop', stopString);
+      } else if (u.finished) {
+        const late = state.finishSeq(index, u.finished, u.request.stopReason);
+        void late;
+      }
+      if (state.finished) this.retire(state);
+    }
+    return true;
+  }
+
+  /** Starts the background loop if it is not running. */
+  private kick(): void {
+    if (this.wake) {
+      const w = this.wake;
+      this.wake = null;
+      w();
+    }
+    this.loop ??= this.runLoop();
+  }
+
+  private async runLoop(): Promise<void> {
+    while (!this.closed) {
+      if (!this.scheduler.hasUnfinished()) {
+        this.lastStepStart = null;
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        continue;
+      }
+      const now = performance.now();
+      if (this.lastStepStart !== null) {
+        // The previous step and everything up to this one: counted in pairs so the ratio is fair.
+        this.totals.loopSeconds += (now - this.lastStepStart) / 1000;
+        this.totals.executeSeconds += this.lastExecuteSeconds;
+      }
+      this.lastStepStart = now;
+      const didWork = await this.step();
+      if (!didWork) this.lastStepStart = null;
+      // Let I/O callbacks (new requests, disconnects, stream readers) run between steps.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (!didWork && this.scheduler.hasUnfinished()) {
+        // Nothing fits (a request waiting for its sibling's prompt, or the pool is full):
+        // a finishing request will free space; sleep briefly rather than spin.
+        await new Promise<void>((resolve) => setTimeout(resolve, 1));
+      }
+    }
+  }
+
+  /** Stops the loop, aborts what is left and closes the runner. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const id of [...this.states.keys()]) this.abort(id);
+    this.kick();
+    await this.loop;
+    await this.runner.close();
+  }
+
+  /** Waits for a request to finish and returns its final output. */
+  async result(state: RequestState): Promise<RequestOutput> {
+    let last: RequestOutput | null = null;
+    for await (const out of state.stream()) last = out;
+    if (!last) throw new Error(`request ${state.id} produced no output`);
+    return state.snapshot(false);
+  }
+
+  private failSeq(seqId: string, error: Error): void {
+    const own = this.owner.get(seqId);
+    this.scheduler.finish(seqId, 'abort');
+    if (!own) return;
+    own.state.fail(error);
+    for (const s of own.state.seqs) this.scheduler.finish(s.seq.id, 'abort');
+    this.retire(own.state);
+  }
+
+  private retire(state: RequestState): void {
+    if (!this.states.has(state.id)) return;
+    this.states.delete(state.id);
+    for (const s of state.seqs) this.owner.delete(s.seq.id);
+    this.totals.finishedRequests++;
+    const e2e = (performance.now() - state.arrivalTime) / 1000;
+    for (const o of this.observers) o.onFinished?.(e2e, state.promptTokenIds.length, state.numGeneratedTokens);
+  }
+
+  private validatePrompt(input: EngineInput): number[] {
+    const ids = input.promptTokenIds;
+    if (!Array.isArray(ids) || ids.length === 0) throw new InvalidRequestError('the prompt must contain at least one token', 'promptTokenIds');
+    const vocab = this.runner.limits.vocabSize;
+    for (const id of ids) {
+      if (!Number.isSafeInteger(id) || id < 0 || id >= vocab) throw new InvalidRequestError(`prompt token id ${id} is outside the vocabulary of ${vocab}`, 'promptTokenIds');
+    }
+    if (ids.length > this.maxModelLen) {
+      throw new InvalidRequestError(`the prompt is ${ids.length} tokens long, more than the maximum context length of ${this.maxModelLen}`, 'prompt');
+    }
+    const capacity = this.blocks.numBlocks * this.blocks.blockSize;
+    if (ids.length + 1 > capacity) {
+      throw new InvalidRequestError(`the prompt is ${ids.length} tokens long; the KV cache holds ${capacity} tokens in all`, 'prompt');
+    }
+    for (const [i, img] of (input.images ?? []).entries()) {
+      if (img.spanStart < 0 || img.spanLength < 1 || img.spanStart + img.spanLength > ids.length) {
+        throw new InvalidRequestError(`image ${i}: its token span [${img.spanStart}, ${img.spanStart + img.spanLength}) lies outside the prompt`, 'images');
+      }
+      if (img.pixels.length !== 3 * img.height * img.width) {
+        throw new InvalidRequestError(`image ${i}: ${img.pixels.length} pixel values for 3 x ${img.height} x ${img.width}`, 'images');
+      }
+    }
+    return [...ids];
+  }
+}

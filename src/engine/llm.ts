@@ -1,0 +1,207 @@
+// The offline API, as vLLM's `LLM`: `await LLM.create({ model, device, ... })`, then
+// `await llm.generate(prompts, samplingParams)` -> RequestOutputs in prompt order, or
+// `llm.generateStream(prompt, params)` -> partial outputs as they grow. All requests, from
+// every caller, share one Engine whose background loop batches them.
+import { Engine, type EngineInput, type EngineOptions } from './engine.js';
+import { InvalidRequestError } from './errors.js';
+import type { RequestOutput } from './outputs.js';
+import { preparePrompt, type ImagePreprocessor, type ImageSource, type ImageTokenIds, type PreparedImage, type PromptInput } from './promptInput.js';
+import { resolveSamplingParams, type SamplingParams, type SamplingParamsInput } from './samplingParams.js';
+import type { EngineTokenizer } from './tokenizerPort.js';
+import type { ModelRunner } from '../model/runner.js';
+import { loadComponents, type LoadOptions } from './loadModel.js';
+
+/** mistral_common's content chunks, as the model card's example builds them. */
+export type UserContentChunk =
+  | { readonly type: 'text'; readonly text: string }
+  | { readonly type: 'image_url'; readonly imageUrl: string | { readonly url: string } }
+  | { readonly type: 'image'; readonly image: ImageSource };
+
+/** What `llm.getTokenizer()` returns: the tokenizer plus mistral_common's request encoding. */
+export interface LLMTokenizer extends EngineTokenizer {
+  /** Base-model prompt: the chunks in order, images as their token spans; no BOS, no [INST].
+   *  Feed the result to generate() as `{ promptTokenIds: tokens, multiModalData: { image: images } }`. */
+  encodeUserContent(chunks: readonly UserContentChunk[]): Promise<{ tokens: number[]; images: PreparedImage[] }>;
+}
+
+export type ChatContentPart = { readonly type: 'text'; readonly text: string } | { readonly type: 'image'; readonly image: PreparedImage };
+
+export interface ChatTurn {
+  readonly role: 'system' | 'user' | 'assistant';
+  readonly content: string | readonly ChatContentPart[];
+}
+
+/** The instruct (v7) encoding of a chat: its tokens, and its images in the order of their spans. */
+export type ChatEncoder = (turns: readonly ChatTurn[], options: { readonly continueFinalMessage: boolean }) => { tokens: number[]; images: PreparedImage[] };
+
+/** The pieces an LLM runs on: a loaded model runner, its tokenizer, its image preprocessor. */
+export interface LLMComponents {
+  readonly runner: ModelRunner;
+  readonly tokenizer: EngineTokenizer;
+  readonly imageTokenIds: ImageTokenIds;
+  /** null for a text-only model. */
+  readonly images: ImagePreprocessor | null;
+  /** The name requests and /v1/models use. */
+  readonly modelName: string;
+  /** The chat template; null for a model without one. */
+  readonly encodeChat: ChatEncoder | null;
+}
+
+export interface GenerateOptions {
+  /** Ids for the requests (default: generated). */
+  readonly requestId?: string;
+  /** Aborts the request when fired. */
+  readonly signal?: AbortSignal;
+}
+
+export interface LLMOptions extends LoadOptions {
+  /** Reuse cached prompt blocks across requests (default true). */
+  readonly enablePrefixCaching?: boolean;
+}
+
+export class LLM {
+  readonly engine: Engine;
+  private readonly tokenizerView: LLMTokenizer;
+  private nextRequest = 0;
+
+  constructor(
+    readonly components: LLMComponents,
+    engineOptions: EngineOptions = {},
+  ) {
+    this.engine = new Engine(components.runner, components.tokenizer, engineOptions);
+    this.tokenizerView = makeLLMTokenizer(components);
+  }
+
+  /** Loads a model directory (default: the tiny model shipped in the package) on a device. */
+  static async create(options: LLMOptions = {}): Promise<LLM> {
+    const components = await loadComponents(options);
+    return new LLM(components, {
+      maxModelLen: components.runner.limits.maxModelLen,
+      maxNumSeqs: components.defaults.maxNumSeqs,
+      maxNumBatchedTokens: components.defaults.maxNumBatchedTokens,
+      enablePrefixCaching: options.enablePrefixCaching,
+    });
+  }
+
+  get modelName(): string {
+    return this.components.modelName;
+  }
+
+  getTokenizer(): LLMTokenizer {
+    return this.tokenizerView;
+  }
+
+  /** Fills defaults and validates sampling params against this model. */
+  samplingParams(input: SamplingParamsInput = {}): SamplingParams {
+    return resolveSamplingParams(input, this.components.runner.limits.vocabSize);
+  }
+
+  /** Tokenises a prompt and loads its images: what add() takes. */
+  prepare(prompt: PromptInput): Promise<EngineInput> {
+    const c = this.components;
+    return preparePrompt(prompt, c.tokenizer, c.imageTokenIds, c.images);
+  }
+
+  /** Encodes a chat (images already loaded) into an engine input. */
+  async prepareChat(turns: readonly ChatTurn[], continueFinalMessage = false): Promise<EngineInput> {
+    const encode = this.components.encodeChat;
+    if (!encode) throw new InvalidRequestError('this model has no chat template', 'messages');
+    const { tokens, images } = encode(turns, { continueFinalMessage });
+    return this.prepare({ promptTokenIds: tokens, multiModalData: { image: images } });
+  }
+
+  /** Generates for every prompt (all batched together); outputs in prompt order. */
+  async generate(
+    prompts: PromptInput | readonly PromptInput[],
+    samplingParams?: SamplingParamsInput | readonly SamplingParamsInput[],
+  ): Promise<RequestOutput[]> {
+    const list: readonly PromptInput[] = Array.isArray(prompts) ? prompts : [prompts as PromptInput];
+    if (Array.isArray(samplingParams) && samplingParams.length !== list.length) {
+      throw new InvalidRequestError(`${list.length} prompts but ${samplingParams.length} sampling params`, 'samplingParams');
+    }
+    const params = list.map((_, i) => this.samplingParams(Array.isArray(samplingParams) ? samplingParams[i] : (samplingParams as SamplingParamsInput | undefined)));
+    const inputs = await Promise.all(list.map((p) => this.prepare(p)));
+    const states: ReturnType<Engine['add']>[] = [];
+    try {
+      for (let i = 0; i < inputs.length; i++) states.push(this.engine.add(inputs[i], params[i], this.newRequestId()));
+    } catch (err) {
+      for (const s of states) this.engine.abort(s.id);
+      throw err;
+    }
+    return Promise.all(states.map((s) => this.engine.result(s)));
+  }
+
+  /** Yields the request's output as it grows (text only in whole characters, never part of a
+   *  stop string), the last one finished. Leaving the loop early aborts the request. */
+  async *generateStream(prompt: PromptInput, samplingParams?: SamplingParamsInput, options: GenerateOptions = {}): AsyncGenerator<RequestOutput> {
+    const params = this.samplingParams(samplingParams);
+    const input = await this.prepare(prompt);
+    yield* this.streamPrepared(input, params, options);
+  }
+
+  /** As generateStream, for an input already prepared (the server validates first). The
+   *  request is queued before this returns, so a refusal throws here. */
+  streamPrepared(input: EngineInput, params: SamplingParams, options: GenerateOptions = {}): AsyncGenerator<RequestOutput> {
+    const { signal } = options;
+    const state = this.engine.add(input, params, options.requestId ?? this.newRequestId());
+    const engine = this.engine;
+    const onAbort = (): void => engine.abort(state.id);
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    return (async function* () {
+      try {
+        yield* state.stream();
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+        engine.abort(state.id); // no-op when finished
+      }
+    })();
+  }
+
+  abort(requestId: string): void {
+    this.engine.abort(requestId);
+  }
+
+  async close(): Promise<void> {
+    await this.engine.close();
+  }
+
+  private newRequestId(): string {
+    return `llm-${this.nextRequest++}`;
+  }
+}
+
+function makeLLMTokenizer(c: LLMComponents): LLMTokenizer {
+  const t = c.tokenizer;
+  return {
+    get bosId() {
+      return t.bosId;
+    },
+    get eosId() {
+      return t.eosId;
+    },
+    get vocabSize() {
+      return t.vocabSize;
+    },
+    encode: (text, options) => t.encode(text, options),
+    decode: (ids, options) => t.decode(ids, options),
+    tokenText: (id) => t.tokenText(id),
+    newDetokenizer: (options) => t.newDetokenizer(options),
+    async encodeUserContent(chunks) {
+      const tokens: number[] = [];
+      const images: PreparedImage[] = [];
+      for (const [i, chunk] of chunks.entries()) {
+        if (chunk.type === 'text') {
+          for (const id of t.encode(chunk.text, { bos: false, eos: false })) tokens.push(id);
+          continue;
+        }
+        if (!c.images) throw new InvalidRequestError(`chunk ${i}: this model takes no images`, 'image');
+        const source = chunk.type === 'image' ? chunk.image : typeof chunk.imageUrl === 'string' ? chunk.imageUrl : chunk.imageUrl.url;
+        const img = await c.images.encode(source);
+        for (const id of img.tokens) tokens.push(id);
+        images.push(img);
+      }
+      return { tokens, images };
+    },
+  };
+}

@@ -1,0 +1,20 @@
+// What the engine needs from a tokenizer. The Tekken tokenizer (src/tokenizer/) is adapted to
+// this in tekkenPort.ts; tests may use any implementation.
+
+/** Fed one id at a time; returns only text made of complete characters. */
+export interface StreamingDetokenizer {
+  push(tokenId: number): string;
+  /** Whatever is still held back (an incomplete character at the end). */
+  flush(): string;
+}
+
+export interface EngineTokenizer {
+  readonly bosId: number;
+  readonly eosId: number;
+  readonly vocabSize: number;
+  encode(text: string, options: { readonly bos: boolean; readonly eos: boolean }): number[];
+  decode(ids: readonly number[], options: { readonly skipSpecialTokens: boolean }): string;
+  /** The text of one token for logprob listings (special tokens by name). */
+  tokenText(id: number): string;
+  newDetokenizer(options: { readonly skipSpecialTokens: boolean }): StreamingDetokenizer;
+}

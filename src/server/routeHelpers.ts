@@ -1,0 +1,30 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { ApiError } from './errors.js';
+import { describeIssues, unsupportedFields } from './protocol.js';
+
+/** Validates a JSON body against its schema; unsupported OpenAI fields get a 400 naming them. */
+export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ApiError(400, 'the request body must be a JSON object');
+  const unsupported = unsupportedFields(body as Record<string, unknown>);
+  if (unsupported.length > 0) {
+    throw new ApiError(400, `unsupported parameter${unsupported.length > 1 ? 's' : ''}: ${unsupported.join(', ')}`, unsupported[0]);
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const { message, param } = describeIssues(parsed.error);
+    throw new ApiError(400, message, param);
+  }
+  return parsed.data;
+}
+
+/** An AbortController fired when the client goes away before the response is complete. */
+export function abortOnDisconnect(request: FastifyRequest, reply: FastifyReply): AbortController {
+  const controller = new AbortController();
+  const onClose = (): void => {
+    if (!reply.raw.writableFinished) controller.abort();
+  };
+  reply.raw.once('close', onClose);
+  request.raw.once('aborted', () => controller.abort());
+  return controller;
+}

@@ -1,0 +1,65 @@
+// `tramontane serve` as a user runs it: a child process on a free loopback port.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot } from '../helpers/paths.js';
+
+const cli = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+
+test('serve starts on the embedded model, answers with the API key, and stops on SIGTERM', async () => {
+  const child = spawn(process.execPath, [cli, 'serve', '--host', '127.0.0.1', '--port', '0', '--served-model-name', 'tiny', '--max-model-len', '256', '--max-num-seqs', '4'], {
+    env: { ...process.env, TRAMONTANE_API_KEY: 'k1' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listening line: ${err}`)), 30_000);
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /at (http:\/\/[^ ]+)\/v1/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
+  });
+  try {
+    assert.match(err, /API key required/);
+    assert.equal((await fetch(`${url}/health`)).status, 200);
+    assert.equal((await fetch(`${url}/v1/models`)).status, 401);
+    const models = (await (await fetch(`${url}/v1/models`, { headers: { authorization: 'Bearer k1' } })).json()) as { data: { id: string; max_model_len: number }[] };
+    assert.equal(models.data[0].id, 'tiny');
+    assert.equal(models.data[0].max_model_len, 256);
+    const res = await fetch(`${url}/v1/completions`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer k1', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'tiny', prompt: 'hi', max_tokens: 3, temperature: 0, ignore_eos: true }),
+    });
+    assert.equal(((await res.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens, 3);
+  } finally {
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  }
+});
+
+test('serve refuses bad flags with one clear line', () => {
+  const run = (...args: string[]) => spawnSync(process.execPath, [cli, 'serve', ...args], { encoding: 'utf8', timeout: 30_000 });
+  let r = run('--port', 'abc');
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /--port must be a number/);
+  r = run('--device', 'cuda');
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /CUDA backend not available/);
+  r = run('--limit-mm-per-prompt', 'audio=2');
+  assert.match(r.stderr, /unknown modality 'audio'/);
+  r = run('/nonexistent/model');
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /\/nonexistent\/model does not exist/);
+  r = run('--bogus');
+  assert.match(r.stderr, /Unknown option '--bogus'/);
+  r = run('--load-format', 'dummy');
+  assert.match(r.stderr, /--load-format dummy is not available/);
+});
