@@ -1,6 +1,6 @@
 // Cache consistency on the CUDA backend: logprobs of tokens generated with the KV cache equal
 // those of one prefill over prompt + output, chunked prefill equals one prefill, and a batch of
-// two sequences equals each alone, all within the bf16 bound (./bf16Bound.ts): the decode,
+// two sequences equals each alone, all within SAME_BACKEND_BOUND (./bf16Bound.ts): the decode,
 // chunked and batched paths run different kernels (split-context decode attention, gemv)
 // whose f32 sums round differently into bf16.
 import { after, before, test } from 'node:test';
@@ -10,7 +10,7 @@ import { createRunner } from '../../src/model/modelRunner.js';
 import { generate } from '../../src/model/generateLoop.js';
 import type { ModelRunner } from '../../src/model/runner.js';
 import { imageTokens, randomImage, randomWeightSource, tinyConfig } from '../helpers/randomWeights.js';
-import { LOGPROB_BOUND } from './bf16Bound.js';
+import { SAME_BACKEND_BOUND } from './bf16Bound.js';
 
 const cfg = tinyConfig();
 let backend: CudaBackend;
@@ -45,7 +45,7 @@ test('cuda: decode with the KV cache == one prefill over prompt + output (text a
       maxDiff = Math.max(maxDiff, Math.abs(other.logprob - lp.logprob));
     });
     t.diagnostic(`${imgs.length} image(s): max |decode - prefill| logprob ${maxDiff.toExponential(2)}`);
-    assert.ok(maxDiff < LOGPROB_BOUND, `max logprob difference ${maxDiff}`);
+    assert.ok(maxDiff < SAME_BACKEND_BOUND, `max logprob difference ${maxDiff}`);
   }
 });
 
@@ -61,7 +61,7 @@ test('cuda: chunked prefill (chunks of 7 tokens splitting the image span) matche
     maxDiff = Math.max(maxDiff, Math.abs(o.logprob - lp.logprob));
   });
   t.diagnostic(`max |chunked - whole| prompt logprob ${maxDiff.toExponential(2)}`);
-  assert.ok(maxDiff < LOGPROB_BOUND, `max logprob difference ${maxDiff}`);
+  assert.ok(maxDiff < SAME_BACKEND_BOUND, `max logprob difference ${maxDiff}`);
 });
 
 test('cuda: two sequences in one batch give what each gives alone', async () => {
@@ -91,7 +91,7 @@ test('cuda: two sequences in one batch give what each gives alone', async () => 
     const ref = alone.logprobs?.[0];
     assert.ok(got && ref);
     const gap = ref.top[0][1] - ref.top[1][1];
-    if (gap > 2 * LOGPROB_BOUND) assert.equal(got.tokenId, alone.tokenIds[0]);
-    assert.ok(Math.abs((got.logprobs?.top[0][1] ?? 0) - ref.top[0][1]) < LOGPROB_BOUND);
+    if (gap > 2 * SAME_BACKEND_BOUND) assert.equal(got.tokenId, alone.tokenIds[0]);
+    assert.ok(Math.abs((got.logprobs?.top[0][1] ?? 0) - ref.top[0][1]) < SAME_BACKEND_BOUND);
   }
 });
