@@ -102,6 +102,7 @@ export async function benchLatency(args: string[]): Promise<number> {
     }
     if (v['output-json']) {
       const json = {
+        command: `tramontane bench latency ${args.join(' ')}`, date: new Date().toISOString(),
         input_len: inputLen, output_len: outputLen, batch_size: batchSize, num_iters_warmup: warmup, num_iters: iters,
         avg_latency: avg, latencies, percentiles, output_tokens_per_second: tokensPerSecond,
         prefill_seconds_median: prefillSeconds, prefill_tokens_per_second: prefillTokensPerSecond,
