@@ -44,7 +44,7 @@ ms.sort((a, c) => a - c);
 const result = {
   tool: 'bench/cuda/vision.ts', command: process.argv.join(' '), date: new Date().toISOString(), card: b.deviceName,
   image_size: size, patches: (size / v.patchSize) ** 2, weights_load_ms: loadMs,
-  encode_ms_median: ms[2], encode_ms: ms, host_patch_extraction_ms: extractMs,
+  encode_ms_median: ms[2], encode_ms: ms, host_patch_extraction_ms: extractMs, cublas_autotune: b.ctx.cublas.autotuned,
 };
 console.log(JSON.stringify(result));
 if (process.argv[2]) writeFileSync(process.argv[2], JSON.stringify(result, null, 1) + '\n');

@@ -1,5 +1,5 @@
 // The one place a device name becomes a backend. A new device is a new case here and a new
-// folder beside cpu/.
+// folder beside cpu/ and cuda/.
 import type { Backend } from './backend.js';
 import { createCpuBackend } from './cpu/cpuBackend.js';
 
@@ -16,8 +16,14 @@ export class BackendUnavailableError extends Error {
 export interface DeviceBackendOptions {
   /** CPU: matmul threads (default: every core). */
   readonly threads?: number;
-  /** CUDA: device ordinal (default 0). */
-  readonly cudaDevice?: number;
+}
+
+/** What the engine plans around, per device. */
+export interface DeviceTraits {
+  /** The KV cache and weights live in the host's memory (size the cache modestly). */
+  readonly hostMemory: boolean;
+  /** Ops run on the calling thread: run the model off the event loop so HTTP stays live. */
+  readonly blocksCallingThread: boolean;
 }
 
 /** 'cuda' when a CUDA driver and a GPU are present, else 'cpu' (the `--device` default). */
@@ -26,17 +32,29 @@ export async function defaultDevice(): Promise<DeviceName> {
   return (await cudaDeviceAvailable()) ? 'cuda' : 'cpu';
 }
 
+export function deviceTraits(device: string): DeviceTraits {
+  switch (device) {
+    case 'cpu':
+      return { hostMemory: true, blocksCallingThread: true };
+    case 'cuda':
+      return { hostMemory: false, blocksCallingThread: false };
+    default:
+      throw new BackendUnavailableError(`unknown device '${device}' (expected one of: ${DEVICES.join(', ')})`);
+  }
+}
+
 export async function createDeviceBackend(device: string, options: DeviceBackendOptions = {}): Promise<Backend> {
   switch (device) {
     case 'cpu':
       return createCpuBackend({ threads: options.threads });
     case 'cuda': {
+      // Loaded on demand: koffi and the CUDA libraries only when a GPU is asked for.
       const { createCudaBackend } = await import('./cuda/createCudaBackend.js');
       try {
-        return await createCudaBackend({ device: options.cudaDevice });
+        return await createCudaBackend();
       } catch (err) {
         const e = err as Error;
-        if (e.name === 'CudaUnavailableError') throw new BackendUnavailableError(`CUDA backend not available: ${e.message} (use --device cpu)`);
+        if (e.name === 'CudaUnavailableError') throw new BackendUnavailableError(`CUDA backend not available: ${e.message}`);
         throw err;
       }
     }

@@ -43,7 +43,14 @@ export interface CudaBackendOptions extends CudaContextOptions {
    *  M = 1 and M = 2 decode shape measured, and lost at M = 4 and 8 (bench/notes/cuda.md).
    *  0 disables; at most 8. */
   readonly gemvMaxRows?: number;
+  /** Gemv calls with at most 2 rows of x and n <= this take the split-K gemv kernel (each
+   *  CTA's warps share 4 rows' k), which keeps more loads in flight on narrow matrices.
+   *  Default 8192 (the decode shapes qkv, o_proj and down); 0 disables. The environment
+   *  variable TRAMONTANE_GEMV_SPLITK_MAX_N overrides the default (for A/B benchmarks). */
+  readonly gemvSplitKMaxN?: number;
 }
+
+const DEFAULT_GEMV_SPLITK_MAX_N = 8192;
 
 /** Query rows per sequence from which paged attention takes the flash kernel. */
 const FLASH_MIN_QUERY_LEN = 16;
@@ -61,7 +68,12 @@ export class CudaBackend implements Backend {
   private readonly sampler: CudaSampler;
   private closed = false;
 
+  private readonly gemvSplitKMaxN: number;
+
   constructor(private readonly options: CudaBackendOptions = {}) {
+    const env = process.env.TRAMONTANE_GEMV_SPLITK_MAX_N;
+    this.gemvSplitKMaxN = options.gemvSplitKMaxN ?? (env !== undefined && env !== '' ? Number(env) : DEFAULT_GEMV_SPLITK_MAX_N);
+    if (!(this.gemvSplitKMaxN >= 0)) throw new Error(`gemvSplitKMaxN must be a number >= 0 (got ${env ?? options.gemvSplitKMaxN})`);
     this.ctx = new CudaContext(options);
     this.sampler = new CudaSampler(this.ctx);
   }
@@ -284,6 +296,10 @@ export class CudaBackend implements Backend {
     if (wk !== k || o.numel !== m * n) throw new Error(`gemv: x [${x.shape.join(', ')}] · w [${w.shape.join(', ')}]ᵀ does not fit out [${out.shape.join(', ')}]`);
     if (m > 8 || !this.gemvFits(xt, wt, k)) throw new Error(`gemv: needs m <= 8 (got ${m}), k % 8 == 0 (got ${k}) and 16-byte aligned operands`);
     const mt = m <= 1 ? 1 : m <= 2 ? 2 : m <= 4 ? 4 : 8;
+    if (mt <= 2 && n <= this.gemvSplitKMaxN) {
+      this.launch('gemv.cu', `gemv_sk_m${mt}_${o.dtype}`, ['ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32'], { grid: [Math.ceil(n / 4), 1, 1], block: [256, 1, 1] }, [o.ptr, xt.ptr, wt.ptr, m, n, k]);
+      return;
+    }
     this.launch('gemv.cu', `gemv_m${mt}_${o.dtype}`, ['ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32'], { grid: [Math.ceil(n / 16), 1, 1], block: [256, 1, 1] }, [o.ptr, xt.ptr, wt.ptr, m, n, k]);
   }
 

@@ -109,6 +109,7 @@ export async function benchLatency(args: string[]): Promise<number> {
         decode_seconds_median: decodeSeconds, decode_tokens_per_second: decodeTokensPerSecond,
         max_num_batched_tokens: maxNumBatchedTokens,
         backend: model.backend.name, device: deviceName, threads: cpu?.threads ?? null, model: model.source.origin,
+        cublas_autotune: (model.backend as { ctx?: { cublas?: { autotuned?: unknown } } }).ctx?.cublas?.autotuned ?? null,
         load_format: v['load-format'] ?? 'auto', dtype: model.source.weights.config.dtype, matmul, matmul_reference: numpyNote,
       };
       writeFileSync(v['output-json'], JSON.stringify(json, null, 2) + '\n');
