@@ -11,8 +11,6 @@ export { Engine } from './engine/engine.js';
 export { createServer } from './server/app.js';
 export * from './tokenizer/index.js';
 export * from './image/index.js';
-// Both layers name their image-token-id triple ImageTokenIds; the tokenizer's is the public one.
-export type { ImageTokenIds } from './tokenizer/index.js';
 
 // Checkpoints: both on-disk layouts (HF, Mistral) seen as one WeightSource.
 export { openCheckpoint } from './model/checkpoint.js';

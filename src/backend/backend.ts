@@ -15,6 +15,7 @@
 
 import type { HostTensor } from '../model/weights.js';
 import type { SampledToken, SeqSampling, TokenLogprobs } from '../model/sampling.js';
+import type { DummyFillSpec } from '../model/dummyWeights.js';
 
 export type DType = 'f32' | 'bf16' | 'f16' | 'i32';
 
@@ -120,6 +121,11 @@ export interface Backend {
    *  f32, converting bf16/f16 once here). `shape` overrides the tensor's (same element count),
    *  e.g. the patch conv [vHidden, 3, p, p] as the matrix [vHidden, 3*p*p]. */
   uploadWeight(tensor: HostTensor, shape?: readonly number[]): DeviceTensor;
+  /** Optional (`--load-format dummy` without host generation): a weight holding the row
+   *  concatenation of the dummy tensors `parts` (src/model/dummyWeights.ts), generated on the
+   *  device bit-exactly as the host generator does, in the dtype uploadWeight would store.
+   *  `shape` overrides the concatenation's shape (same element count). */
+  createDummyWeight?(parts: readonly DummyFillSpec[], shape?: readonly number[]): DeviceTensor;
   /** Copies host data into `dst` starting at element `offset`. Float host data is f32 and is
    *  converted to dst.dtype; i32 tensors take an Int32Array. */
   write(dst: DeviceTensor, data: Float32Array | Int32Array, offset?: number): void;

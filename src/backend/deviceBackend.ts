@@ -26,6 +26,12 @@ export interface DeviceTraits {
   readonly blocksCallingThread: boolean;
 }
 
+/** 'cuda' when a CUDA driver and a GPU are present, else 'cpu' (the `--device` default). */
+export async function defaultDevice(): Promise<DeviceName> {
+  const { cudaDeviceAvailable } = await import('./cuda/probe.js');
+  return (await cudaDeviceAvailable()) ? 'cuda' : 'cpu';
+}
+
 export function deviceTraits(device: string): DeviceTraits {
   switch (device) {
     case 'cpu':

@@ -3,7 +3,8 @@
 import type { CubicArithmetic } from './cubicResize.js';
 import { decodeToRgb, DEFAULT_MAX_PIXELS, type RgbImage } from './decode.js';
 import { ImageError } from './errors.js';
-import { imageTokens, tokenGrid, type ImageTokenIds } from './sizeRule.js';
+import { tokenGrid } from './sizeRule.js';
+import { imageTokenIds, type ImageTokenIds } from '../tokenizer/requestEncoding.js';
 import { loadImageBytes, type ImageSource } from './source.js';
 import { resizeNormalizeRows, type ResizeJob } from './normalize.js';
 import { defaultResizeThreads, resizeNormalize } from './resizePool.js';
@@ -86,9 +87,9 @@ export class ImageEncoder {
     this.maxImageSize = options.maxImageSize;
     this.spatialMergeSize = options.spatialMergeSize;
     this.tokenIds = {
-      imageTokenId: options.imageTokenId ?? 10,
-      imageBreakTokenId: options.imageBreakTokenId ?? 12,
-      imageEndTokenId: options.imageEndTokenId ?? 13,
+      img: options.imageTokenId ?? 10,
+      imgBreak: options.imageBreakTokenId ?? 12,
+      imgEnd: options.imageEndTokenId ?? 13,
     };
     this.maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
     this.fetchTimeoutMs = options.fetchTimeoutMs ?? 30_000;
@@ -177,7 +178,7 @@ export class ImageEncoder {
       arithmetic: this.resizeArithmetic,
     };
     const result: EncodedImage = {
-      tokens: imageTokens(grid.widthTokens, grid.heightTokens, this.tokenIds),
+      tokens: imageTokenIds(grid.widthTokens, grid.heightTokens, this.tokenIds),
       pixels: new Float32Array(3 * grid.width * grid.height),
       height: grid.height,
       width: grid.width,

@@ -43,22 +43,3 @@ export function tokenGrid(
   const heightTokens = Math.floor((h - 1) / tokenSide) + 1;
   return { widthTokens, heightTokens, width: widthTokens * tokenSide, height: heightTokens * tokenSide };
 }
-
-export interface ImageTokenIds {
-  imageTokenId: number;
-  imageBreakTokenId: number;
-  imageEndTokenId: number;
-}
-
-/** `([IMG] * W_tok + [IMG_BREAK]) * H_tok` with the very last token replaced by `[IMG_END]`. */
-export function imageTokens(widthTokens: number, heightTokens: number, ids: ImageTokenIds): number[] {
-  const rowLength = widthTokens + 1;
-  const tokens = new Array<number>(rowLength * heightTokens);
-  for (let r = 0; r < heightTokens; r++) {
-    const base = r * rowLength;
-    for (let c = 0; c < widthTokens; c++) tokens[base + c] = ids.imageTokenId;
-    tokens[base + widthTokens] = ids.imageBreakTokenId;
-  }
-  tokens[tokens.length - 1] = ids.imageEndTokenId;
-  return tokens;
-}

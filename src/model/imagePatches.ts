@@ -50,7 +50,7 @@ export function extractPatches(images: readonly EncoderImage[], patch: number, c
         for (let ch = 0; ch < channels; ch++) {
           for (let y = 0; y < patch; y++) {
             const src = ch * plane + (r * patch + y) * img.width + c * patch;
-            patches.set(img.pixels.subarray(src, src + patch), o);
+            for (let x = 0; x < patch; x++) patches[o + x] = img.pixels[src + x];
             o += patch;
           }
         }

@@ -10,9 +10,12 @@ import type { KvCacheGeometry, ModelRunner, RunnerLimits } from './runner.js';
 import type { BatchSampling, PromptLogprobsChunk, PromptLogprobsRequest, SampledToken, StepOutput } from './sampling.js';
 import { runTextDecoder, TextWorkspace } from './textDecoder.js';
 import { validateBatch } from './validateBatch.js';
+import { parameterCount } from './parameterCount.js';
 import type { WeightSource } from './weights.js';
 
 export const KV_BLOCK_SIZE = 16;
+
+const gib = (bytes: number): string => (bytes / 2 ** 30).toFixed(1);
 
 export interface CreateRunnerOptions {
   readonly weights: WeightSource;
@@ -20,8 +23,10 @@ export interface CreateRunnerOptions {
   readonly maxModelLen: number;
   readonly maxNumSeqs: number;
   readonly maxNumBatchedTokens: number;
-  /** KV-cache capacity in tokens; default: what `kvCacheMemoryFraction` of the backend's free
-   *  memory holds after weights and workspace, capped at maxNumSeqs sequences of maxModelLen. */
+  /** KV-cache capacity in tokens; default: what is left of `kvCacheMemoryFraction` (vLLM's
+   *  gpu_memory_utilization, default 0.9) of the device's total memory once the weights and
+   *  the per-step workspace are allocated (and whatever else already uses the device),
+   *  capped at maxNumSeqs sequences of maxModelLen. */
   readonly kvCacheTokens?: number;
   readonly kvCacheMemoryFraction?: number;
 }
@@ -34,8 +39,19 @@ export async function createRunner(o: CreateRunnerOptions): Promise<ModelRunner>
   if (o.maxModelLen > cfg.text.maxPositionEmbeddings) {
     throw new Error(`maxModelLen ${o.maxModelLen} exceeds the model's ${cfg.text.maxPositionEmbeddings} positions`);
   }
+  // Memory plan, in order: weights, then the per-step workspace, then the KV cache.
+  const weightBytes = parameterCount(cfg) * (o.backend.activationDType === 'f32' ? 4 : 2);
+  const { freeBytes } = o.backend.memoryInfo();
+  if (weightBytes > freeBytes) {
+    throw new Error(`the model's weights need ${gib(weightBytes)} GiB, ${gib(freeBytes)} GiB free on the ${o.backend.name} backend`);
+  }
   const weights = await loadModelWeights(o.weights, o.backend);
-  return new BackendModelRunner(o, cfg, weights);
+  try {
+    return new BackendModelRunner(o, cfg, weights);
+  } catch (err) {
+    for (const t of weights.all) o.backend.free(t);
+    throw err;
+  }
 }
 
 class BackendModelRunner implements ModelRunner {
@@ -101,11 +117,13 @@ class BackendModelRunner implements ModelRunner {
       blocks = Math.ceil(o.kvCacheTokens / KV_BLOCK_SIZE);
     } else {
       const fraction = o.kvCacheMemoryFraction ?? 0.9;
-      blocks = Math.min(wanted, Math.floor((this.backend.memoryInfo().freeBytes * fraction) / blockBytes));
+      const { freeBytes, totalBytes } = this.backend.memoryInfo();
+      const budget = Math.min(freeBytes, fraction * totalBytes - (totalBytes - freeBytes));
+      blocks = Math.min(wanted, Math.max(0, Math.floor(budget / blockBytes)));
     }
     if (blocks < needed) {
       throw new Error(
-        `KV cache of ${blocks} blocks (${blocks * KV_BLOCK_SIZE} tokens, ${blockBytes} bytes a block) cannot hold one sequence of maxModelLen ${o.maxModelLen}`,
+        `KV cache of ${blocks} blocks (${blocks * KV_BLOCK_SIZE} tokens, ${blockBytes} bytes a block) cannot hold one sequence of maxModelLen ${o.maxModelLen}: ${gib(needed * blockBytes)} GiB needed, raise the memory utilization or lower maxModelLen`,
       );
     }
     return blocks;

@@ -10,9 +10,10 @@ import type { TextWeights } from './deviceWeights.js';
 export class TextWorkspace {
   readonly residual: DeviceTensor; // [T, d]
   readonly normed: DeviceTensor; // [T, d]
-  readonly q: DeviceTensor; // [T, heads*hd]
-  readonly k: DeviceTensor; // [T, kvHeads*hd]
-  readonly v: DeviceTensor; // [T, kvHeads*hd]
+  /** [T * (heads + 2*kvHeads) * hd]: a step of n tokens keeps q [n, heads*hd], then
+   *  k [n, kvHeads*hd], then v [n, kvHeads*hd] back to back, which for n = 1 is exactly the
+   *  row that the fused wqkv matmul writes. */
+  readonly qkv: DeviceTensor;
   readonly attn: DeviceTensor; // [T, heads*hd]
   readonly proj: DeviceTensor; // [T, d]: attention output projection, then MLP output
   readonly gateUp: DeviceTensor; // [T, 2*inter]
@@ -29,9 +30,7 @@ export class TextWorkspace {
     this.all = [
       (this.residual = backend.alloc([T, cfg.hiddenSize], a)),
       (this.normed = backend.alloc([T, cfg.hiddenSize], a)),
-      (this.q = backend.alloc([T, cfg.numHeads * cfg.headDim], a)),
-      (this.k = backend.alloc([T, cfg.numKvHeads * cfg.headDim], a)),
-      (this.v = backend.alloc([T, cfg.numKvHeads * cfg.headDim], a)),
+      (this.qkv = backend.alloc([T * (cfg.numHeads + 2 * cfg.numKvHeads) * cfg.headDim], a)),
       (this.attn = backend.alloc([T, cfg.numHeads * cfg.headDim], a)),
       (this.proj = backend.alloc([T, cfg.hiddenSize], a)),
       (this.gateUp = backend.alloc([T, 2 * cfg.intermediateSize], a)),
@@ -75,9 +74,12 @@ export function runTextDecoder(
   const n = s.numTokens;
   const residual = ws.rows(ws.residual, n);
   const normed = ws.rows(ws.normed, n);
-  const q = ws.rows(ws.q, n);
-  const k = ws.rows(ws.k, n);
-  const v = ws.rows(ws.v, n);
+  const qw = cfg.numHeads * cfg.headDim;
+  const kw = cfg.numKvHeads * cfg.headDim;
+  const q = backend.view(ws.qkv, [n, qw], 0);
+  const k = backend.view(ws.qkv, [n, kw], n * qw);
+  const v = backend.view(ws.qkv, [n, kw], n * (qw + kw));
+  const qkvRow = n === 1 ? backend.view(ws.qkv, [1, qw + 2 * kw], 0) : null;
   const attn = ws.rows(ws.attn, n);
   const proj = ws.rows(ws.proj, n);
   const gateUp = ws.rows(ws.gateUp, n);
@@ -87,9 +89,13 @@ export function runTextDecoder(
   w.layers.forEach((layer, l) => {
     if (l === 0) backend.rmsNorm(normed, residual, layer.attentionNorm, eps);
     else backend.addRmsNorm(normed, residual, proj, layer.attentionNorm, eps);
-    backend.matmul(q, normed, layer.wq);
-    backend.matmul(k, normed, layer.wk);
-    backend.matmul(v, normed, layer.wv);
+    if (qkvRow) {
+      backend.matmul(qkvRow, normed, layer.wqkv); // one decode token: one pass over wq|wk|wv
+    } else {
+      backend.matmul(q, normed, layer.wq);
+      backend.matmul(k, normed, layer.wk);
+      backend.matmul(v, normed, layer.wv);
+    }
     backend.ropeText(q, k, s.positions, cfg.numHeads, cfg.numKvHeads, cfg.headDim, cfg.ropeTheta);
     backend.writeKv(s.kCaches[l], s.vCaches[l], k, v, s.slotMapping);
     backend.pagedAttention({

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { imageTokens, roundHalfEven, tokenGrid } from '../../src/image/sizeRule.js';
+import { roundHalfEven, tokenGrid } from '../../src/image/sizeRule.js';
 import { ImageEncoder } from '../../src/image/encoder.js';
 import { pattern } from './patterns.js';
 import type { ModelImageConfig } from '../../src/image/encoder.js';
@@ -27,9 +27,11 @@ test('size rule: downscale only past max_image_size, ties to even, tokens (side 
   assert.deepEqual(g(4000, 3000), [55, 42, 1540, 1176]);
 });
 
-test('image tokens: rows of [IMG] ended by [IMG_BREAK], the last one [IMG_END]', () => {
-  assert.deepEqual(imageTokens(3, 2, { imageTokenId: 10, imageBreakTokenId: 12, imageEndTokenId: 13 }), [10, 10, 10, 12, 10, 10, 10, 13]);
-  assert.deepEqual(imageTokens(1, 1, { imageTokenId: 7, imageBreakTokenId: 8, imageEndTokenId: 9 }), [7, 9]);
+test('image tokens: rows of [IMG] ended by [IMG_BREAK], the last one [IMG_END], with the ids given', () => {
+  const rgb = (width: number, height: number) => ({ width, height, data: new Uint8Array(width * height * 3).fill(128) });
+  assert.deepEqual(new ImageEncoder({ patchSize: 14, maxImageSize: 1540, spatialMergeSize: 2 }).encodeRgb(rgb(84, 56)).tokens, [10, 10, 10, 12, 10, 10, 10, 13]);
+  const custom = new ImageEncoder({ patchSize: 14, maxImageSize: 1540, spatialMergeSize: 2, imageTokenId: 7, imageBreakTokenId: 8, imageEndTokenId: 9 });
+  assert.deepEqual(custom.encodeRgb(rgb(20, 20)).tokens, [7, 9]);
 });
 
 test('fromTekkenImageConfig reads the tekken.json image block; bad options are refused', () => {
@@ -37,7 +39,7 @@ test('fromTekkenImageConfig reads the tekken.json image block; bad options are r
   assert.equal(enc.patchSize, 14);
   assert.equal(enc.maxImageSize, 1540);
   assert.equal(enc.spatialMergeSize, 2);
-  assert.deepEqual(enc.tokenIds, { imageTokenId: 10, imageBreakTokenId: 12, imageEndTokenId: 13 });
+  assert.deepEqual(enc.tokenIds, { img: 10, imgBreak: 12, imgEnd: 13 });
   assert.equal(ImageEncoder.fromTekkenImageConfig({ image_patch_size: 16, max_image_size: 1024 }).spatialMergeSize, 1);
   assert.throws(() => new ImageEncoder({ patchSize: 0, maxImageSize: 1540, spatialMergeSize: 2 }), /patchSize must be a positive integer/);
   const base = { patchSize: 14, maxImageSize: 1540, spatialMergeSize: 2 };
@@ -53,7 +55,7 @@ test('fromTekkenImageConfig reads the tekken.json image block; bad options are r
     vision: { patchSize: 14, imageSize: 1540 }, projector: { spatialMergeSize: 2 },
     imageTokenId: 20, imageBreakTokenId: 21, imageEndTokenId: 22,
   });
-  assert.deepEqual(fromModel.tokenIds, { imageTokenId: 20, imageBreakTokenId: 21, imageEndTokenId: 22 });
+  assert.deepEqual(fromModel.tokenIds, { img: 20, imgBreak: 21, imgEnd: 22 });
   assert.throws(() => ImageEncoder.fromModelConfig({ ...fromModelShape(), vision: null }), /text-only/);
 });
 

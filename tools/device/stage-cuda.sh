@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Stages what the GPU machine needs to run the CUDA backend's tests and benchmarks (it has no
-# Node project of its own): dist/, package.json, the test runner, the .cu kernel sources and a
-# node_modules holding only the runtime dependencies (koffi and its linux-x64 binary).
-#   tools/device/stage-cuda.sh <target dir>      e.g. /work/main/.xfer/cuda
+# Node project of its own): dist/, package.json, the test runner, the .cu kernel sources, the
+# packaged assets (built-in configs, the embedded tiny model), the fixtures the CUDA tests read
+# (tiny reference models, full-width reference) and a node_modules holding only the runtime
+# dependencies (koffi and its linux-x64 binary).
+#   tools/device/stage-cuda.sh <target dir> [--pack]      e.g. /work/main/.xfer/cuda
+# --pack leaves only <target dir>/stage.tar.xz (about 12 MB; the device transfer is limited to
+# 64 MiB with .device); unpack it there
+# with `mkdir -p /tmp/cr && tar -xJf <target dir>/stage.tar.xz -C /tmp/cr`.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-target=${1:?usage: stage-cuda.sh <target dir>}
+target=${1:?usage: stage-cuda.sh <target dir> [--pack]}
+pack=${2:-}
 cd "$root"
 npm run build >/dev/null
 deps=$(mktemp -d)
@@ -19,5 +25,14 @@ cp -r "$deps/node_modules" "$target/node_modules"
 cp -r src/backend/cuda/kernels "$target/src/backend/cuda/kernels"
 cp package.json "$target/"
 cp scripts/run-tests.mjs "$target/scripts/"
+cp -r assets "$target/assets"
+mkdir -p "$target/test/fixtures"
+cp -r test/fixtures/models test/fixtures/full-width "$target/test/fixtures/"
 rm -rf "$deps"
+if [ "$pack" = "--pack" ]; then
+  rm -rf "$target/dist/cache"
+  tmp=$(mktemp -d)
+  tar -C "$target" -cJf "$tmp/stage.tar.xz" .
+  rm -rf "$target" && mkdir -p "$target" && mv "$tmp/stage.tar.xz" "$target/" && rmdir "$tmp"
+fi
 du -sh "$target"

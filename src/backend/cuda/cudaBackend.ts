@@ -21,6 +21,9 @@ import { CudaSampler } from './cudaSampling.js';
 import type { LaunchDims } from './ffi/launchArgs.js';
 import { CudaError } from './ffi/errors.js';
 import { CUBLAS_STATUS_NOT_SUPPORTED } from './ffi/cublasLt.js';
+import type { DummyFillSpec } from '../../model/dummyWeights.js';
+
+const CUDA_ERROR_OUT_OF_MEMORY = 2;
 
 export interface CudaBackendOptions extends CudaContextOptions {
   /** Keys per split of the paged-attention context (forces the split-K path; tests use it).
@@ -40,7 +43,14 @@ export interface CudaBackendOptions extends CudaContextOptions {
    *  M = 1 and M = 2 decode shape measured, and lost at M = 4 and 8 (bench/notes/cuda.md).
    *  0 disables; at most 8. */
   readonly gemvMaxRows?: number;
+  /** Gemv calls with at most 2 rows of x and n <= this take the split-K gemv kernel (each
+   *  CTA's warps share 4 rows' k), which keeps more loads in flight on narrow matrices.
+   *  Default 8192 (the decode shapes qkv, o_proj and down); 0 disables. The environment
+   *  variable TRAMONTANE_GEMV_SPLITK_MAX_N overrides the default (for A/B benchmarks). */
+  readonly gemvSplitKMaxN?: number;
 }
+
+const DEFAULT_GEMV_SPLITK_MAX_N = 8192;
 
 /** Query rows per sequence from which paged attention takes the flash kernel. */
 const FLASH_MIN_QUERY_LEN = 16;
@@ -52,10 +62,18 @@ export class CudaBackend implements Backend {
   readonly activationDType = 'bf16' as const;
   readonly ctx: CudaContext;
   private readonly owned = new Set<CudaTensor>();
+  /** Freed tensors whose memory goes back to the driver at the next host synchronisation
+   *  (a stream-ordered free without stalling the stream: earlier ops may still read them). */
+  private readonly pendingFrees: CudaTensor[] = [];
   private readonly sampler: CudaSampler;
   private closed = false;
 
+  private readonly gemvSplitKMaxN: number;
+
   constructor(private readonly options: CudaBackendOptions = {}) {
+    const env = process.env.TRAMONTANE_GEMV_SPLITK_MAX_N;
+    this.gemvSplitKMaxN = options.gemvSplitKMaxN ?? (env !== undefined && env !== '' ? Number(env) : DEFAULT_GEMV_SPLITK_MAX_N);
+    if (!(this.gemvSplitKMaxN >= 0)) throw new Error(`gemvSplitKMaxN must be a number >= 0 (got ${env ?? options.gemvSplitKMaxN})`);
     this.ctx = new CudaContext(options);
     this.sampler = new CudaSampler(this.ctx);
   }
@@ -78,13 +96,46 @@ export class CudaBackend implements Backend {
     if (dtype === 'f16') throw new Error('cuda backend stores bf16, f32 and i32 tensors (asked for f16)');
     const n = numel(shape);
     const bytes = Math.max(16, n * DTYPE_BYTES[dtype]);
-    const { freeBytes } = this.ctx.driver.memInfo();
-    if (bytes > freeBytes) {
-      throw new Error(`cuda alloc of [${shape.join(', ')}] ${dtype}: needs ${bytes} bytes, ${freeBytes} free on ${this.deviceName}`);
+    let ptr: bigint;
+    try {
+      ptr = this.ctx.driver.malloc(bytes);
+    } catch (err) {
+      if (!(err instanceof CudaError && err.code === CUDA_ERROR_OUT_OF_MEMORY)) throw err;
+      this.releasePendingFrees(true);
+      try {
+        ptr = this.ctx.driver.malloc(bytes);
+      } catch {
+        const gib = (b: number) => (b / 2 ** 30).toFixed(2);
+        const { freeBytes } = this.ctx.driver.memInfo();
+        throw new Error(`cuda alloc of [${shape.join(', ')}] ${dtype}: needs ${gib(bytes)} GiB, ${gib(freeBytes)} GiB free on ${this.deviceName}`);
+      }
     }
-    const t = new CudaTensor([...shape], dtype, this.ctx.driver.malloc(bytes), n, false);
+    const t = new CudaTensor([...shape], dtype, ptr, n, false);
     this.owned.add(t);
     if (this.options.poisonAllocations) this.ctx.driver.memsetD8(t.ptr, 0xff, bytes, this.stream);
+    return t;
+  }
+
+  createDummyWeight(parts: readonly DummyFillSpec[], shape?: readonly number[]): DeviceTensor {
+    if (parts.length === 0) throw new Error('createDummyWeight: no parts');
+    const cols = parts[0].shape.slice(1);
+    for (const p of parts) {
+      if (p.shape.slice(1).join() !== cols.join()) throw new Error(`createDummyWeight: ${p.name} [${p.shape.join(', ')}] cannot stack with ${parts[0].name}`);
+    }
+    const rows = parts.reduce((a, p) => a + p.shape[0], 0);
+    const n = rows * numel(cols);
+    const target = shape ?? [rows, ...cols];
+    if (numel(target) !== n) throw new Error(`createDummyWeight: cannot view ${n} elements as [${target.join(', ')}]`);
+    const t = this.alloc(target, 'bf16') as CudaTensor;
+    let offset = 0;
+    for (const p of parts) {
+      const count = numel(p.shape);
+      if (count > 2 ** 32) throw new Error(`createDummyWeight: ${p.name} has ${count} elements (the generator indexes with 32 bits)`);
+      const blocks = Math.max(1, Math.min(Math.ceil(count / 256), this.ctx.info.multiprocessorCount * 16));
+      this.launch('fill.cu', 'fill_dummy_bf16', ['ptr', 'i64', 'u32', 'u32', 'f32', 'f32'], { grid: [blocks, 1, 1], block: [256, 1, 1] },
+        [t.ptr + BigInt(offset * 2), count, 0, p.key >>> 0, p.scale, p.offset]);
+      offset += count;
+    }
     return t;
   }
 
@@ -125,11 +176,13 @@ export class CudaBackend implements Backend {
       const bits = new Uint16Array(t.numel);
       d.copyDtoH(bits, t.ptr, this.stream);
       d.streamSynchronize(this.stream);
+      this.releasePendingFrees(false);
       return bf16ToF32(bits);
     }
     const out = t.dtype === 'i32' ? new Int32Array(t.numel) : new Float32Array(t.numel);
     d.copyDtoH(out, t.ptr, this.stream);
     d.streamSynchronize(this.stream);
+    this.releasePendingFrees(false);
     return out;
   }
 
@@ -146,18 +199,27 @@ export class CudaBackend implements Backend {
     const t = asCuda(tensor, 'free');
     if (t.isView || !this.owned.has(t)) return;
     this.owned.delete(t);
-    this.ctx.driver.streamSynchronize(this.stream);
-    this.ctx.driver.free(t.ptr);
+    this.pendingFrees.push(t);
+  }
+
+  /** Returns freed tensors' memory to the driver; `wait`: synchronise the stream first (else
+   *  the caller has just synchronised it). */
+  private releasePendingFrees(wait: boolean): void {
+    if (this.pendingFrees.length === 0) return;
+    if (wait) this.ctx.driver.streamSynchronize(this.stream);
+    for (const t of this.pendingFrees.splice(0)) this.ctx.driver.free(t.ptr);
   }
 
   async synchronize(): Promise<void> {
     this.ctx.driver.streamSynchronize(this.stream);
+    this.releasePendingFrees(false);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.ctx.driver.streamSynchronize(this.stream);
+    this.releasePendingFrees(false);
     for (const t of this.owned) this.ctx.driver.free(t.ptr);
     this.owned.clear();
     this.ctx.close();
@@ -234,6 +296,10 @@ export class CudaBackend implements Backend {
     if (wk !== k || o.numel !== m * n) throw new Error(`gemv: x [${x.shape.join(', ')}] · w [${w.shape.join(', ')}]ᵀ does not fit out [${out.shape.join(', ')}]`);
     if (m > 8 || !this.gemvFits(xt, wt, k)) throw new Error(`gemv: needs m <= 8 (got ${m}), k % 8 == 0 (got ${k}) and 16-byte aligned operands`);
     const mt = m <= 1 ? 1 : m <= 2 ? 2 : m <= 4 ? 4 : 8;
+    if (mt <= 2 && n <= this.gemvSplitKMaxN) {
+      this.launch('gemv.cu', `gemv_sk_m${mt}_${o.dtype}`, ['ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32'], { grid: [Math.ceil(n / 4), 1, 1], block: [256, 1, 1] }, [o.ptr, xt.ptr, wt.ptr, m, n, k]);
+      return;
+    }
     this.launch('gemv.cu', `gemv_m${mt}_${o.dtype}`, ['ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32'], { grid: [Math.ceil(n / 16), 1, 1], block: [256, 1, 1] }, [o.ptr, xt.ptr, wt.ptr, m, n, k]);
   }
 
@@ -470,12 +536,16 @@ export class CudaBackend implements Backend {
 
   // ---- logits -> tokens ---------------------------------------------------------------------
 
-  sample(logits: DeviceTensor, requests: readonly SampleRequest[]): Promise<SampledToken[]> {
-    return this.sampler.sample(asCuda(logits, 'sample logits', 'f32'), requests);
+  async sample(logits: DeviceTensor, requests: readonly SampleRequest[]): Promise<SampledToken[]> {
+    const out = await this.sampler.sample(asCuda(logits, 'sample logits', 'f32'), requests);
+    if (requests.length > 0) this.releasePendingFrees(false); // the sampler synchronised the stream
+    return out;
   }
 
-  score(logits: DeviceTensor, requests: readonly ScoreRequest[]): Promise<TokenLogprobs[]> {
-    return this.sampler.score(asCuda(logits, 'score logits', 'f32'), requests);
+  async score(logits: DeviceTensor, requests: readonly ScoreRequest[]): Promise<TokenLogprobs[]> {
+    const out = await this.sampler.score(asCuda(logits, 'score logits', 'f32'), requests);
+    if (requests.length > 0) this.releasePendingFrees(false);
+    return out;
   }
 }
 

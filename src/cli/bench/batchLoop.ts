@@ -5,7 +5,15 @@ import type { ForwardBatch } from '../../model/forwardBatch.js';
 import type { ModelRunner } from '../../model/runner.js';
 import type { SeqSampling } from '../../model/sampling.js';
 
-export async function runBatch(runner: ModelRunner, prompts: readonly number[][], outputLen: number): Promise<number[][]> {
+/** Wall-clock split of one runBatch: prompt steps up to the first sampled tokens, then the
+ *  decode steps (outputLen - 1 of them). */
+export interface BatchTiming {
+  prefillSeconds: number;
+  decodeSeconds: number;
+}
+
+export async function runBatch(runner: ModelRunner, prompts: readonly number[][], outputLen: number, timing?: BatchTiming): Promise<number[][]> {
+  const t0 = process.hrtime.bigint();
   const { blockSize, numBlocks } = runner.kvCache;
   const maxLen = Math.max(...prompts.map((p) => p.length)) + outputLen;
   const blocksPer = Math.ceil(maxLen / blockSize);
@@ -63,8 +71,13 @@ export async function runBatch(runner: ModelRunner, prompts: readonly number[][]
     }
   }
   if (parts.length > 0) await step(parts);
+  const t1 = process.hrtime.bigint();
   while (outputs[0].length < outputLen) {
     await step(prompts.map((p, s) => ({ s, from: p.length + outputs[s].length - 1, ids: [outputs[s][outputs[s].length - 1]], sample: true })));
+  }
+  if (timing) {
+    timing.prefillSeconds = Number(t1 - t0) / 1e9;
+    timing.decodeSeconds = Number(process.hrtime.bigint() - t1) / 1e9;
   }
   return outputs;
 }

@@ -1,12 +1,14 @@
-// `tramontane bench latency`: vLLM's latency benchmark on the CPU backend (batch of dummy
-// prompts of input_len tokens, output_len greedy tokens ignoring EOS, warm-up then measured
-// iterations, average and percentile latencies), plus the matmul GFLOP/s beside numpy/OpenBLAS.
+// `tramontane bench latency`: vLLM's latency benchmark (batch of dummy prompts of input_len
+// tokens, output_len greedy tokens ignoring EOS, warm-up then measured iterations, average and
+// percentile latencies) on the CPU or CUDA backend, with the prefill (time to the first tokens)
+// and decode parts timed apart; on the CPU also the matmul GFLOP/s beside numpy/OpenBLAS.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CliError } from '../errors.js';
-import { loadModel } from '../modelSetup.js';
+import { CpuBackend } from '../../backend/cpu/cpuBackend.js';
+import { loadModel, MODEL_FLAGS } from '../modelSetup.js';
 import { parseNumberFlag } from '../parseNumbers.js';
-import { runBatch } from './batchLoop.js';
+import { runBatch, type BatchTiming } from './batchLoop.js';
 import { numpyGflops, oursGflops, type MatmulFigure } from './matmulReference.js';
 
 const PERCENTILES = [10, 25, 50, 75, 90, 99];
@@ -26,7 +28,8 @@ export async function benchLatency(args: string[]): Promise<number> {
       args,
       strict: true,
       options: {
-        model: { type: 'string' },
+        ...MODEL_FLAGS,
+        'max-num-batched-tokens': { type: 'string' },
         'input-len': { type: 'string' },
         'output-len': { type: 'string' },
         'batch-size': { type: 'string' },
@@ -44,22 +47,37 @@ export async function benchLatency(args: string[]): Promise<number> {
   const batchSize = parseNumberFlag('batch-size', v['batch-size'], { integer: true, min: 1 }) ?? 8;
   const warmup = parseNumberFlag('num-iters-warmup', v['num-iters-warmup'], { integer: true, min: 0 }) ?? 10;
   const iters = parseNumberFlag('num-iters', v['num-iters'], { integer: true, min: 1 }) ?? 30;
+  const maxNumBatchedTokens = parseNumberFlag('max-num-batched-tokens', v['max-num-batched-tokens'], { integer: true, min: batchSize }) ?? Math.max(batchSize, Math.min(2048, batchSize * inputLen));
   const maxModelLen = inputLen + outputLen;
-  const model = await loadModel({ model: v.model, maxModelLen, maxNumSeqs: batchSize, maxNumBatchedTokens: Math.max(batchSize, Math.min(2048, batchSize * inputLen)) });
+  const model = await loadModel({ model: v.model, tokenizer: v.tokenizer, loadFormat: v['load-format'], device: v.device, maxModelLen, maxNumSeqs: batchSize, maxNumBatchedTokens });
   try {
+    const cpu = model.backend instanceof CpuBackend ? model.backend : null;
+    if (cpu) await cpu.whenThreadsReady();
     const vocab = model.runner.limits.vocabSize;
     // Dummy prompts as vLLM's: random ids (here past the control tokens when the vocab allows).
     const lo = vocab > 2000 ? 1000 : 0;
     const prompts = Array.from({ length: batchSize }, () => Array.from({ length: inputLen }, () => lo + Math.floor(Math.random() * (vocab - lo))));
-    console.log(`model ${model.checkpoint.dir} (${model.checkpoint.layout}), cpu backend, ${model.backend.threads} threads`);
+    const deviceName = (model.backend as { deviceName?: string }).deviceName ?? null;
+    const backendText = cpu ? `cpu backend, ${cpu.threads} threads` : `${model.backend.name} backend${deviceName ? ` on ${deviceName}` : ''}`;
+    console.log(`model ${model.source.origin}, ${model.source.weights.config.dtype} weights, ${backendText}`);
     console.log(`input_len ${inputLen}, output_len ${outputLen}, batch_size ${batchSize}`);
     for (let i = 0; i < warmup; i++) await runBatch(model.runner, prompts, outputLen);
     const latencies: number[] = [];
+    const prefill: number[] = [];
+    const decode: number[] = [];
     for (let i = 0; i < iters; i++) {
+      const timing: BatchTiming = { prefillSeconds: 0, decodeSeconds: 0 };
       const t = process.hrtime.bigint();
-      await runBatch(model.runner, prompts, outputLen);
+      await runBatch(model.runner, prompts, outputLen, timing);
       latencies.push(Number(process.hrtime.bigint() - t) / 1e9);
+      prefill.push(timing.prefillSeconds);
+      decode.push(timing.decodeSeconds);
     }
+    const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
+    const prefillSeconds = median(prefill);
+    const decodeSeconds = median(decode);
+    const prefillTokensPerSecond = (batchSize * inputLen) / prefillSeconds;
+    const decodeTokensPerSecond = outputLen > 1 ? (batchSize * (outputLen - 1)) / decodeSeconds : null;
     const avg = latencies.reduce((a, b) => a + b, 0) / latencies.length;
     const sorted = [...latencies].sort((a, b) => a - b);
     const percentiles = Object.fromEntries(PERCENTILES.map((p) => [String(p), percentile(sorted, p)]));
@@ -67,14 +85,16 @@ export async function benchLatency(args: string[]): Promise<number> {
     for (const p of PERCENTILES) console.log(`${p}% percentile latency: ${percentiles[String(p)].toFixed(4)} seconds`);
     const tokensPerSecond = (batchSize * outputLen) / avg;
     console.log(`output tokens/s: ${tokensPerSecond.toFixed(1)}`);
+    console.log(`prefill (to the first tokens, median): ${(prefillSeconds * 1e3).toFixed(1)} ms, ${prefillTokensPerSecond.toFixed(0)} prompt tokens/s`);
+    if (decodeTokensPerSecond !== null) console.log(`decode (median): ${((decodeSeconds * 1e3) / (outputLen - 1)).toFixed(2)} ms a step, ${decodeTokensPerSecond.toFixed(1)} tokens/s`);
     let matmul: MatmulFigure[] | null = null;
     let numpyNote: string | null = null;
-    if (!v['skip-matmul']) {
+    if (!v['skip-matmul'] && cpu) {
       const shapes: [number, number, number][] = [[1, 4096, 1024], [128, 1024, 1024], [512, 512, 512]];
       const np = numpyGflops(shapes);
       numpyNote = np.note;
-      matmul = shapes.map(([m, n, k], i) => ({ m, n, k, ours_gflops: oursGflops(model.backend, m, n, k), numpy_gflops: np.gflops[i] }));
-      console.log(`matmul y = x·wᵀ f32 (ours: cpu backend, ${model.backend.threads} threads; reference: ${np.note})`);
+      matmul = shapes.map(([m, n, k], i) => ({ m, n, k, ours_gflops: oursGflops(cpu, m, n, k), numpy_gflops: np.gflops[i] }));
+      console.log(`matmul y = x·wᵀ f32 (ours: cpu backend, ${cpu.threads} threads; reference: ${np.note})`);
       for (const f of matmul) {
         const ratio = f.numpy_gflops ? ` (${((100 * f.ours_gflops) / f.numpy_gflops).toFixed(1)}% of numpy)` : '';
         console.log(`  ${f.m}x${f.n}x${f.k}: ours ${f.ours_gflops.toFixed(2)} GFLOP/s, numpy ${f.numpy_gflops?.toFixed(2) ?? 'n/a'} GFLOP/s${ratio}`);
@@ -82,9 +102,15 @@ export async function benchLatency(args: string[]): Promise<number> {
     }
     if (v['output-json']) {
       const json = {
+        command: `tramontane bench latency ${args.join(' ')}`, date: new Date().toISOString(),
         input_len: inputLen, output_len: outputLen, batch_size: batchSize, num_iters_warmup: warmup, num_iters: iters,
         avg_latency: avg, latencies, percentiles, output_tokens_per_second: tokensPerSecond,
-        backend: 'cpu', threads: model.backend.threads, model: model.checkpoint.dir, matmul, matmul_reference: numpyNote,
+        prefill_seconds_median: prefillSeconds, prefill_tokens_per_second: prefillTokensPerSecond,
+        decode_seconds_median: decodeSeconds, decode_tokens_per_second: decodeTokensPerSecond,
+        max_num_batched_tokens: maxNumBatchedTokens,
+        backend: model.backend.name, device: deviceName, threads: cpu?.threads ?? null, model: model.source.origin,
+        cublas_autotune: (model.backend as { ctx?: { cublas?: { autotuned?: unknown } } }).ctx?.cublas?.autotuned ?? null,
+        load_format: v['load-format'] ?? 'auto', dtype: model.source.weights.config.dtype, matmul, matmul_reference: numpyNote,
       };
       writeFileSync(v['output-json'], JSON.stringify(json, null, 2) + '\n');
     }

@@ -1,13 +1,13 @@
 import type { Command } from '../command.js';
 import { CliError } from '../errors.js';
 import { benchTokenizer } from '../bench/tokenizer.js';
+import { benchImage } from '../bench/image.js';
 import { benchLatency } from '../bench/latency.js';
 import { benchServe } from '../bench/serve.js';
-import { benchImage } from '../bench/image.js';
 
 // One entry per benchmark target: `tramontane bench <target> [options]`.
 const targets: Record<string, { summary: string; run: (args: string[]) => Promise<number> }> = {
-  latency: { summary: "vLLM's latency benchmark on the CPU backend, with matmul GFLOP/s beside numpy/OpenBLAS", run: benchLatency },
+  latency: { summary: "vLLM's latency benchmark, with matmul GFLOP/s beside numpy/OpenBLAS on the CPU", run: benchLatency },
   serve: { summary: "vLLM's benchmark_serving against a running `tramontane serve` (random dataset)", run: benchServe },
   tokenizer: { summary: 'Tekken encode MB/s vs js-tiktoken and tiktoken (WASM), ids checked equal', run: benchTokenizer },
   image: { summary: 'image preprocessing vs sharp (decode + bicubic resize)', run: benchImage },

@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
 import { CliError } from '../errors.js';
-import { loadModel } from '../modelSetup.js';
+import { loadModel, MODEL_FLAGS, MODEL_FLAGS_USAGE } from '../modelSetup.js';
 import { parseIdList, parseNumberFlag } from '../parseNumbers.js';
 import { openTextCodec, type TextCodec } from '../generate/textCodec.js';
 import { loadPromptImages } from '../generate/promptImages.js';
@@ -11,14 +11,16 @@ import { requestOutputJson } from '../generate/requestOutput.js';
 import { generate } from '../../model/generateLoop.js';
 import { findImageSpans } from '../../model/imageSpans.js';
 
-const USAGE = `usage: tramontane generate [--model <dir>] (--prompt <text> | --prompt-tokens <id,id,...>)
+const USAGE = `usage: tramontane generate (--prompt <text> | --prompt-tokens <id,id,...>)
+  ${MODEL_FLAGS_USAGE}
   [--image <path|url>]... [--max-tokens N] [--temperature T] [--top-p P] [--top-k K] [--min-p P]
-  [--seed S] [--logprobs K] [--prompt-logprobs K] [--json] [--tokenizer <tekken.json>] [--max-model-len N]
-Without --model it runs the embedded tiny checkpoint (random weights: meaningless text).`;
+  [--seed S] [--logprobs K] [--prompt-logprobs K] [--json] [--max-model-len N]
+Without --model it runs the embedded tiny checkpoint (random weights: meaningless text). --device
+defaults to cuda when a CUDA driver and a GPU are present, else cpu.`;
 
 export const generateCommand: Command = {
   name: 'generate',
-  summary: 'generate text from a prompt (and images) on the CPU',
+  summary: 'generate text from a prompt (and images) on the CPU or a CUDA GPU',
   async run(args: string[]): Promise<number> {
     let parsed;
     try {
@@ -27,8 +29,7 @@ export const generateCommand: Command = {
         strict: true,
         allowPositionals: false,
         options: {
-          model: { type: 'string' },
-          tokenizer: { type: 'string' },
+          ...MODEL_FLAGS,
           prompt: { type: 'string' },
           'prompt-tokens': { type: 'string' },
           image: { type: 'string', multiple: true },
@@ -67,11 +68,11 @@ export const generateCommand: Command = {
     const maxModelLen = parseNumberFlag('max-model-len', v['max-model-len'], { integer: true, min: 2 });
     const promptTokens = v['prompt-tokens'] === undefined ? null : parseIdList('prompt-tokens', v['prompt-tokens']);
 
-    const model = await loadModel({ model: v.model, tokenizer: v.tokenizer, maxModelLen });
+    const model = await loadModel({ model: v.model, tokenizer: v.tokenizer, loadFormat: v['load-format'], device: v.device, maxModelLen });
     try {
-      const cfg = model.checkpoint.weights.config;
-      const tokenizerPath = model.checkpoint.tokenizerPath;
-      if (tokenizerPath === null) throw new CliError(`no tekken.json in ${model.checkpoint.dir}: pass --tokenizer <tekken.json>`);
+      const cfg = model.source.config;
+      const tokenizerPath = model.source.tokenizerPath;
+      if (tokenizerPath === null) throw new CliError(`no tekken.json for ${model.source.origin}: pass --tokenizer <tekken.json>`);
       const codec: TextCodec = openTextCodec(tokenizerPath);
       const sources = v.image ?? [];
       if (promptTokens) {

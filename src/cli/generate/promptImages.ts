@@ -1,10 +1,5 @@
 // Images for `tramontane generate --image`: path or URL -> normalised pixels and image tokens.
-//
-// ADAPTER (tell the lead): the image layer (src/image, ImageEncoder) lives on another branch.
-// After the merge, replace the body of `loadPromptImages` with:
-//   const enc = ImageEncoder.fromTekkenImageConfig(imageConfig ?? { image_patch_size: cfg.vision.patchSize,
-//     max_image_size: cfg.vision.imageSize, spatial_merge_size: cfg.projector.spatialMergeSize });
-//   return Promise.all(sources.map((s) => enc.encode(s)));   // EncodedImage has tokens, pixels, height, width
+import { ImageEncoder, ImageError } from '../../image/index.js';
 import type { ModelConfig } from '../../model/config.js';
 import type { EncoderImage } from '../../model/imagePatches.js';
 import { CliError } from '../errors.js';
@@ -17,5 +12,10 @@ export interface PromptImage extends EncoderImage {
 export async function loadPromptImages(sources: readonly string[], cfg: ModelConfig): Promise<PromptImage[]> {
   if (sources.length === 0) return [];
   if (!cfg.vision) throw new CliError('this model has no vision encoder: --image cannot be used');
-  throw new CliError('--image needs the image layer (src/image), which this build lacks');
+  const encoder = ImageEncoder.fromModelConfig(cfg);
+  try {
+    return await Promise.all(sources.map((source) => encoder.encode(source)));
+  } catch (e) {
+    throw e instanceof ImageError ? new CliError(e.message) : e;
+  }
 }

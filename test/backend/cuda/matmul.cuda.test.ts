@@ -7,23 +7,27 @@ import { CudaBackend } from '../../../src/backend/cuda/cudaBackend.js';
 import { fromBf16Bits, matmulRef, relErr, toBf16Bits } from '../opsReference.js';
 
 let gemv: CudaBackend;
+let gemvWhole: CudaBackend;
 let cublas: CudaBackend;
 before(() => {
-  gemv = new CudaBackend({ poisonAllocations: true, gemvMaxRows: 8 });
+  gemv = new CudaBackend({ poisonAllocations: true, gemvMaxRows: 8 }); // m <= 2: split-K kernel
+  gemvWhole = new CudaBackend({ poisonAllocations: true, gemvMaxRows: 8, gemvSplitKMaxN: 0 });
   cublas = new CudaBackend({ poisonAllocations: true, gemvMaxRows: 0 });
 });
 after(async () => {
   await gemv.close();
+  await gemvWhole.close();
   await cublas.close();
 });
 
 const randBf16 = (n: number) => Float32Array.from({ length: n }, () => fromBf16Bits(toBf16Bits(Math.random() * 2 - 1)));
 
-for (const [label, backend] of [['gemv', () => gemv], ['cuBLASLt', () => cublas]] as const) {
+for (const [label, backend] of [['gemv (split-K at m <= 2)', () => gemv], ['gemv (whole rows)', () => gemvWhole], ['cuBLASLt', () => cublas]] as const) {
   test(`skinny matmuls through ${label}: m = 1..8, bf16 and f32 out`, async () => {
     const b = backend();
-    for (const m of [1, 2, 3, 5, 8]) {
-      const [n, k] = [37 + Math.floor(Math.random() * 300), 8 * (20 + Math.floor(Math.random() * 90))];
+    for (const [m, big] of [[1, false], [2, false], [3, false], [5, false], [8, false], [1, true], [2, true]] as const) {
+      // big: k past one pass of the split-K CTA (256 threads x UNROLL 4 chunks of 8) and a ragged n.
+      const [n, k] = big ? [1000 + Math.floor(Math.random() * 30), 8 * (1100 + Math.floor(Math.random() * 90))] : [37 + Math.floor(Math.random() * 300), 8 * (20 + Math.floor(Math.random() * 90))];
       const x = randBf16(m * k);
       const w = randBf16(n * k);
       const xt = b.alloc([m, k], 'bf16');

@@ -22,15 +22,32 @@ const HEURISTIC_RESULT_BYTES = 96;
 
 export type GemmOut = 'bf16' | 'f32';
 
+/** GEMMs with at least this many rows of x (prefill, vision) time the heuristic's top
+ *  AUTOTUNE_CANDIDATES algorithms on their first call and keep the fastest; smaller ones take
+ *  the heuristic's first choice. */
+const AUTOTUNE_MIN_M = 256;
+const AUTOTUNE_CANDIDATES = 8;
+const AUTOTUNE_REPS = 3;
+
 /** A cached plan for one (M, N, K, out dtype): descriptors and the chosen algorithm. */
 interface GemmPlan {
   readonly desc: bigint;
   readonly layoutW: bigint;
   readonly layoutX: bigint;
   readonly layoutY: bigint;
-  /** The heuristic result; its first 64 bytes are the cublasLtMatmulAlgo_t. */
-  readonly algo: Uint8Array;
+  /** The chosen heuristic result; its first 64 bytes are the cublasLtMatmulAlgo_t. */
+  algo: Uint8Array;
+  /** Heuristic results still to be timed (empty once chosen). */
+  candidates: Uint8Array[];
   readonly workspaceBytes: number;
+}
+
+/** What autotuning chose, per shape (for benchmarks and notes). */
+export interface AutotuneRecord {
+  readonly shape: string;
+  /** Median ms of each candidate, in heuristic order (NaN: the algorithm failed). */
+  readonly ms: readonly number[];
+  readonly chosen: number;
 }
 
 export class CublasLt {
@@ -102,15 +119,17 @@ export class CublasLt {
     try {
       const ws = new BigUint64Array([BigInt(this.workspaceBytes)]);
       this.check('cublasLtMatmulPreferenceSetAttribute', this.fn.prefSet(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, ws, 8) as number);
-      const result = new Uint8Array(HEURISTIC_RESULT_BYTES);
+      const requested = m >= AUTOTUNE_MIN_M ? AUTOTUNE_CANDIDATES : 1;
+      const results = new Uint8Array(HEURISTIC_RESULT_BYTES * requested);
       const count = new Int32Array(1);
       this.check(
         'cublasLtMatmulAlgoGetHeuristic',
-        this.fn.heuristic(this.handle, desc, layoutW, layoutX, layoutY, layoutY, pref, 1, result, count) as number,
+        this.fn.heuristic(this.handle, desc, layoutW, layoutX, layoutY, layoutY, pref, requested, results, count) as number,
       );
       if (count[0] < 1) throw new CudaError('cublasLtMatmulAlgoGetHeuristic', CUBLAS_STATUS_NOT_SUPPORTED, `no algorithm for bf16 GEMM ${key}`);
-      const view = new DataView(result.buffer);
-      const plan: GemmPlan = { desc, layoutW, layoutX, layoutY, algo: result, workspaceBytes: Number(view.getBigUint64(64, true)) };
+      const all = Array.from({ length: count[0] }, (_, i) => results.slice(i * HEURISTIC_RESULT_BYTES, (i + 1) * HEURISTIC_RESULT_BYTES));
+      const view = new DataView(all[0].buffer);
+      const plan: GemmPlan = { desc, layoutW, layoutX, layoutY, algo: all[0], candidates: all.length > 1 ? all : [], workspaceBytes: Number(view.getBigUint64(64, true)) };
       this.plans.set(key, plan);
       return plan;
     } finally {
@@ -121,11 +140,47 @@ export class CublasLt {
   /** y[M,N] = x[M,K] · W[N,K]ᵀ on `stream` (bf16 inputs, bf16 or f32 out, fp32 accumulation). */
   linear(y: DevicePtr, x: DevicePtr, w: DevicePtr, m: number, n: number, k: number, stream: Handle, out: GemmOut = 'bf16'): void {
     const p = this.plan(m, n, k, out);
+    if (p.candidates.length > 0) this.autotune(p, `${m}x${n}x${k}:${out}`, y, x, w, stream);
     this.check(
       `cublasLtMatmul(${m}x${n}x${k}, ${out} out)`,
       this.fn.matmul(this.handle, p.desc, this.alpha, w, p.layoutW, x, p.layoutX, this.beta, y, p.layoutY, y, p.layoutY, p.algo, this.workspace, this.workspaceBytes, stream) as number,
     );
   }
+
+  /** Times each candidate algorithm on this call's own operands (y is overwritten by each, and
+   *  then by the real call) and keeps the fastest. Synchronises the stream once per shape. */
+  private autotune(p: GemmPlan, shape: string, y: DevicePtr, x: DevicePtr, w: DevicePtr, stream: Handle): void {
+    const d = this.driver;
+    const [e0, e1] = [d.createEvent(), d.createEvent()];
+    const ms: number[] = [];
+    try {
+      for (const algo of p.candidates) {
+        const run = () => this.fn.matmul(this.handle, p.desc, this.alpha, w, p.layoutW, x, p.layoutX, this.beta, y, p.layoutY, y, p.layoutY, algo, this.workspace, this.workspaceBytes, stream) as number;
+        if (run() !== 0) {
+          ms.push(Number.NaN);
+          continue;
+        }
+        d.recordEvent(e0, stream);
+        for (let i = 0; i < AUTOTUNE_REPS; i++) run();
+        d.recordEvent(e1, stream);
+        d.eventSynchronize(e1);
+        ms.push(d.elapsedMs(e0, e1) / AUTOTUNE_REPS);
+      }
+    } finally {
+      d.destroyEvent(e0);
+      d.destroyEvent(e1);
+    }
+    let best = 0;
+    ms.forEach((t, i) => {
+      if (!Number.isNaN(t) && (Number.isNaN(ms[best]) || t < ms[best])) best = i;
+    });
+    if (!Number.isNaN(ms[best])) p.algo = p.candidates[best];
+    this.autotuned.push({ shape, ms, chosen: best });
+    p.candidates = [];
+  }
+
+  /** Shapes autotuned so far, with each candidate's time. */
+  readonly autotuned: AutotuneRecord[] = [];
 
   /** Number of shapes planned so far (each planned once). */
   get planCount(): number {

@@ -85,3 +85,86 @@ GEMV(1)
 GEMV(2)
 GEMV(4)
 GEMV(8)
+
+// Split-K variant for narrow matrices (the decode shapes qkv [6144, 5120], o_proj [5120, 4096],
+// down [5120, 32768]): each CTA owns SK_ROWS rows and its 8 warps split every row's k,
+// interleaved by 32-lane chunks, then reduce through shared memory. gemv's warps each stream
+// whole rows, so a narrow matrix gives few, long chains of dependent loads; here there are
+// n / SK_ROWS CTAs of short chains. grid (ceil(n / SK_ROWS)), block 32 * WARPS_PER_BLOCK.
+#define SK_ROWS 4
+
+template <int M, bool F32_OUT>
+__device__ void gemv_splitk(void* y, const bf16_t* x, const bf16_t* w, int m, int n, int k) {
+  __shared__ float part[WARPS_PER_BLOCK][SK_ROWS][M];
+  const int lane = threadIdx.x & 31;
+  const int warp = threadIdx.x >> 5;
+  const int row0 = blockIdx.x * SK_ROWS;
+  const int chunks = k / 8;
+  const int stride = 32 * WARPS_PER_BLOCK;
+  float acc[SK_ROWS][M];
+#pragma unroll
+  for (int r = 0; r < SK_ROWS; r++)
+#pragma unroll
+    for (int i = 0; i < M; i++) acc[r][i] = 0.f;
+  const uint4* wr[SK_ROWS];
+#pragma unroll
+  for (int r = 0; r < SK_ROWS; r++) wr[r] = reinterpret_cast<const uint4*>(w + (long long)min(row0 + r, n - 1) * k);
+  const uint4* xr = reinterpret_cast<const uint4*>(x);
+
+  for (int c0 = warp * 32 + lane; c0 < chunks; c0 += stride * UNROLL) {
+    uint4 wv[UNROLL][SK_ROWS];
+#pragma unroll
+    for (int u = 0; u < UNROLL; u++) {
+      const int c = c0 + stride * u;
+#pragma unroll
+      for (int r = 0; r < SK_ROWS; r++) wv[u][r] = c < chunks ? __ldcs(wr[r] + c) : make_uint4(0, 0, 0, 0);
+    }
+#pragma unroll
+    for (int u = 0; u < UNROLL; u++) {
+      const int c = c0 + stride * u;
+      if (c >= chunks) break;
+      float wf[SK_ROWS][8];
+#pragma unroll
+      for (int r = 0; r < SK_ROWS; r++) bf16x8_to_f32(wv[u][r], wf[r]);
+#pragma unroll
+      for (int i = 0; i < M; i++) {
+        if (i >= m) break;
+        float xf[8];
+        bf16x8_to_f32(xr[(long long)i * chunks + c], xf);
+#pragma unroll
+        for (int r = 0; r < SK_ROWS; r++)
+#pragma unroll
+          for (int e = 0; e < 8; e++) acc[r][i] += wf[r][e] * xf[e];
+      }
+    }
+  }
+#pragma unroll
+  for (int r = 0; r < SK_ROWS; r++)
+#pragma unroll
+    for (int i = 0; i < M; i++) {
+      const float s = warp_sum(acc[r][i]);
+      if (lane == 0) part[warp][r][i] = s;
+    }
+  __syncthreads();
+  if (threadIdx.x < SK_ROWS * M) {
+    const int r = threadIdx.x / M;
+    const int i = threadIdx.x % M;
+    if (i < m && row0 + r < n) {
+      float s = 0.f;
+#pragma unroll
+      for (int wp = 0; wp < WARPS_PER_BLOCK; wp++) s += part[wp][r][i];
+      if (F32_OUT) static_cast<float*>(y)[(long long)i * n + row0 + r] = s;
+      else static_cast<bf16_t*>(y)[(long long)i * n + row0 + r] = f32_to_bf16(s);
+    }
+  }
+}
+
+#define GEMV_SK(M)                                                                                                  \
+  extern "C" __global__ void __launch_bounds__(256) gemv_sk_m##M##_bf16(bf16_t* y, const bf16_t* x, const bf16_t* w, int m, int n, int k) { \
+    gemv_splitk<M, false>(y, x, w, m, n, k);                                                                        \
+  }                                                                                                                 \
+  extern "C" __global__ void __launch_bounds__(256) gemv_sk_m##M##_f32(float* y, const bf16_t* x, const bf16_t* w, int m, int n, int k) {   \
+    gemv_splitk<M, true>(y, x, w, m, n, k);                                                                         \
+  }
+GEMV_SK(1)
+GEMV_SK(2)
