@@ -1,7 +1,7 @@
 // LLM.create's loading: a model directory (either layout) -> weights on the chosen device's
 // backend, the model runner with its KV cache, the Tekken tokenizer and the image encoder.
 import { basename, resolve } from 'node:path';
-import { deviceTraits } from '../backend/deviceBackend.js';
+import { defaultDevice, deviceTraits } from '../backend/deviceBackend.js';
 import { ImageEncoder } from '../image/index.js';
 import { EMBEDDED_MODEL_DIR, openModelSource, type LoadFormat } from '../model/modelSource.js';
 import type { ModelRunner } from '../model/runner.js';
@@ -21,10 +21,11 @@ export interface LoadOptions {
   readonly loadFormat?: LoadFormat;
   /** A tekken.json other than the directory's own. */
   readonly tokenizer?: string;
+  /** 'cpu' | 'cuda'; default cuda when a driver and a GPU are present, else cpu. */
   readonly device?: string;
   /** Longest prompt + output (default: the model's maximum positions; on the CPU at most 8192). */
   readonly maxModelLen?: number;
-  /** Fraction of the device memory the KV cache may take after the weights (vLLM's). */
+  /** Fraction of the device's memory the process may use, KV cache included (vLLM's; default 0.9). */
   readonly gpuMemoryUtilization?: number;
   readonly maxNumSeqs?: number;
   readonly maxNumBatchedTokens?: number;
@@ -51,7 +52,7 @@ export async function loadComponents(o: LoadOptions): Promise<LLMComponents & { 
   positiveInt('kvCacheTokens', o.kvCacheTokens);
   const util = o.gpuMemoryUtilization ?? 0.9;
   if (!(util > 0 && util <= 1)) throw new InvalidRequestError(`gpuMemoryUtilization must be in (0, 1], got ${util}`, 'gpuMemoryUtilization');
-  const device = o.device ?? 'cpu';
+  const device = o.device ?? (await defaultDevice());
   const traits = deviceTraits(device); // unknown devices fail here, before any file is read
   const source = await openModelSource({ model, loadFormat: o.loadFormat ?? 'auto', tokenizerPath: o.tokenizer });
   let runner: ModelRunner | null = null;
@@ -80,16 +81,13 @@ export async function loadComponents(o: LoadOptions): Promise<LLMComponents & { 
       maxNumSeqs,
       maxNumBatchedTokens,
       kvCacheTokens,
-      kvCacheMemoryFraction: util,
+      gpuMemoryUtilization: util,
     };
-    if (o.runnerThread ?? traits.blocksCallingThread) {
-      sourceOpen = false;
-      await source.weights.close(); // the worker opens its own
-      runner = await startRunnerThread(spec);
-    } else {
-      sourceOpen = false;
-      runner = await openLocalRunner(spec, source);
-    }
+    // The source gave the config and tokenizer; the runner opens the weights itself (here or
+    // in its thread).
+    sourceOpen = false;
+    await source.weights.close();
+    runner = await (o.runnerThread ?? traits.blocksCallingThread ? startRunnerThread(spec) : openLocalRunner(spec));
     let images: ImagePreprocessor | null = null;
     if (cfg.vision) {
       // mistral_common sizes images by the tokenizer's image block; the model config otherwise.

@@ -1,7 +1,7 @@
-// A model runner on this thread: the device's backend, the weights, the KV cache.
-import { createDeviceBackend } from '../backend/deviceBackend.js';
-import { createRunner } from '../model/modelRunner.js';
-import { openModelSource, type LoadFormat, type ModelSource } from '../model/modelSource.js';
+// A model runner on this thread, through the shared loader (src/model/loadModelRunner.ts):
+// the device's backend, the weights, the KV cache.
+import type { LoadFormat } from '../model/modelSource.js';
+import { loadModelRunner } from '../model/loadModelRunner.js';
 import type { ModelRunner } from '../model/runner.js';
 
 /** Everything needed to build a runner (plain data: it also crosses to a worker thread). */
@@ -15,44 +15,28 @@ export interface RunnerSpec {
   readonly maxNumSeqs: number;
   readonly maxNumBatchedTokens: number;
   readonly kvCacheTokens?: number;
-  readonly kvCacheMemoryFraction: number;
+  readonly gpuMemoryUtilization: number;
 }
 
-/** Builds the runner; `source` is reused when given (else opened here). Closing the runner
- *  releases the backend (its threads) and the weight files too. */
-export async function openLocalRunner(spec: RunnerSpec, source?: ModelSource): Promise<ModelRunner> {
-  const src = source ?? (await openModelSource({ model: spec.model, loadFormat: spec.loadFormat, tokenizerPath: spec.tokenizer }));
-  let backend;
-  try {
-    backend = await createDeviceBackend(spec.device, { threads: spec.threads });
-  } catch (err) {
-    await src.weights.close();
-    throw err;
-  }
-  try {
-    const inner = await createRunner({
-      weights: src.weights,
-      backend,
-      maxModelLen: spec.maxModelLen,
-      maxNumSeqs: spec.maxNumSeqs,
-      maxNumBatchedTokens: spec.maxNumBatchedTokens,
-      kvCacheTokens: spec.kvCacheTokens,
-      kvCacheMemoryFraction: spec.kvCacheMemoryFraction,
-    });
-    const b = backend;
-    return {
-      kvCache: inner.kvCache,
-      limits: inner.limits,
-      execute: (batch, sampling, promptLogprobs) => inner.execute(batch, sampling, promptLogprobs),
-      async close() {
-        await inner.close();
-        await src.weights.close();
-        await b.close();
-      },
-    };
-  } catch (err) {
-    await src.weights.close();
-    await backend.close();
-    throw err;
-  }
+/** Builds the runner. Closing it releases the backend (its threads) and the weight files too. */
+export async function openLocalRunner(spec: RunnerSpec): Promise<ModelRunner> {
+  const loaded = await loadModelRunner({
+    model: spec.model,
+    loadFormat: spec.loadFormat,
+    tokenizerPath: spec.tokenizer,
+    device: spec.device,
+    threads: spec.threads,
+    maxModelLen: spec.maxModelLen,
+    maxNumSeqs: spec.maxNumSeqs,
+    maxNumBatchedTokens: spec.maxNumBatchedTokens,
+    kvCacheTokens: spec.kvCacheTokens,
+    gpuMemoryUtilization: spec.gpuMemoryUtilization,
+  });
+  const inner = loaded.runner;
+  return {
+    kvCache: inner.kvCache,
+    limits: inner.limits,
+    execute: (batch, sampling, promptLogprobs) => inner.execute(batch, sampling, promptLogprobs),
+    close: () => loaded.close(),
+  };
 }

@@ -39,7 +39,7 @@ test('errors inside the thread come back as rejections; a closed runner refuses 
     maxNumSeqs: 2,
     maxNumBatchedTokens: 64,
     kvCacheTokens: 256,
-    kvCacheMemoryFraction: 0.9,
+    gpuMemoryUtilization: 0.9,
   });
   assert.equal(runner.kvCache.blockSize, 16);
   assert.equal(runner.limits.maxModelLen, 64);
@@ -58,7 +58,7 @@ test('errors inside the thread come back as rejections; a closed runner refuses 
   await runner.close();
   await assert.rejects(runner.execute(empty, []), /closed/);
   await assert.rejects(
-    startRunnerThread({ model: '/nonexistent', loadFormat: 'auto', device: 'cpu', maxModelLen: 64, maxNumSeqs: 1, maxNumBatchedTokens: 64, kvCacheMemoryFraction: 0.9 }),
+    startRunnerThread({ model: '/nonexistent', loadFormat: 'auto', device: 'cpu', maxModelLen: 64, maxNumSeqs: 1, maxNumBatchedTokens: 64, gpuMemoryUtilization: 0.9 }),
     /\/nonexistent does not exist/,
   );
 });

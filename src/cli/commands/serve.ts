@@ -97,7 +97,7 @@ export const serveCommand: Command = {
         model,
         tokenizer: v.tokenizer,
         loadFormat,
-        device: v.device ?? 'cpu',
+        device: v.device, // default: cuda when a driver and a GPU are present, else cpu
         servedModelName: v['served-model-name'],
         maxModelLen: parseNumberFlag('max-model-len', v['max-model-len'], { integer: true, min: 2 }),
         maxNumSeqs: parseNumberFlag('max-num-seqs', v['max-num-seqs'], { integer: true, min: 1 }),
