@@ -1,6 +1,6 @@
 // One sequence the engine runs: a prompt (token ids and the images whose spans it holds), the
 // sampling params, and the state the scheduler advances. n > 1 is n such sequences sharing a
-// parent id (see outputs in llmEngine.ts).
+// parent request (see requestState.ts); children after the first wait for its prompt to be cached.
 import { createHash } from 'node:crypto';
 import type { SamplingParams } from './samplingParams.js';
 
