@@ -45,6 +45,9 @@ export type { EncoderImage } from './model/imagePatches.js';
 // Model sources: checkpoint directories, built-in configs, seeded dummy weights (--load-format dummy).
 export { openModelSource, LOAD_FORMATS, EMBEDDED_MODEL_DIR } from './model/modelSource.js';
 export type { LoadFormat, ModelSource, ModelSourceOptions } from './model/modelSource.js';
+export { loadModelRunner } from './model/loadModelRunner.js';
+export type { LoadModelRunnerOptions, LoadedModelRunner } from './model/loadModelRunner.js';
+export { createDeviceBackend, defaultDevice, DEVICES, BackendUnavailableError } from './backend/deviceBackend.js';
 export { BUILTIN_CONFIG_NAMES, loadBuiltinConfig, builtinConfigDir } from './model/builtinConfigs.js';
 export { DummyWeightSource, dummyFillSpec, dummyTensorKey } from './model/dummyWeights.js';
 export type { DummyFillSpec, DummyWeightOptions } from './model/dummyWeights.js';

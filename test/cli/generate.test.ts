@@ -74,3 +74,12 @@ test('bad inputs: clear errors and a non-zero exit', () => {
   fails(['--prompt-tokens', '1,999999'], /outside the vocabulary/);
   fails([], /exactly one of --prompt and --prompt-tokens/);
 });
+
+test('--device and --load-format: dummy weights on the cpu run; bad values are clear errors', () => {
+  const ok = run('--prompt-tokens', '1,1100,1200', '--max-tokens', '3', '--temperature', '0', '--load-format', 'dummy', '--device', 'cpu', '--json');
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(JSON.parse(ok.stdout).outputs[0].token_ids.length, 3);
+  fails(['--prompt-tokens', '1', '--device', 'tpu'], /--device must be one of cpu, cuda \(got 'tpu'\)/);
+  fails(['--prompt-tokens', '1', '--load-format', 'pt'], /--load-format must be one of auto, dummy \(got 'pt'\)/);
+  fails(['--prompt-tokens', '1', '--model', 'mistral-small-3.1-24b'], /built-in config without weights: use --load-format dummy/);
+});
