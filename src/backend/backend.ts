@@ -106,6 +106,13 @@ export interface ScoreRequest {
   readonly numLogprobs: number;
 }
 
+/** A recorded sequence of ops (see Backend.captureGraph). */
+export interface RecordedGraph {
+  /** Enqueues the recorded ops on the backend's stream, ordered like any op. */
+  replay(): void;
+  dispose(): void;
+}
+
 export interface Backend {
   /** 'cpu', 'cuda', ... for messages and benchmarks only; model code never branches on it. */
   readonly name: string;
@@ -141,6 +148,11 @@ export interface Backend {
   synchronize(): Promise<void>;
   /** Releases the device (threads, contexts). The backend is unusable afterwards. */
   close(): Promise<void>;
+  /** Optional (CUDA graphs): records the ops that `record` enqueues, without running them,
+   *  into a graph that `replay` runs again with the same launch parameters and pointers (so
+   *  the recorded ops must read their per-step inputs from fixed buffers). `record` may not
+   *  allocate, free, write from the host or synchronise. */
+  captureGraph?(record: () => void): RecordedGraph;
 
   // ---- ops -------------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ export interface LoadModelOptions {
   readonly maxModelLen?: number;
   readonly maxNumSeqs?: number;
   readonly maxNumBatchedTokens?: number;
+  readonly enforceEager?: boolean;
 }
 
 /** parseArgs options of the model and device flags. */
@@ -49,6 +50,7 @@ export async function loadModel(o: LoadModelOptions): Promise<LoadedModel> {
       maxModelLen: o.maxModelLen,
       maxNumSeqs: o.maxNumSeqs ?? 1,
       maxNumBatchedTokens: o.maxNumBatchedTokens,
+      enforceEager: o.enforceEager,
     });
     return { source: m.source, backend: m.backend, runner: m.runner, close: () => m.close() };
   } catch (e) {

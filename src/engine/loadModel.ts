@@ -38,6 +38,8 @@ export interface LoadOptions {
   /** Run the model in a worker thread (default: when the device's ops block the calling thread,
    *  as the CPU's do), so the event loop serves HTTP while a step computes. */
   readonly runnerThread?: boolean;
+  /** Never replay recorded decode graphs (vLLM's enforce_eager; default: TRAMONTANE_ENFORCE_EAGER=1). */
+  readonly enforceEager?: boolean;
 }
 
 function positiveInt(name: string, v: number | undefined): void {
@@ -82,6 +84,7 @@ export async function loadComponents(o: LoadOptions): Promise<LLMComponents & { 
       maxNumBatchedTokens,
       kvCacheTokens,
       gpuMemoryUtilization: util,
+      enforceEager: o.enforceEager,
     };
     // The source gave the config and tokenizer; the runner opens the weights itself (here or
     // in its thread).

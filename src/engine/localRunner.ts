@@ -16,6 +16,7 @@ export interface RunnerSpec {
   readonly maxNumBatchedTokens: number;
   readonly kvCacheTokens?: number;
   readonly gpuMemoryUtilization: number;
+  readonly enforceEager?: boolean;
 }
 
 /** Builds the runner. Closing it releases the backend (its threads) and the weight files too. */
@@ -31,6 +32,7 @@ export async function openLocalRunner(spec: RunnerSpec): Promise<ModelRunner> {
     maxNumBatchedTokens: spec.maxNumBatchedTokens,
     kvCacheTokens: spec.kvCacheTokens,
     gpuMemoryUtilization: spec.gpuMemoryUtilization,
+    enforceEager: spec.enforceEager,
   });
   const inner = loaded.runner;
   return {

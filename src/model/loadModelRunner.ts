@@ -26,6 +26,8 @@ export interface LoadModelRunnerOptions {
   readonly kvCacheTokens?: number;
   /** Fraction of the device's total memory the process may use (vLLM's; default 0.9). */
   readonly gpuMemoryUtilization?: number;
+  /** Never replay recorded decode graphs (vLLM's enforce_eager; default: TRAMONTANE_ENFORCE_EAGER=1). */
+  readonly enforceEager?: boolean;
 }
 
 export interface LoadedModelRunner {
@@ -62,6 +64,7 @@ export async function loadModelRunner(o: LoadModelRunnerOptions): Promise<Loaded
       maxNumBatchedTokens: o.maxNumBatchedTokens ?? Math.min(maxModelLen, 2048),
       kvCacheTokens,
       kvCacheMemoryFraction: util,
+      enforceEager: o.enforceEager,
     });
     const b = backend;
     return {

@@ -10,6 +10,7 @@ import type { KvCacheGeometry, ModelRunner, RunnerLimits } from './runner.js';
 import type { BatchSampling, PromptLogprobsChunk, PromptLogprobsRequest, SampledToken, StepOutput } from './sampling.js';
 import { runTextDecoder, TextWorkspace } from './textDecoder.js';
 import { validateBatch } from './validateBatch.js';
+import { DecodeGraphs, decodeStride, isDecodeStep, restrideBlockTables } from './decodeGraphs.js';
 import { parameterCount } from './parameterCount.js';
 import type { WeightSource } from './weights.js';
 
@@ -29,6 +30,9 @@ export interface CreateRunnerOptions {
    *  capped at maxNumSeqs sequences of maxModelLen. */
   readonly kvCacheTokens?: number;
   readonly kvCacheMemoryFraction?: number;
+  /** Run every step's ops directly, never replaying recorded decode graphs (vLLM's
+   *  enforce_eager). Default: the environment variable TRAMONTANE_ENFORCE_EAGER=1, else false. */
+  readonly enforceEager?: boolean;
 }
 
 export async function createRunner(o: CreateRunnerOptions): Promise<ModelRunner> {
@@ -74,6 +78,8 @@ class BackendModelRunner implements ModelRunner {
   private readonly rowIndex: DeviceTensor;
   private readonly gathered: DeviceTensor; // [logitRows, hidden]
   private readonly logits: DeviceTensor; // [logitRows, vocab] f32
+  /** Recorded decode steps; null with enforceEager. */
+  private readonly graphs: DecodeGraphs | null;
   private closed = false;
 
   constructor(
@@ -104,6 +110,13 @@ class BackendModelRunner implements ModelRunner {
       this.vCaches.push(b.alloc([numBlocks, KV_BLOCK_SIZE, t.numKvHeads, t.headDim], b.activationDType));
     }
     this.images = new ImageFeatureCache(b, cfg, weights.vision, weights.projector);
+    const eager = o.enforceEager ?? process.env.TRAMONTANE_ENFORCE_EAGER === '1';
+    this.graphs = eager || !b.captureGraph ? null : new DecodeGraphs(b);
+  }
+
+  /** Decode steps recorded as graphs so far (0 with enforceEager or on a backend without). */
+  get decodeGraphCount(): number {
+    return this.graphs?.count ?? 0;
   }
 
   private planKvBlocks(o: CreateRunnerOptions): number {
@@ -133,6 +146,7 @@ class BackendModelRunner implements ModelRunner {
     if (this.closed) throw new Error('runner is closed');
     const b = this.backend;
     validateBatch(batch, sampling, this.limits, this.kvCache, promptLogprobs);
+    if (isDecodeStep(batch, promptLogprobs)) return this.executeDecode(batch, sampling);
     const n = batch.tokenIds.length;
     const numSeqs = batch.queryLens.length;
     const starts = new Int32Array(numSeqs + 1);
@@ -173,6 +187,55 @@ class BackendModelRunner implements ModelRunner {
     const sampled = await this.sampleSequences(batch, starts, sampling);
     const prompt = await this.scorePrompts(batch, starts, promptLogprobs);
     return { sampled, promptLogprobs: prompt };
+  }
+
+  /** A plain decode step (isDecodeStep): the same ops whether eager or replayed, shaped by
+   *  (sequences, block-table stride) only, reading per-step values from the fixed buffers. */
+  private async executeDecode(batch: ForwardBatch, sampling: BatchSampling): Promise<StepOutput> {
+    const b = this.backend;
+    const n = batch.tokenIds.length;
+    const stride = decodeStride(batch, KV_BLOCK_SIZE, this.maxBlocksPerSeq);
+    const starts = new Int32Array(n + 1);
+    for (let s = 0; s <= n; s++) starts[s] = s;
+    b.write(this.ids, batch.tokenIds);
+    b.write(this.positions, batch.positions);
+    b.write(this.slots, batch.slotMapping);
+    b.write(this.queryStarts, starts);
+    b.write(this.contextLens, batch.contextLens);
+    b.write(this.blockTables, restrideBlockTables(batch, stride));
+    const meta: AttentionMetadata = {
+      numSeqs: n,
+      queryStarts: b.view(this.queryStarts, [n + 1]),
+      contextLens: b.view(this.contextLens, [n]),
+      blockTables: b.view(this.blockTables, [n, stride]),
+      maxBlocksPerSeq: stride,
+      maxQueryLen: 1,
+      maxContextLen: stride * KV_BLOCK_SIZE, // a bound, fixed per shape (sets the attention's splits)
+    };
+    const logits = b.view(this.logits, [n, this.cfg.text.vocabSize]);
+    const forward = (): void => {
+      const ids = b.view(this.ids, [n]);
+      b.embedding(this.ws.rows(this.ws.residual, n), this.weights.text.embeddings, ids);
+      runTextDecoder(b, this.cfg.text, this.weights.text, this.ws, {
+        numTokens: n,
+        positions: b.view(this.positions, [n]),
+        slotMapping: b.view(this.slots, [n]),
+        meta,
+        kCaches: this.kCaches,
+        vCaches: this.vCaches,
+      });
+      b.matmul(logits, this.ws.rows(this.ws.normed, n), this.weights.text.output);
+    };
+    if (this.graphs) this.graphs.run(`${n}:${stride}`, forward);
+    else forward();
+    const requests: SampleRequest[] = [];
+    for (let s = 0; s < n; s++) {
+      const params = sampling[s];
+      if (!params) throw new Error(`sequence ${s} is to be sampled but has no sampling parameters`);
+      requests.push({ row: s, params });
+    }
+    const sampled = await b.sample(logits, requests);
+    return { sampled, promptLogprobs: new Array(n).fill(null) };
   }
 
   /** Computes f32 logits for the given rows of the final hidden states into this.logits. */
@@ -234,6 +297,7 @@ class BackendModelRunner implements ModelRunner {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.graphs?.dispose();
     this.images.clear();
     this.ws.free();
     for (const t of [...this.kCaches, ...this.vCaches, ...this.weights.all]) this.backend.free(t);

@@ -8,6 +8,7 @@ import type {
   DType,
   ImageSpans,
   PagedAttentionArgs,
+  RecordedGraph,
   SampleRequest,
   ScoreRequest,
   VisionAttentionArgs,
@@ -223,6 +224,41 @@ export class CudaBackend implements Backend {
     for (const t of this.owned) this.ctx.driver.free(t.ptr);
     this.owned.clear();
     this.ctx.close();
+  }
+
+  captureGraph(record: () => void): RecordedGraph {
+    if (this.closed) throw new Error('cuda backend is closed');
+    const d = this.ctx.driver;
+    d.beginCapture(this.stream);
+    try {
+      record();
+    } catch (err) {
+      try {
+        d.destroyGraph(d.endCapture(this.stream));
+      } catch {
+        // the capture was invalidated: the original error says why
+      }
+      throw err;
+    }
+    const graph = d.endCapture(this.stream);
+    let exec: bigint;
+    try {
+      exec = d.instantiateGraph(graph);
+    } finally {
+      d.destroyGraph(graph);
+    }
+    let disposed = false;
+    return {
+      replay: () => {
+        if (disposed || this.closed) throw new Error('replay of a disposed graph');
+        d.launchGraph(exec, this.stream);
+      },
+      dispose: () => {
+        if (disposed || this.closed) return;
+        disposed = true;
+        d.destroyGraphExec(exec);
+      },
+    };
   }
 
   // ---- launch helpers --------------------------------------------------------------------

@@ -18,6 +18,7 @@ export class CudaContext {
   readonly kernels: KernelLibrary;
   private blas: CublasLt | null = null;
   private readonly scratch = new Map<string, { ptr: DevicePtr; bytes: number }>();
+  private readonly retired: DevicePtr[] = [];
   private closed = false;
 
   constructor(options: CudaContextOptions = {}) {
@@ -36,14 +37,13 @@ export class CudaContext {
   }
 
   /** A device buffer of at least `bytes` for the named purpose, reused across calls. The
-   *  previous contents are stream-ordered: later writes queue behind earlier kernels. */
+   *  previous contents are stream-ordered: later writes queue behind earlier kernels. A
+   *  buffer outgrown is kept (not freed) until close, since graphs may have recorded it. */
   scratchBuffer(name: string, bytes: number): DevicePtr {
     const have = this.scratch.get(name);
     if (have && have.bytes >= bytes) return have.ptr;
-    if (have) {
-      this.driver.streamSynchronize(this.stream);
-      this.driver.free(have.ptr);
-    }
+    // The old buffer stays allocated until close: a captured graph may still point at it.
+    if (have) this.retired.push(have.ptr);
     const size = Math.max(256, 2 ** Math.ceil(Math.log2(bytes)));
     const ptr = this.driver.malloc(size);
     this.scratch.set(name, { ptr, bytes: size });
@@ -62,6 +62,7 @@ export class CudaContext {
     this.closed = true;
     this.driver.streamSynchronize(this.stream);
     for (const s of this.scratch.values()) this.driver.free(s.ptr);
+    for (const p of this.retired.splice(0)) this.driver.free(p);
     this.scratch.clear();
     this.blas?.dispose();
     this.kernels.dispose();

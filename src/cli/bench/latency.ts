@@ -37,6 +37,8 @@ export async function benchLatency(args: string[]): Promise<number> {
         'num-iters': { type: 'string' },
         'output-json': { type: 'string' },
         'skip-matmul': { type: 'boolean' },
+        'enforce-eager': { type: 'boolean' },
+        'max-model-len': { type: 'string' },
       },
     }).values;
   } catch (e) {
@@ -48,8 +50,9 @@ export async function benchLatency(args: string[]): Promise<number> {
   const warmup = parseNumberFlag('num-iters-warmup', v['num-iters-warmup'], { integer: true, min: 0 }) ?? 10;
   const iters = parseNumberFlag('num-iters', v['num-iters'], { integer: true, min: 1 }) ?? 30;
   const maxNumBatchedTokens = parseNumberFlag('max-num-batched-tokens', v['max-num-batched-tokens'], { integer: true, min: batchSize }) ?? Math.max(batchSize, Math.min(2048, batchSize * inputLen));
-  const maxModelLen = inputLen + outputLen;
-  const model = await loadModel({ model: v.model, tokenizer: v.tokenizer, loadFormat: v['load-format'], device: v.device, maxModelLen, maxNumSeqs: batchSize, maxNumBatchedTokens });
+  const maxModelLen = parseNumberFlag('max-model-len', v['max-model-len'], { integer: true, min: inputLen + outputLen }) ?? inputLen + outputLen;
+  const enforceEager = v['enforce-eager'] === true;
+  const model = await loadModel({ model: v.model, tokenizer: v.tokenizer, loadFormat: v['load-format'], device: v.device, maxModelLen, maxNumSeqs: batchSize, maxNumBatchedTokens, enforceEager });
   try {
     const cpu = model.backend instanceof CpuBackend ? model.backend : null;
     if (cpu) await cpu.whenThreadsReady();
@@ -60,7 +63,7 @@ export async function benchLatency(args: string[]): Promise<number> {
     const deviceName = (model.backend as { deviceName?: string }).deviceName ?? null;
     const backendText = cpu ? `cpu backend, ${cpu.threads} threads` : `${model.backend.name} backend${deviceName ? ` on ${deviceName}` : ''}`;
     console.log(`model ${model.source.origin}, ${model.source.weights.config.dtype} weights, ${backendText}`);
-    console.log(`input_len ${inputLen}, output_len ${outputLen}, batch_size ${batchSize}`);
+    console.log(`input_len ${inputLen}, output_len ${outputLen}, batch_size ${batchSize}, max_model_len ${maxModelLen}${enforceEager ? ', enforce-eager' : ''}`);
     for (let i = 0; i < warmup; i++) await runBatch(model.runner, prompts, outputLen);
     const latencies: number[] = [];
     const prefill: number[] = [];
@@ -107,7 +110,8 @@ export async function benchLatency(args: string[]): Promise<number> {
         avg_latency: avg, latencies, percentiles, output_tokens_per_second: tokensPerSecond,
         prefill_seconds_median: prefillSeconds, prefill_tokens_per_second: prefillTokensPerSecond,
         decode_seconds_median: decodeSeconds, decode_tokens_per_second: decodeTokensPerSecond,
-        max_num_batched_tokens: maxNumBatchedTokens,
+        max_num_batched_tokens: maxNumBatchedTokens, max_model_len: maxModelLen, enforce_eager: enforceEager,
+        decode_graphs: (model.runner as { decodeGraphCount?: number }).decodeGraphCount ?? null,
         backend: model.backend.name, device: deviceName, threads: cpu?.threads ?? null, model: model.source.origin,
         cublas_autotune: (model.backend as { ctx?: { cublas?: { autotuned?: unknown } } }).ctx?.cublas?.autotuned ?? null,
         load_format: v['load-format'] ?? 'auto', dtype: model.source.weights.config.dtype, matmul, matmul_reference: numpyNote,

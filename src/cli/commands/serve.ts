@@ -7,7 +7,7 @@ import { LLM } from '../../engine/llm.js';
 import { createServer, DEFAULT_BODY_LIMIT } from '../../server/app.js';
 
 const USAGE = `usage: tramontane serve [model] [--host H] [--port P] [--api-key KEY] [--served-model-name NAME]
-  [--max-model-len N] [--max-num-seqs N] [--max-num-batched-tokens N] [--gpu-memory-utilization F]
+  [--max-model-len N] [--max-num-seqs N] [--max-num-batched-tokens N] [--gpu-memory-utilization F] [--enforce-eager]
   [--kv-cache-tokens N] [--limit-mm-per-prompt image=N] [--device cpu|cuda] [--load-format auto|dummy]
   [--tokenizer <tekken.json>] [--max-body-bytes N] [--no-enable-prefix-caching] [--runner-thread auto|on|off]
 Without a model it serves the embedded tiny checkpoint (random weights: meaningless text).
@@ -67,6 +67,7 @@ export const serveCommand: Command = {
           'max-body-bytes': { type: 'string' },
           'no-enable-prefix-caching': { type: 'boolean' },
           'runner-thread': { type: 'string' },
+          'enforce-eager': { type: 'boolean' },
           help: { type: 'boolean', short: 'h' },
         },
       });
@@ -106,6 +107,7 @@ export const serveCommand: Command = {
         kvCacheTokens: parseNumberFlag('kv-cache-tokens', v['kv-cache-tokens'], { integer: true, min: 1 }),
         enablePrefixCaching: !v['no-enable-prefix-caching'],
         runnerThread,
+        enforceEager: v['enforce-eager'] === true,
       });
     } catch (e) {
       if (e instanceof CliError) throw e;
