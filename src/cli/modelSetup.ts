@@ -1,6 +1,7 @@
-// Shared by `generate` and `bench latency`: the flags that choose a model and a device
-// (--model, --load-format, --device, --tokenizer) and the shared loader behind them
-// (src/model/loadModelRunner.ts), errors as CliErrors.
+// Shared by `generate`, `serve` and `bench latency`: the flags that choose a model, a device and
+// the context length (--model, --load-format, --device, --tokenizer, --max-model-len); and, for
+// generate and bench latency, the shared loader behind them (src/model/loadModelRunner.ts),
+// errors as CliErrors.
 import type { Backend } from '../backend/backend.js';
 import { DEVICES } from '../backend/deviceBackend.js';
 import { loadModelRunner } from '../model/loadModelRunner.js';
@@ -27,12 +28,14 @@ export interface LoadModelOptions {
   readonly enforceEager?: boolean;
 }
 
-/** parseArgs options of the model and device flags. */
+/** parseArgs options of the model, device and context-length flags (each command checks
+ *  --max-model-len against its own bounds). */
 export const MODEL_FLAGS = {
   model: { type: 'string' },
   tokenizer: { type: 'string' },
   'load-format': { type: 'string' },
   device: { type: 'string' },
+  'max-model-len': { type: 'string' },
 } as const;
 
 export const MODEL_FLAGS_USAGE = `[--model <dir|mistral-small-3.1-24b>] [--load-format auto|dummy] [--device cpu|cuda] [--tokenizer <tekken.json>]`;

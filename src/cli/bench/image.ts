@@ -1,11 +1,11 @@
 // `tramontane bench image`: our whole preprocessing (decode, RGB flattening, OpenCV-exact
 // cubic resize, normalisation) beside sharp doing decode + bicubic resize of the same bytes
 // to the same size, in the same process. Images are generated deterministically.
-import { parseArgs } from 'node:util';
 import { availableParallelism, loadavg } from 'node:os';
 import sharp from 'sharp';
 import { ImageEncoder } from '../../image/encoder.js';
 import { decodeToRgb, DEFAULT_MAX_PIXELS } from '../../image/decode.js';
+import { parseFlags } from '../args.js';
 import { CliError } from '../errors.js';
 
 /** A deterministic photo-like RGB pattern: gradients, edges and hash noise. */
@@ -59,7 +59,7 @@ async function interleaved(iterations: number, fns: (() => Promise<unknown>)[]):
 }
 
 export async function benchImage(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { iterations: { type: 'string', short: 'n', default: '9' } }, strict: true });
+  const { values } = parseFlags('bench image', args, { iterations: { type: 'string', short: 'n', default: '9' } });
   const iterations = Number(values.iterations);
   if (!Number.isInteger(iterations) || iterations < 1) throw new CliError(`--iterations must be a positive integer, got '${values.iterations}'`);
   const encoder = new ImageEncoder({ patchSize: 14, maxImageSize: 1540, spatialMergeSize: 2 });

@@ -3,8 +3,7 @@
 // percentile latencies) on the CPU or CUDA backend, with the prefill (time to the first tokens)
 // and decode parts timed apart; on the CPU also the matmul GFLOP/s beside numpy/OpenBLAS.
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { CliError } from '../errors.js';
+import { parseFlags } from '../args.js';
 import { CpuBackend } from '../../backend/cpu/cpuBackend.js';
 import { loadModel, MODEL_FLAGS } from '../modelSetup.js';
 import { parseNumberFlag } from '../parseNumbers.js';
@@ -22,28 +21,18 @@ function percentile(sorted: number[], p: number): number {
 }
 
 export async function benchLatency(args: string[]): Promise<number> {
-  let v;
-  try {
-    v = parseArgs({
-      args,
-      strict: true,
-      options: {
-        ...MODEL_FLAGS,
-        'max-num-batched-tokens': { type: 'string' },
-        'input-len': { type: 'string' },
-        'output-len': { type: 'string' },
-        'batch-size': { type: 'string' },
-        'num-iters-warmup': { type: 'string' },
-        'num-iters': { type: 'string' },
-        'output-json': { type: 'string' },
-        'skip-matmul': { type: 'boolean' },
-        'enforce-eager': { type: 'boolean' },
-        'max-model-len': { type: 'string' },
-      },
-    }).values;
-  } catch (e) {
-    throw new CliError(`bench latency: ${(e as Error).message}`);
-  }
+  const v = parseFlags('bench latency', args, {
+    ...MODEL_FLAGS,
+    'max-num-batched-tokens': { type: 'string' },
+    'input-len': { type: 'string' },
+    'output-len': { type: 'string' },
+    'batch-size': { type: 'string' },
+    'num-iters-warmup': { type: 'string' },
+    'num-iters': { type: 'string' },
+    'output-json': { type: 'string' },
+    'skip-matmul': { type: 'boolean' },
+    'enforce-eager': { type: 'boolean' },
+  }).values;
   const inputLen = parseNumberFlag('input-len', v['input-len'], { integer: true, min: 1 }) ?? 32;
   const outputLen = parseNumberFlag('output-len', v['output-len'], { integer: true, min: 1 }) ?? 128;
   const batchSize = parseNumberFlag('batch-size', v['batch-size'], { integer: true, min: 1 }) ?? 8;

@@ -2,7 +2,7 @@
 // (`tramontane serve`), random dataset only.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseFlagsWithHelp } from '../args.js';
 import { CliError } from '../errors.js';
 import { parseNumberFlag } from '../parseNumbers.js';
 import { randomRequests, runRequests, type ServeBenchOptions } from './serveClient.js';
@@ -97,42 +97,30 @@ export async function runServeBenchmark(o: ServeBenchOptions, percentiles: reado
 }
 
 export async function benchServe(args: string[]): Promise<number> {
-  let v;
-  try {
-    v = parseArgs({
-      args,
-      strict: true,
-      options: {
-        'base-url': { type: 'string' },
-        host: { type: 'string' },
-        port: { type: 'string' },
-        model: { type: 'string' },
-        'dataset-name': { type: 'string' },
-        'random-input-len': { type: 'string' },
-        'random-output-len': { type: 'string' },
-        'random-range-ratio': { type: 'string' },
-        'num-prompts': { type: 'string' },
-        'request-rate': { type: 'string' },
-        burstiness: { type: 'string' },
-        'max-concurrency': { type: 'string' },
-        seed: { type: 'string' },
-        'ignore-eos': { type: 'boolean' },
-        tokenizer: { type: 'string' },
-        'metric-percentiles': { type: 'string' },
-        'api-key': { type: 'string' },
-        'save-result': { type: 'boolean' },
-        'result-dir': { type: 'string' },
-        'result-filename': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }).values;
-  } catch (e) {
-    throw new CliError(`bench serve: ${(e as Error).message}\n${USAGE}`);
-  }
-  if (v.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const parsed = parseFlagsWithHelp('bench serve', USAGE, args, {
+    'base-url': { type: 'string' },
+    host: { type: 'string' },
+    port: { type: 'string' },
+    model: { type: 'string' },
+    'dataset-name': { type: 'string' },
+    'random-input-len': { type: 'string' },
+    'random-output-len': { type: 'string' },
+    'random-range-ratio': { type: 'string' },
+    'num-prompts': { type: 'string' },
+    'request-rate': { type: 'string' },
+    burstiness: { type: 'string' },
+    'max-concurrency': { type: 'string' },
+    seed: { type: 'string' },
+    'ignore-eos': { type: 'boolean' },
+    tokenizer: { type: 'string' },
+    'metric-percentiles': { type: 'string' },
+    'api-key': { type: 'string' },
+    'save-result': { type: 'boolean' },
+    'result-dir': { type: 'string' },
+    'result-filename': { type: 'string' },
+  });
+  if (!parsed) return 0;
+  const v = parsed.values;
   if ((v['dataset-name'] ?? 'random') !== 'random') throw new CliError(`bench serve: --dataset-name ${v['dataset-name']} is not supported (only random)`);
   const port = parseNumberFlag('port', v.port, { integer: true, min: 1, max: 65535 }) ?? 8000;
   const baseUrl = (v['base-url'] ?? `http://${v.host ?? '127.0.0.1'}:${port}`).replace(/\/+$/, '').replace(/\/v1$/, '');

@@ -3,11 +3,11 @@
 // deterministically from test/fixtures/tokenizer/corpus.json; ids are checked equal.
 // js-tiktoken and tiktoken are dev dependencies, loaded only here.
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { loadDevVocabulary } from '../../tokenizer/devVocabulary.js';
 import { toJsPattern } from '../../tokenizer/preSplitPattern.js';
 import { buildTekkenJson } from '../../tokenizer/tekkenBuilder.js';
 import { Tekkenizer } from '../../tokenizer/tekkenizer.js';
+import { parseFlags } from '../args.js';
 import { CliError } from '../errors.js';
 
 interface Encoder {
@@ -82,16 +82,7 @@ function sameIds(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
 }
 
 export async function benchTokenizer(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      options: { mb: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, corpus: { type: 'string' } },
-    }));
-  } catch (err) {
-    throw new CliError(`bench tokenizer: ${(err as Error).message}`);
-  }
+  const { values } = parseFlags('bench tokenizer', args, { mb: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, corpus: { type: 'string' } });
   const mb = Number(values.mb);
   const rounds = Number(values.rounds);
   if (!(mb > 0) || !Number.isInteger(rounds) || rounds < 1) throw new CliError('bench tokenizer: --mb must be > 0 and --rounds a positive integer');

@@ -1,6 +1,6 @@
 // `tramontane detokenize --tokenizer <tekken.json> [--ids 1,2,3 | stdin] [--keep-special]`
-import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
+import { parseFlags } from '../args.js';
 import { CliError } from '../errors.js';
 import { loadTokenizer, readStdin } from './tokenizerSource.js';
 
@@ -31,20 +31,11 @@ export const detokenizeCommand: Command = {
   name: 'detokenize',
   summary: 'print the text of token ids (--ids 1,2,3 or stdin): --tokenizer <tekken.json> [--keep-special]',
   async run(args: string[]): Promise<number> {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args,
-        strict: true,
-        options: {
-          tokenizer: { type: 'string' },
-          ids: { type: 'string' },
-          'keep-special': { type: 'boolean', default: false },
-        },
-      }));
-    } catch (err) {
-      throw new CliError(`detokenize: ${(err as Error).message}`);
-    }
+    const { values } = parseFlags('detokenize', args, {
+      tokenizer: { type: 'string' },
+      ids: { type: 'string' },
+      'keep-special': { type: 'boolean', default: false },
+    });
     const tokenizer = loadTokenizer(values.tokenizer, 'detokenize');
     const ids = parseIds(values.ids ?? (await readStdin()));
     let text: string;

@@ -1,7 +1,7 @@
 // `tramontane generate`: one request through the model on the CPU, text streamed to stdout, or
 // with --json one object shaped like vLLM's RequestOutput.
-import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
+import { parseFlagsWithHelp } from '../args.js';
 import { CliError } from '../errors.js';
 import { loadModel, MODEL_FLAGS, MODEL_FLAGS_USAGE } from '../modelSetup.js';
 import { parseIdList, parseNumberFlag } from '../parseNumbers.js';
@@ -22,38 +22,23 @@ export const generateCommand: Command = {
   name: 'generate',
   summary: 'generate text from a prompt (and images) on the CPU or a CUDA GPU',
   async run(args: string[]): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        strict: true,
-        allowPositionals: false,
-        options: {
-          ...MODEL_FLAGS,
-          prompt: { type: 'string' },
-          'prompt-tokens': { type: 'string' },
-          image: { type: 'string', multiple: true },
-          'max-tokens': { type: 'string' },
-          temperature: { type: 'string' },
-          'top-p': { type: 'string' },
-          'top-k': { type: 'string' },
-          'min-p': { type: 'string' },
-          seed: { type: 'string' },
-          logprobs: { type: 'string' },
-          'prompt-logprobs': { type: 'string' },
-          'max-model-len': { type: 'string' },
-          json: { type: 'boolean' },
-          help: { type: 'boolean', short: 'h' },
-        },
-      });
-    } catch (e) {
-      throw new CliError(`generate: ${(e as Error).message}\n${USAGE}`);
-    }
+    const parsed = parseFlagsWithHelp('generate', USAGE, args, {
+      ...MODEL_FLAGS,
+      prompt: { type: 'string' },
+      'prompt-tokens': { type: 'string' },
+      image: { type: 'string', multiple: true },
+      'max-tokens': { type: 'string' },
+      temperature: { type: 'string' },
+      'top-p': { type: 'string' },
+      'top-k': { type: 'string' },
+      'min-p': { type: 'string' },
+      seed: { type: 'string' },
+      logprobs: { type: 'string' },
+      'prompt-logprobs': { type: 'string' },
+      json: { type: 'boolean' },
+    });
+    if (!parsed) return 0;
     const v = parsed.values;
-    if (v.help) {
-      console.log(USAGE);
-      return 0;
-    }
     if ((v.prompt === undefined) === (v['prompt-tokens'] === undefined)) {
       throw new CliError(`generate: give exactly one of --prompt and --prompt-tokens\n${USAGE}`);
     }

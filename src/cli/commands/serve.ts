@@ -1,7 +1,8 @@
 // `tramontane serve [model]`: the OpenAI-compatible HTTP server (vLLM's `vllm serve` flags).
-import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
+import { parseFlagsWithHelp } from '../args.js';
 import { CliError } from '../errors.js';
+import { MODEL_FLAGS } from '../modelSetup.js';
 import { parseNumberFlag } from '../parseNumbers.js';
 import { LLM } from '../../engine/llm.js';
 import { createServer, DEFAULT_BODY_LIMIT } from '../../server/app.js';
@@ -43,42 +44,30 @@ export const serveCommand: Command = {
   name: 'serve',
   summary: 'serve the model over an OpenAI-compatible HTTP API',
   async run(args: string[]): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        strict: true,
-        allowPositionals: true,
-        options: {
-          model: { type: 'string' },
-          host: { type: 'string' },
-          port: { type: 'string' },
-          'api-key': { type: 'string' },
-          'served-model-name': { type: 'string' },
-          'max-model-len': { type: 'string' },
-          'max-num-seqs': { type: 'string' },
-          'max-num-batched-tokens': { type: 'string' },
-          'gpu-memory-utilization': { type: 'string' },
-          'kv-cache-tokens': { type: 'string' },
-          'limit-mm-per-prompt': { type: 'string' },
-          device: { type: 'string' },
-          'load-format': { type: 'string' },
-          tokenizer: { type: 'string' },
-          'max-body-bytes': { type: 'string' },
-          'no-enable-prefix-caching': { type: 'boolean' },
-          'runner-thread': { type: 'string' },
-          'enforce-eager': { type: 'boolean' },
-          help: { type: 'boolean', short: 'h' },
-        },
-      });
-    } catch (e) {
-      throw new CliError(`serve: ${(e as Error).message}\n${USAGE}`);
-    }
+    const parsed = parseFlagsWithHelp(
+      'serve',
+      USAGE,
+      args,
+      {
+        ...MODEL_FLAGS,
+        host: { type: 'string' },
+        port: { type: 'string' },
+        'api-key': { type: 'string' },
+        'served-model-name': { type: 'string' },
+        'max-num-seqs': { type: 'string' },
+        'max-num-batched-tokens': { type: 'string' },
+        'gpu-memory-utilization': { type: 'string' },
+        'kv-cache-tokens': { type: 'string' },
+        'limit-mm-per-prompt': { type: 'string' },
+        'max-body-bytes': { type: 'string' },
+        'no-enable-prefix-caching': { type: 'boolean' },
+        'runner-thread': { type: 'string' },
+        'enforce-eager': { type: 'boolean' },
+      },
+      true,
+    );
+    if (!parsed) return 0;
     const v = parsed.values;
-    if (v.help) {
-      console.log(USAGE);
-      return 0;
-    }
     if (parsed.positionals.length > 1) throw new CliError(`serve: one model directory at most (got ${parsed.positionals.join(' ')})\n${USAGE}`);
     if (parsed.positionals.length === 1 && v.model !== undefined) throw new CliError('serve: give the model as an argument or with --model, not both');
     const model = parsed.positionals[0] ?? v.model;
