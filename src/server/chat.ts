@@ -1,6 +1,5 @@
 // POST /v1/chat/completions: messages with text and image_url parts (http(s) or data: URLs),
 // the model's instruct encoding, stream with stream_options.include_usage, n, logprobs.
-import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ChatContentPart, ChatTurn } from '../engine/llm.js';
 import { ApiError } from './errors.js';
@@ -9,7 +8,7 @@ import { chatLogprobs } from './logprobsFormat.js';
 import { chatRequestSchema, type ChatMessageInput } from './protocol.js';
 import { chatParams } from './samplingMapping.js';
 import type { ServerContext } from './context.js';
-import { SseWriter } from './sse.js';
+import { collectOrAbort, envelope, newResponseMeta, streamChoices, usage } from './responseStream.js';
 import { abortOnDisconnect, parseBody } from './routeHelpers.js';
 
 /** Loads the images of the messages (in parallel) and builds the chat turns. */
@@ -65,71 +64,37 @@ export async function handleChat(ctx: ServerContext, request: FastifyRequest, re
     if (e instanceof ApiError) throw e;
     throw new ApiError(400, `messages: ${err instanceof Error ? err.message : String(err)}`, 'messages');
   }
-  const id = `chatcmpl-${randomUUID().replaceAll('-', '')}`;
-  const created = Math.floor(Date.now() / 1000);
-  const model = ctx.servedModelName;
+  const meta = newResponseMeta('chatcmpl', ctx.servedModelName);
   const abort = abortOnDisconnect(request, reply);
-  const stream = startRequest(llm, input, params, id, abort.signal);
+  const stream = startRequest(llm, input, params, meta.id, abort.signal);
   const topK = body.top_logprobs ?? 0;
   const promptTokens = input.promptTokenIds.length;
 
   if (!body.stream) {
-    let out;
-    try {
-      out = await collect(stream);
-    } catch (err) {
-      abort.abort();
-      throw err;
-    }
+    const out = await collectOrAbort(collect(stream), abort);
     const completionTokens = out.outputs.reduce((n, o) => n + o.tokenIds.length, 0);
-    return reply.send({
-      id,
-      object: 'chat.completion',
-      created,
-      model,
-      choices: out.outputs.map((o) => ({
-        index: o.index,
-        message: { role: 'assistant', content: o.text },
-        logprobs: o.logprobs ? chatLogprobs(o.logprobs, topK) : null,
-        finish_reason: o.finishReason,
-        stop_reason: o.stopReason,
-      })),
-      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
-    });
+    const choices = out.outputs.map((o) => ({
+      index: o.index,
+      message: { role: 'assistant', content: o.text },
+      logprobs: o.logprobs ? chatLogprobs(o.logprobs, topK) : null,
+      finish_reason: o.finishReason,
+      stop_reason: o.stopReason,
+    }));
+    return reply.send(envelope(meta, 'chat.completion', choices, { usage: usage(promptTokens, completionTokens) }));
   }
 
-  const sse = new SseWriter(reply.raw);
-  reply.hijack();
-  const chunk = (choices: object[], extra: object = {}) => ({ id, object: 'chat.completion.chunk', created, model, choices, ...extra });
-  let completionTokens = 0;
-  try {
-    for (let i = 0; i < params.n; i++) await sse.send(chunk([{ index: i, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]));
-    for await (const batch of deltas(stream, 0)) {
-      for (const d of batch) {
-        completionTokens += d.tokenIds.length;
-        await sse.send(
-          chunk([
-            {
-              index: d.index,
-              delta: d.text.length > 0 || d.finishReason === null ? { content: d.text } : {},
-              logprobs: d.logprobs ? chatLogprobs(d.logprobs, topK) : null,
-              finish_reason: d.finishReason,
-              stop_reason: d.stopReason,
-            },
-          ]),
-        );
-      }
-    }
-    if (body.stream_options?.include_usage) {
-      await sse.send(chunk([], { usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens } }));
-    }
-    await sse.send('[DONE]');
-  } catch (err) {
-    const e = asApiError(err);
-    await sse.send({ error: { message: e instanceof Error ? e.message : String(e), type: e instanceof ApiError ? e.type : 'server_error', param: null, code: e instanceof ApiError ? e.status : 500 } });
-  } finally {
-    abort.abort();
-    sse.end();
-  }
-  return reply;
+  return streamChoices(reply, abort, meta, {
+    chunkObject: 'chat.completion.chunk',
+    includeUsage: body.stream_options?.include_usage === true,
+    promptTokens,
+    opening: Array.from({ length: params.n }, (_, i) => ({ index: i, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null })),
+    deltas: deltas(stream, 0),
+    choice: (d) => ({
+      index: d.index,
+      delta: d.text.length > 0 || d.finishReason === null ? { content: d.text } : {},
+      logprobs: d.logprobs ? chatLogprobs(d.logprobs, topK) : null,
+      finish_reason: d.finishReason,
+      stop_reason: d.stopReason,
+    }),
+  });
 }

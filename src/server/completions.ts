@@ -1,15 +1,13 @@
 // POST /v1/completions: text, texts, token ids or lists of them; stream; logprobs; echo; n.
-import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { EngineInput } from '../engine/engine.js';
 import type { RequestOutput } from '../engine/outputs.js';
-import { ApiError } from './errors.js';
 import { collect, deltas, merge, startRequest, asApiError } from './generation.js';
 import { completionLogprobs, concatLogprobs } from './logprobsFormat.js';
 import { completionRequestSchema, type CompletionRequest } from './protocol.js';
 import { completionParams } from './samplingMapping.js';
 import type { ServerContext } from './context.js';
-import { SseWriter } from './sse.js';
+import { collectOrAbort, envelope, newResponseMeta, streamChoices, usage } from './responseStream.js';
 import { parseBody, abortOnDisconnect } from './routeHelpers.js';
 
 function promptsOf(b: CompletionRequest): (string | number[])[] {
@@ -33,13 +31,11 @@ export async function handleCompletion(ctx: ServerContext, request: FastifyReque
       throw asApiError(err);
     }
   }
-  const id = `cmpl-${randomUUID().replaceAll('-', '')}`;
-  const created = Math.floor(Date.now() / 1000);
-  const model = ctx.servedModelName;
+  const meta = newResponseMeta('cmpl', ctx.servedModelName);
   const abort = abortOnDisconnect(request, reply);
   const streams: AsyncGenerator<RequestOutput>[] = [];
   try {
-    inputs.forEach((input, i) => streams.push(startRequest(llm, input, params, inputs.length === 1 ? id : `${id}-${i}`, abort.signal)));
+    inputs.forEach((input, i) => streams.push(startRequest(llm, input, params, inputs.length === 1 ? meta.id : `${meta.id}-${i}`, abort.signal)));
   } catch (err) {
     abort.abort();
     throw err;
@@ -47,13 +43,7 @@ export async function handleCompletion(ctx: ServerContext, request: FastifyReque
   const echoText = (i: number): string => (body.echo ? (typeof prompts[i] === 'string' ? (prompts[i] as string) : llm.components.tokenizer.decode(inputs[i].promptTokenIds, { skipSpecialTokens: false })) : '');
 
   if (!body.stream) {
-    let outs;
-    try {
-      outs = await Promise.all(streams.map((s) => collect(s)));
-    } catch (err) {
-      abort.abort(); // the other prompts of the request stop too
-      throw err;
-    }
+    const outs = await collectOrAbort(Promise.all(streams.map((s) => collect(s))), abort); // a failure stops the other prompts too
     let completionTokens = 0;
     const choices = outs.flatMap((out, pi) =>
       out.outputs.map((o) => {
@@ -69,52 +59,28 @@ export async function handleCompletion(ctx: ServerContext, request: FastifyReque
       }),
     );
     const promptTokens = outs.reduce((n, o) => n + o.promptTokenIds.length, 0);
-    return reply.send({
-      id,
-      object: 'text_completion',
-      created,
-      model,
-      choices,
-      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
-    });
+    return reply.send(envelope(meta, 'text_completion', choices, { usage: usage(promptTokens, completionTokens) }));
   }
 
-  const sse = new SseWriter(reply.raw);
-  reply.hijack();
-  const includeUsage = body.stream_options?.include_usage === true;
-  let completionTokens = 0;
-  const promptTokens = inputs.reduce((n, i) => n + i.promptTokenIds.length, 0);
-  try {
-    if (body.echo) {
-      for (let pi = 0; pi < inputs.length; pi++) {
-        for (let c = 0; c < params.n; c++) {
-          await sse.send({ id, object: 'text_completion', created, model, choices: [{ index: pi * params.n + c, text: echoText(pi), logprobs: null, finish_reason: null }] });
-        }
-      }
+  // The echo chunks, made lazily: their detokenisation fails inside the stream, as an error event.
+  function* echoChoices(): Generator<object> {
+    if (!body.echo) return;
+    for (let pi = 0; pi < inputs.length; pi++) {
+      for (let c = 0; c < params.n; c++) yield { index: pi * params.n + c, text: echoText(pi), logprobs: null, finish_reason: null };
     }
-    for await (const batch of merge(streams.map((s, i) => deltas(s, i)))) {
-      for (const d of batch) {
-        completionTokens += d.tokenIds.length;
-        const logprobs = d.logprobs ? completionLogprobs(d.logprobs, d.textOffset) : null;
-        await sse.send({
-          id,
-          object: 'text_completion',
-          created,
-          model,
-          choices: [{ index: d.promptIndex * params.n + d.index, text: d.text, logprobs, finish_reason: d.finishReason, stop_reason: d.stopReason }],
-        });
-      }
-    }
-    if (includeUsage) {
-      await sse.send({ id, object: 'text_completion', created, model, choices: [], usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens } });
-    }
-    await sse.send('[DONE]');
-  } catch (err) {
-    const e = asApiError(err);
-    await sse.send({ error: { message: e instanceof Error ? e.message : String(e), type: e instanceof ApiError ? e.type : 'server_error', param: null, code: e instanceof ApiError ? e.status : 500 } });
-  } finally {
-    abort.abort();
-    sse.end();
   }
-  return reply;
+  return streamChoices(reply, abort, meta, {
+    chunkObject: 'text_completion',
+    includeUsage: body.stream_options?.include_usage === true,
+    promptTokens: inputs.reduce((n, i) => n + i.promptTokenIds.length, 0),
+    opening: echoChoices(),
+    deltas: merge(streams.map((s, i) => deltas(s, i))),
+    choice: (d) => ({
+      index: d.promptIndex * params.n + d.index,
+      text: d.text,
+      logprobs: d.logprobs ? completionLogprobs(d.logprobs, d.textOffset) : null,
+      finish_reason: d.finishReason,
+      stop_reason: d.stopReason,
+    }),
+  });
 }

@@ -1,0 +1,79 @@
+// What /v1/chat/completions and /v1/completions share around their choices: the response
+// envelope { id, object, created, model, choices, ... }, usage, collecting with abort, and the
+// streaming tail (usage chunk, [DONE], the error event, abort and end).
+import { randomUUID } from 'node:crypto';
+import type { FastifyReply } from 'fastify';
+import { ApiError } from './errors.js';
+import { asApiError, type ChoiceDelta } from './generation.js';
+import { SseWriter } from './sse.js';
+
+/** One response's id (`<prefix>-<32 hex>`), creation time (Unix seconds) and served model name. */
+export interface ResponseMeta {
+  readonly id: string;
+  readonly created: number;
+  readonly model: string;
+}
+
+export function newResponseMeta(idPrefix: string, model: string): ResponseMeta {
+  return { id: `${idPrefix}-${randomUUID().replaceAll('-', '')}`, created: Math.floor(Date.now() / 1000), model };
+}
+
+/** Every response body and stream chunk: { id, object, created, model, choices, ...extra }. */
+export function envelope(meta: ResponseMeta, object: string, choices: object[], extra: object = {}): object {
+  return { id: meta.id, object, created: meta.created, model: meta.model, choices, ...extra };
+}
+
+export function usage(promptTokens: number, completionTokens: number): object {
+  return { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+}
+
+/** Awaits whole results; a failure aborts the request (all its prompts) before it propagates. */
+export async function collectOrAbort<T>(results: Promise<T>, abort: AbortController): Promise<T> {
+  try {
+    return await results;
+  } catch (err) {
+    abort.abort();
+    throw err;
+  }
+}
+
+export interface ChoiceStream {
+  /** `object` of every chunk. */
+  readonly chunkObject: string;
+  readonly includeUsage: boolean;
+  readonly promptTokens: number;
+  /** Choices sent before any generated text, one chunk each (chat: the role; completions: the
+   *  echo); iterated inside the stream's error handling, so a lazy iterable may throw. */
+  readonly opening: Iterable<object>;
+  readonly deltas: AsyncIterable<ChoiceDelta[]>;
+  /** The choice of one delta, sent as a chunk of its own. */
+  readonly choice: (d: ChoiceDelta) => object;
+}
+
+/** Answers with server-sent events: the opening choices, one chunk per delta, the usage chunk
+ *  when asked, then [DONE]. A failure on the way becomes one error event. Either way the
+ *  request is aborted (its blocks freed) and the response ended. */
+export async function streamChoices(reply: FastifyReply, abort: AbortController, meta: ResponseMeta, s: ChoiceStream): Promise<FastifyReply> {
+  const sse = new SseWriter(reply.raw);
+  reply.hijack();
+  const chunk = (choices: object[], extra: object = {}) => envelope(meta, s.chunkObject, choices, extra);
+  let completionTokens = 0;
+  try {
+    for (const choice of s.opening) await sse.send(chunk([choice]));
+    for await (const batch of s.deltas) {
+      for (const d of batch) {
+        completionTokens += d.tokenIds.length;
+        await sse.send(chunk([s.choice(d)]));
+      }
+    }
+    if (s.includeUsage) await sse.send(chunk([], { usage: usage(s.promptTokens, completionTokens) }));
+    await sse.send('[DONE]');
+  } catch (err) {
+    const e = asApiError(err);
+    await sse.send({ error: { message: e instanceof Error ? e.message : String(e), type: e instanceof ApiError ? e.type : 'server_error', param: null, code: e instanceof ApiError ? e.status : 500 } });
+  } finally {
+    abort.abort();
+    sse.end();
+  }
+  return reply;
+}
