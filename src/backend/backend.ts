@@ -113,9 +113,22 @@ export interface RecordedGraph {
   dispose(): void;
 }
 
+/** What a backend runs on, for logs and benchmark JSON. */
+export interface BackendDescription {
+  /** The device in words: 'cpu, 2 threads', 'NVIDIA H100 80GB HBM3'. */
+  readonly device: string;
+  /** Host threads its ops use, where that applies (null on a GPU). */
+  readonly threads: number | null;
+  /** Backend-specific figures worth recording beside a benchmark (JSON-serialisable). */
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
 export interface Backend {
   /** 'cpu', 'cuda', ... for messages and benchmarks only; model code never branches on it. */
   readonly name: string;
+  describe(): BackendDescription;
+  /** Resolves once the backend runs at full speed (the CPU backend: all matmul threads up). */
+  ready(): Promise<void>;
   /** dtype of hidden states, Q/K/V and the KV cache on this backend. */
   readonly activationDType: 'f32' | 'bf16' | 'f16';
 

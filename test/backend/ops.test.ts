@@ -7,7 +7,7 @@ import { runOpSuite } from './opsSuite.js';
 
 runOpSuite('cpu', async () => {
   const b = new CpuBackend({ threads: 2 });
-  await b.whenThreadsReady();
+  await b.ready();
   return b;
 });
 
@@ -18,7 +18,7 @@ test('cpu matmul split over two threads equals one thread, tail columns included
   const results: Float32Array[] = [];
   for (const threads of [1, 2]) {
     const b = new CpuBackend({ threads });
-    await b.whenThreadsReady();
+    await b.ready();
     const [xt, wt, out] = [b.alloc([m, k], 'f32'), b.alloc([n, k], 'f32'), b.alloc([m, n], 'f32')];
     b.write(xt, x);
     b.write(wt, w);

@@ -4,6 +4,7 @@
 import os from 'node:os';
 import type {
   Backend,
+  BackendDescription,
   DeviceMemoryInfo,
   DeviceTensor,
   DType,
@@ -49,8 +50,12 @@ export class CpuBackend implements Backend {
     return this.pool.threads;
   }
 
+  describe(): BackendDescription {
+    return { device: `cpu, ${this.threads} threads`, threads: this.threads, details: {} };
+  }
+
   /** Resolves once every matmul worker has started (matmuls before that use fewer threads). */
-  async whenThreadsReady(timeoutMs = 10_000): Promise<void> {
+  async ready(timeoutMs = 10_000): Promise<void> {
     const start = Date.now();
     while (this.pool.readyThreads < this.pool.threads) {
       if (Date.now() - start > timeoutMs) throw new Error(`cpu backend: ${this.pool.threads - this.pool.readyThreads} matmul worker(s) did not start`);

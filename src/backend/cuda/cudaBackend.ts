@@ -3,6 +3,7 @@
 // `download`, `sample`, `score` and `synchronize` wait for the stream.
 import type {
   Backend,
+  BackendDescription,
   DeviceMemoryInfo,
   DeviceTensor,
   DType,
@@ -82,6 +83,13 @@ export class CudaBackend implements Backend {
   get deviceName(): string {
     return this.ctx.info.name;
   }
+
+  describe(): BackendDescription {
+    return { device: this.deviceName, threads: null, details: { cublas_autotune: this.ctx.cublasAutotuned() } };
+  }
+
+  /** Ops can run as soon as the context exists. */
+  async ready(): Promise<void> {}
 
   private get stream(): bigint {
     return this.ctx.stream;

@@ -30,6 +30,11 @@ export class CudaContext {
     this.kernels = new KernelLibrary(this.driver, this.info.arch, undefined, options.kernelCacheDir);
   }
 
+  /** cuBLASLt's autotuned shapes so far, without creating the handle (null before first use). */
+  cublasAutotuned(): readonly unknown[] | null {
+    return this.blas?.autotuned ?? null;
+  }
+
   /** cuBLASLt, created on first use (it allocates its workspace). */
   get cublas(): CublasLt {
     this.blas ??= new CublasLt(this.driver);

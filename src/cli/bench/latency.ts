@@ -1,10 +1,11 @@
 // `tramontane bench latency`: vLLM's latency benchmark (batch of dummy prompts of input_len
 // tokens, output_len greedy tokens ignoring EOS, warm-up then measured iterations, average and
 // percentile latencies) on the CPU or CUDA backend, with the prefill (time to the first tokens)
-// and decode parts timed apart; on the CPU also the matmul GFLOP/s beside numpy/OpenBLAS.
+// and decode parts timed apart; then (unless --skip-matmul) the CPU backend's matmul GFLOP/s
+// beside numpy/OpenBLAS.
 import { writeFileSync } from 'node:fs';
 import { parseFlags } from '../args.js';
-import { CpuBackend } from '../../backend/cpu/cpuBackend.js';
+import { createDeviceBackend } from '../../backend/deviceBackend.js';
 import { loadModel, MODEL_FLAGS } from '../modelSetup.js';
 import { parseNumberFlag } from '../parseNumbers.js';
 import { runBatch, type BatchTiming } from './batchLoop.js';
@@ -43,15 +44,13 @@ export async function benchLatency(args: string[]): Promise<number> {
   const enforceEager = v['enforce-eager'] === true;
   const model = await loadModel({ model: v.model, tokenizer: v.tokenizer, loadFormat: v['load-format'], device: v.device, maxModelLen, maxNumSeqs: batchSize, maxNumBatchedTokens, enforceEager });
   try {
-    const cpu = model.backend instanceof CpuBackend ? model.backend : null;
-    if (cpu) await cpu.whenThreadsReady();
+    await model.backend.ready();
+    const about = model.backend.describe();
     const vocab = model.runner.limits.vocabSize;
     // Dummy prompts as vLLM's: random ids (here past the control tokens when the vocab allows).
     const lo = vocab > 2000 ? 1000 : 0;
     const prompts = Array.from({ length: batchSize }, () => Array.from({ length: inputLen }, () => lo + Math.floor(Math.random() * (vocab - lo))));
-    const deviceName = (model.backend as { deviceName?: string }).deviceName ?? null;
-    const backendText = cpu ? `cpu backend, ${cpu.threads} threads` : `${model.backend.name} backend${deviceName ? ` on ${deviceName}` : ''}`;
-    console.log(`model ${model.source.origin}, ${model.source.weights.config.dtype} weights, ${backendText}`);
+    console.log(`model ${model.source.origin}, ${model.source.weights.config.dtype} weights, ${model.backend.name} backend on ${about.device}`);
     console.log(`input_len ${inputLen}, output_len ${outputLen}, batch_size ${batchSize}, max_model_len ${maxModelLen}${enforceEager ? ', enforce-eager' : ''}`);
     for (let i = 0; i < warmup; i++) await runBatch(model.runner, prompts, outputLen);
     const latencies: number[] = [];
@@ -81,12 +80,18 @@ export async function benchLatency(args: string[]): Promise<number> {
     if (decodeTokensPerSecond !== null) console.log(`decode (median): ${((decodeSeconds * 1e3) / (outputLen - 1)).toFixed(2)} ms a step, ${decodeTokensPerSecond.toFixed(1)} tokens/s`);
     let matmul: MatmulFigure[] | null = null;
     let numpyNote: string | null = null;
-    if (!v['skip-matmul'] && cpu) {
+    if (!v['skip-matmul']) {
       const shapes: [number, number, number][] = [[1, 4096, 1024], [128, 1024, 1024], [512, 512, 512]];
       const np = numpyGflops(shapes);
       numpyNote = np.note;
-      matmul = shapes.map(([m, n, k], i) => ({ m, n, k, ours_gflops: oursGflops(cpu, m, n, k), numpy_gflops: np.gflops[i] }));
-      console.log(`matmul y = x·wᵀ f32 (ours: cpu backend, ${cpu.threads} threads; reference: ${np.note})`);
+      const cpu = await createDeviceBackend('cpu');
+      try {
+        await cpu.ready();
+        matmul = shapes.map(([m, n, k], i) => ({ m, n, k, ours_gflops: oursGflops(cpu, m, n, k), numpy_gflops: np.gflops[i] }));
+        console.log(`matmul y = x·wᵀ f32 (ours: cpu backend on ${cpu.describe().device}; reference: ${np.note})`);
+      } finally {
+        await cpu.close();
+      }
       for (const f of matmul) {
         const ratio = f.numpy_gflops ? ` (${((100 * f.ours_gflops) / f.numpy_gflops).toFixed(1)}% of numpy)` : '';
         console.log(`  ${f.m}x${f.n}x${f.k}: ours ${f.ours_gflops.toFixed(2)} GFLOP/s, numpy ${f.numpy_gflops?.toFixed(2) ?? 'n/a'} GFLOP/s${ratio}`);
@@ -101,8 +106,8 @@ export async function benchLatency(args: string[]): Promise<number> {
         decode_seconds_median: decodeSeconds, decode_tokens_per_second: decodeTokensPerSecond,
         max_num_batched_tokens: maxNumBatchedTokens, max_model_len: maxModelLen, enforce_eager: enforceEager,
         decode_graphs: (model.runner as { decodeGraphCount?: number }).decodeGraphCount ?? null,
-        backend: model.backend.name, device: deviceName, threads: cpu?.threads ?? null, model: model.source.origin,
-        cublas_autotune: (model.backend as { ctx?: { cublas?: { autotuned?: unknown } } }).ctx?.cublas?.autotuned ?? null,
+        backend: model.backend.name, device: about.device, threads: about.threads, model: model.source.origin,
+        ...model.backend.describe().details,
         load_format: v['load-format'] ?? 'auto', dtype: model.source.weights.config.dtype, matmul, matmul_reference: numpyNote,
       };
       writeFileSync(v['output-json'], JSON.stringify(json, null, 2) + '\n');

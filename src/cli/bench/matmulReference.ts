@@ -2,7 +2,7 @@
 // invocation: `y = x · wᵀ` in f32.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { CpuBackend } from '../../backend/cpu/cpuBackend.js';
+import type { Backend } from '../../backend/backend.js';
 
 export interface MatmulFigure {
   readonly m: number;
@@ -21,7 +21,8 @@ function timeIt(fn: () => void, flops: number): number {
   return flops / sec / 1e9;
 }
 
-export function oursGflops(backend: CpuBackend, m: number, n: number, k: number): number {
+/** Times `backend.matmul` on f32 tensors; for a backend whose ops run synchronously (the CPU's). */
+export function oursGflops(backend: Backend, m: number, n: number, k: number): number {
   const x = backend.alloc([m, k], 'f32');
   const w = backend.alloc([n, k], 'f32');
   const out = backend.alloc([m, n], 'f32');
