@@ -83,3 +83,37 @@ test('--device and --load-format: dummy weights on the cpu run; bad values are c
   fails(['--prompt-tokens', '1', '--load-format', 'pt'], /--load-format must be one of auto, dummy \(got 'pt'\)/);
   fails(['--prompt-tokens', '1', '--model', 'mistral-small-3.1-24b'], /built-in config without weights: use --load-format dummy/);
 });
+
+test('--prompt is BOS then the Tekken ids of the text; with --image, image tokens then the text and no BOS', async () => {
+  const { Tekkenizer } = await import('../../src/tokenizer/index.js');
+  const { ImageEncoder } = await import('../../src/image/index.js');
+  const dir = fixture('models', 'tiny-a', 'mistral');
+  const tokenizer = Tekkenizer.fromFile(join(dir, 'tekken.json'));
+  const text = 'The image shows a';
+  const textIds = tokenizer.encode(text, { bos: false, eos: false });
+  assert.ok(textIds.length > 1);
+
+  const plain = run('--model', dir, '--prompt', text, '--max-tokens', '3', '--temperature', '0', '--json');
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.deepEqual(JSON.parse(plain.stdout).prompt_token_ids, [tokenizer.bosId, ...textIds]);
+
+  // The model card's base-model example: encode_user_content([image, text]).
+  const image = fixture('image', 'inputs', 'gradient_rgb.png'); // 64x48 -> 3x2 tokens of 28 px
+  const encoded = await ImageEncoder.fromTekkenImageConfig({ image_patch_size: 14, max_image_size: 1540, spatial_merge_size: 2 }).encode(image);
+  assert.deepEqual([encoded.widthTokens, encoded.heightTokens], [3, 2]);
+  const withImage = run('--model', dir, '--prompt', text, '--image', image, '--max-tokens', '4', '--temperature', '0', '--json');
+  assert.equal(withImage.code, 0, withImage.stderr);
+  const out = JSON.parse(withImage.stdout);
+  assert.deepEqual(out.prompt_token_ids, [...encoded.tokens, ...textIds]);
+
+  // The same ids given as tokens, with the same image filling the run, give the same greedy tokens.
+  const asTokens = run('--model', dir, '--prompt-tokens', out.prompt_token_ids.join(','), '--image', image, '--max-tokens', '4', '--temperature', '0', '--json');
+  assert.equal(asTokens.code, 0, asTokens.stderr);
+  assert.deepEqual(JSON.parse(asTokens.stdout).outputs[0].token_ids, out.outputs[0].token_ids);
+});
+
+test('an --image that does not decode is a clear error naming the file', () => {
+  const bad = fixture('image', 'inputs', 'not_an_image.png');
+  fails(['--model', fixture('models', 'tiny-a', 'mistral'), '--prompt', 'x', '--image', bad], /not_an_image\.png/);
+  fails(['--model', fixture('models', 'tiny-a', 'mistral'), '--prompt', 'x', '--image', '/nonexistent/picture.png'], /picture\.png/);
+});
