@@ -24,12 +24,14 @@ while [ "$(left)" -gt 10 ]; do
 done
 echo "server up=$up after $(( $(date +%s) - ${START:-$(date +%s)} )) s"
 if [ $up = 1 ]; then
+  # Each level draws its own prompts (--seed $C): one server serves every level, and repeated
+  # prompts would hit the prefix cache left by the level before and flatter the figures.
   for C in $LEVELS; do
     N=$(( 2 * C > 8 ? 2 * C : 8 ))
     T=$(( $(left) - 8 ))
     if [ $T -lt 15 ]; then echo "concurrency $C: skipped, $(left) s left"; continue; fi
     timeout $T node dist/src/cli/main.js bench serve --port $PORT --model mistral-small-3.1-24b --tokenizer tekken.json \
-      --dataset-name random --random-input-len 1024 --random-output-len 128 --ignore-eos --max-concurrency $C --num-prompts $N \
+      --dataset-name random --random-input-len 1024 --random-output-len 128 --ignore-eos --max-concurrency $C --num-prompts $N --seed $C \
       --save-result --result-dir "$R" --result-filename "serve-c$C.json" > "$R/serve-c$C.log" 2>&1
     echo "concurrency $C rc=$? ($(left) s left)"
     tail -25 "$R/serve-c$C.log" | grep -E "throughput|TTFT|TPOT|overhead|Successful|Benchmark duration" | head -12
