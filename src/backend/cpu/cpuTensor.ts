@@ -2,6 +2,7 @@
 // so the WASM matmul kernels on every thread read and write it without copies.
 import type { DeviceTensor, DType } from '../backend.js';
 import type { WasmHeap } from './wasmHeap.js';
+import { numel } from '../tensorShape.js';
 
 export class CpuTensor implements DeviceTensor {
   constructor(
@@ -13,14 +14,6 @@ export class CpuTensor implements DeviceTensor {
   ) {}
 }
 
-export function numel(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new Error(`bad tensor dimension ${d} in [${shape.join(', ')}]`);
-    n *= d;
-  }
-  return n;
-}
 
 export function cpuAlloc(heap: WasmHeap, shape: readonly number[], dtype: DType): CpuTensor {
   if (dtype !== 'f32' && dtype !== 'i32') {
@@ -50,10 +43,6 @@ export function i32(t: DeviceTensor, what: string): Int32Array {
 }
 
 /** The last dimension and the product of the others. */
-export function rowsCols(t: DeviceTensor): [number, number] {
-  const cols = t.shape[t.shape.length - 1] ?? 1;
-  return [cols === 0 ? 0 : numel(t.shape) / cols, cols];
-}
 
 export function checkSameShape(a: DeviceTensor, b: DeviceTensor, op: string): void {
   if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {

@@ -1,7 +1,8 @@
 // Row-wise and element-wise ops: add, RMSNorm (plain and fused with the residual add), RoPE
 // (text 1D, vision 2D), SiLU-and-mul, GELU. All f32 in, f32 out.
 import type { DeviceTensor } from '../backend.js';
-import { checkSameShape, f32, i32, rowsCols } from './cpuTensor.js';
+import { checkSameShape, f32, i32 } from './cpuTensor.js';
+import { rowsCols } from '../tensorShape.js';
 import { geluErf, ropeInvFreq, silu } from './mathFunctions.js';
 
 export function add(out: DeviceTensor, a: DeviceTensor, b: DeviceTensor): void {

@@ -1,6 +1,7 @@
 // Data movement ops: embedding gather, KV-cache writes, patch merge, row gather/scatter.
 import type { DeviceTensor, ImageSpans } from '../backend.js';
-import { f32, i32, rowsCols } from './cpuTensor.js';
+import { f32, i32 } from './cpuTensor.js';
+import { rowsCols } from '../tensorShape.js';
 
 function copyRowsByIndex(
   dst: Float32Array,

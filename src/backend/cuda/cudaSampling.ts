@@ -5,7 +5,8 @@ import type { SampleRequest, ScoreRequest } from '../backend.js';
 import type { SampledToken, SeqSampling, TokenLogprobs } from '../../model/sampling.js';
 import { drawKey } from '../sampling/counterRandom.js';
 import type { CudaContext } from './cudaContext.js';
-import { rowsCols, type CudaTensor } from './cudaTensor.js';
+import type { CudaTensor } from './cudaTensor.js';
+import { rowsCols } from '../tensorShape.js';
 
 const BLOCK = 1024;
 

@@ -18,14 +18,6 @@ export class CudaTensor implements DeviceTensor {
   }
 }
 
-export function numel(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new Error(`bad tensor dimension ${d} in [${shape.join(', ')}]`);
-    n *= d;
-  }
-  return n;
-}
 
 export function asCuda(t: DeviceTensor, what: string, dtype?: DType | readonly DType[]): CudaTensor {
   if (!(t instanceof CudaTensor)) throw new Error(`${what} is not a cuda backend tensor`);
@@ -37,10 +29,6 @@ export function asCuda(t: DeviceTensor, what: string, dtype?: DType | readonly D
 }
 
 /** The last dimension and the product of the others. */
-export function rowsCols(t: DeviceTensor): [number, number] {
-  const cols = t.shape[t.shape.length - 1] ?? 1;
-  return [cols === 0 ? 0 : numel(t.shape) / cols, cols];
-}
 
 export function checkNumel(t: CudaTensor, n: number, what: string): void {
   if (t.numel !== n) throw new Error(`${what}: expected ${n} elements, tensor [${t.shape.join(', ')}] has ${t.numel}`);

@@ -1,7 +1,8 @@
 // Host-side bf16 conversion used by CudaBackend.write/download/uploadWeight (no GPU needed).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bf16ToF32, f32ToBf16, numel } from '../../../src/backend/cuda/cudaTensor.js';
+import { bf16ToF32, f32ToBf16 } from '../../../src/backend/cuda/cudaTensor.js';
+import { numel } from '../../../src/backend/tensorShape.js';
 
 const bits = (v: number) => new Uint32Array(new Float32Array([v]).buffer)[0];
 
