@@ -175,18 +175,23 @@ class BackendModelRunner implements ModelRunner {
       b.scatterRows(residual, place.features, rows);
       b.free(rows);
     }
-    runTextDecoder(b, this.cfg.text, this.weights.text, this.ws, {
-      numTokens: n,
-      positions: b.view(this.positions, [n]),
-      slotMapping: b.view(this.slots, [n]),
-      meta,
-      kCaches: this.kCaches,
-      vCaches: this.vCaches,
-    });
+    this.runDecoder(n, meta);
     this.images.release(batch);
     const sampled = await this.sampleSequences(batch, starts, sampling);
     const prompt = await this.scorePrompts(batch, starts, promptLogprobs);
     return { sampled, promptLogprobs: prompt };
+  }
+
+  /** The decoder layers over the step's first n rows; positions and slots from the fixed buffers. */
+  private runDecoder(n: number, meta: AttentionMetadata): void {
+    runTextDecoder(this.backend, this.cfg.text, this.weights.text, this.ws, {
+      numTokens: n,
+      positions: this.backend.view(this.positions, [n]),
+      slotMapping: this.backend.view(this.slots, [n]),
+      meta,
+      kCaches: this.kCaches,
+      vCaches: this.vCaches,
+    });
   }
 
   /** A plain decode step (isDecodeStep): the same ops whether eager or replayed, shaped by
@@ -216,14 +221,7 @@ class BackendModelRunner implements ModelRunner {
     const forward = (): void => {
       const ids = b.view(this.ids, [n]);
       b.embedding(this.ws.rows(this.ws.residual, n), this.weights.text.embeddings, ids);
-      runTextDecoder(b, this.cfg.text, this.weights.text, this.ws, {
-        numTokens: n,
-        positions: b.view(this.positions, [n]),
-        slotMapping: b.view(this.slots, [n]),
-        meta,
-        kCaches: this.kCaches,
-        vCaches: this.vCaches,
-      });
+      this.runDecoder(n, meta);
       b.matmul(logits, this.ws.rows(this.ws.normed, n), this.weights.text.output);
     };
     if (this.graphs) this.graphs.run(`${n}:${stride}`, forward);
