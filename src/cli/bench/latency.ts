@@ -107,7 +107,7 @@ export async function benchLatency(args: string[]): Promise<number> {
         max_num_batched_tokens: maxNumBatchedTokens, max_model_len: maxModelLen, enforce_eager: enforceEager,
         decode_graphs: (model.runner as { decodeGraphCount?: number }).decodeGraphCount ?? null,
         backend: model.backend.name, device: about.device, threads: about.threads, model: model.source.origin,
-        ...model.backend.describe().details,
+        ...model.backend.describe().details, // described again after the run: autotuning records fill in as shapes are first used
         load_format: v['load-format'] ?? 'auto', dtype: model.source.weights.config.dtype, matmul, matmul_reference: numpyNote,
       };
       writeFileSync(v['output-json'], JSON.stringify(json, null, 2) + '\n');
