@@ -26,6 +26,7 @@ echo "server up=$up after $(( $(date +%s) - ${START:-$(date +%s)} )) s"
 if [ $up = 1 ]; then
   # Each level draws its own prompts (--seed $C): one server serves every level, and repeated
   # prompts would hit the prefix cache left by the level before and flatter the figures.
+  PREV=-
   for C in $LEVELS; do
     N=$(( 2 * C > 8 ? 2 * C : 8 ))
     T=$(( $(left) - 8 ))
@@ -36,6 +37,9 @@ if [ $up = 1 ]; then
     echo "concurrency $C rc=$? ($(left) s left)"
     tail -25 "$R/serve-c$C.log" | grep -E "throughput|TTFT|TPOT|overhead|Successful|Benchmark duration" | head -12
     curl -s "http://127.0.0.1:$PORT/metrics" > "$R/metrics-after-c$C.txt" 2>&1
+    python3 tools/device/serve_roofline.py "$R/serve-c$C.json" "$PREV" "$R/metrics-after-c$C.txt" > "$R/roofline-c$C.json" 2>&1 \
+      && grep -E "fraction|roofline_s|measured_s|hit_tokens" "$R/roofline-c$C.json"
+    PREV="$R/metrics-after-c$C.txt"
   done
 fi
 kill $SERVER 2>/dev/null

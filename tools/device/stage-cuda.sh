@@ -28,7 +28,7 @@ cp scripts/run-tests.mjs "$target/scripts/"
 cp -r assets "$target/assets"
 mkdir -p "$target/test/fixtures"
 cp -r test/fixtures/models test/fixtures/full-width "$target/test/fixtures/"
-mkdir -p "$target/tools/device" && cp tools/device/*.sh "$target/tools/device/"
+mkdir -p "$target/tools/device" && cp tools/device/*.sh tools/device/*.py "$target/tools/device/"
 # STAGE_TEKKEN=<tekken.json>: ship it as <stage>/tekken.json (serve-bench.sh serves with it).
 if [ -n "${STAGE_TEKKEN:-}" ]; then cp "$STAGE_TEKKEN" "$target/tekken.json"; fi
 rm -rf "$deps"
