@@ -4,9 +4,10 @@
 # $OUT/results.tar.gz after each part (a killed call keeps what it had).
 #   bash tools/device/full-bench.sh <dir holding stage.tar.xz> <parts> [seconds, default 560]
 # Stage first (here): STAGE_TEKKEN=<full tekken.json> tools/device/stage-cuda.sh /work/main/.xfer/full --pack
-# Parts (comma list): tests, decode (batch 1, graphs and eager), decode32, prefill (4096),
-# vision (1540x1540), long (131000-token prompt + 32 decode), serve (1/8/32/64, roofline),
-# hf (transformers decode/prefill/vision), static (transformers static cache + compile).
+# Parts (comma list): tests, decode (batch 1 with decode graphs), eager (the same with
+# --enforce-eager), decode32, prefill (4096), vision (1540x1540), long (131000-token prompt + 32
+# decode), serve (1/8/32/64, roofline), and transformers' hf-decode, hf-prefill, hf-vision,
+# hf-long, hf-static (tools/reference/hf_bench.py parts, one process).
 set -u
 X=${1:?usage: full-bench.sh <dir with stage.tar.xz> <parts> [seconds]}
 PARTS=${2:?parts}
@@ -32,6 +33,7 @@ fi
 if has decode; then
   echo "== decode ($(left) s left)"
   for mode in graphs eager; do
+    [ $mode = eager ] && ! has eager && continue
     flag=""; [ $mode = eager ] && flag="--enforce-eager"
     timeout 70 $LAT --batch-size 1 --input-len 128 --output-len 128 --num-iters-warmup 1 --num-iters 3 $flag --output-json $R/decode-$mode.json > $R/decode-$mode.log 2>&1
     echo "decode $mode rc=$?"; grep -E "decode \(median\)|output tokens/s|Error|error" $R/decode-$mode.log | head -4
@@ -66,10 +68,11 @@ if has serve; then
   bash tools/device/serve-bench.sh $R/serve $(( DEADLINE - ${HF_RESERVE:-0} ))
   save
 fi
-if has hf; then
-  echo "== transformers ($(left) s left)"
+HFPARTS=""
+for p in decode prefill vision long static; do has hf-$p && HFPARTS=$HFPARTS${HFPARTS:+,}$p; done
+if [ -n "$HFPARTS" ]; then
+  echo "== transformers: $HFPARTS ($(left) s left)"
   cd "$ROOT"
-  HFPARTS=decode,prefill,vision; has static && HFPARTS=$HFPARTS,static
   T=$(( $(left) - 5 ))
   timeout $T python3 tools/reference/hf_bench.py --parts $HFPARTS --iters 3 --deadline $(( $(date +%s) + T - 10 )) --out $R/hf_bench.json > $R/hf_bench.log 2>&1; echo "hf rc=$?"
   tail -5 $R/hf_bench.log

@@ -13,6 +13,9 @@ Parts (--parts, comma-separated; default all):
            filled): tok/s and the achieved TFLOP/s.
   vision   encode one --image-size square image (1540 -> 12100 patches) through the Pixtral
            encoder and the projector (`get_image_features`).
+  long     a --long-len prompt (131000) prefilled in --long-chunk (8192) pieces into a DynamicCache
+           (one forward per piece, logits of its last token only), then --long-decode (32)
+           greedy steps at that context: prefill seconds and decode ms per step (median).
   static   as decode, with cache_implementation="static", which makes `generate` torch.compile
            the decoding step; the first call's compile is bounded by --compile-budget-s (and
            --deadline); when it fails or runs out of time the reason is recorded.
@@ -173,6 +176,38 @@ def bench_prefill(model, args) -> dict:
 
 
 @torch.no_grad()
+def bench_long(model, args) -> dict:
+    from transformers import DynamicCache
+    ids = random_ids(args.long_len, 3)
+    cache = DynamicCache()
+    torch.cuda.synchronize()
+    t0 = time.time()
+    logits = None
+    for start in range(0, args.long_len, args.long_chunk):
+        piece = ids[:, start:start + args.long_chunk]
+        logits = model(input_ids=piece, past_key_values=cache, use_cache=True, logits_to_keep=1).logits
+    torch.cuda.synchronize()
+    prefill_s = time.time() - t0
+    log(f'  long prefill {args.long_len}: {prefill_s:.1f} s ({args.long_len / prefill_s:.0f} tok/s)')
+    step_s = []
+    nxt = logits[:, -1:].argmax(-1)
+    for _ in range(args.long_decode):
+        start_ev, end_ev = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start_ev.record()
+        logits = model(input_ids=nxt, past_key_values=cache, use_cache=True, logits_to_keep=1).logits
+        nxt = logits[:, -1:].argmax(-1)
+        end_ev.record()
+        end_ev.synchronize()
+        step_s.append(start_ev.elapsed_time(end_ev) / 1000.0)
+    med = statistics.median(step_s)
+    res = dict(batch_size=1, input_len=args.long_len, chunk=args.long_chunk, cache='dynamic', prefill_s=prefill_s,
+               prefill_tok_s=args.long_len / prefill_s, decode_steps=len(step_s), decode_ms_per_token=1000 * med,
+               decode_tok_s=1 / med, prefill_tflop_s=prefill_flops(args.long_len, args.layers) / prefill_s / 1e12)
+    log(f'  long decode at {args.long_len}: {1000 * med:.1f} ms a step, {1 / med:.1f} tok/s')
+    return res
+
+
+@torch.no_grad()
 def bench_vision(args) -> dict:
     from transformers import Mistral3Config, Mistral3ForConditionalGeneration, PixtralVisionConfig
     v = VISION
@@ -261,6 +296,9 @@ def main() -> None:
     ap.add_argument('--input-len', type=int, default=128)
     ap.add_argument('--output-len', type=int, default=128)
     ap.add_argument('--prefill-len', type=int, default=4096)
+    ap.add_argument('--long-len', type=int, default=131000)
+    ap.add_argument('--long-chunk', type=int, default=8192)
+    ap.add_argument('--long-decode', type=int, default=32)
     ap.add_argument('--image-size', type=int, default=VISION['image_size'])
     ap.add_argument('--warmup', type=int, default=1)
     ap.add_argument('--iters', type=int, default=3)
@@ -270,7 +308,7 @@ def main() -> None:
     args = ap.parse_args()
     parts = [p for p in args.parts.split(',') if p]
     for p in parts:
-        if p not in ('decode', 'prefill', 'vision', 'static'):
+        if p not in ('decode', 'prefill', 'vision', 'static', 'long'):
             ap.error(f'unknown part {p!r}')
     report = dict(
         tool='tools/reference/hf_bench.py', command='python3 ' + ' '.join(sys.argv),
@@ -322,6 +360,17 @@ def main() -> None:
             attempt('decode', lambda: bench_generate(model, args, None))
         if 'prefill' in parts:
             attempt('prefill', lambda: bench_prefill(model, args))
+        if 'long' in parts:
+            left = None if args.deadline is None else args.deadline - time.time() - 5
+            if left is not None and left < 60:
+                report['errors']['long'] = f'skipped: only {left:.0f} s left before the deadline'
+            else:
+                def long():
+                    if left is None:
+                        return bench_long(model, args)
+                    with alarm(left):
+                        return bench_long(model, args)
+                attempt('long', long)
         if 'static' in parts:
             budget = args.compile_budget_s
             if args.deadline is not None:
