@@ -2,6 +2,7 @@
 // the kernel library (NVRTC for the device's arch), cuBLASLt, and growable scratch buffers
 // for per-call metadata (sized once for the largest call, so a steady decode loop allocates
 // nothing).
+import { setImmediate as nextLoopTurn } from 'node:timers/promises';
 import { CudaDriver, type DeviceInfo, type DevicePtr, type Handle } from './ffi/driver.js';
 import { CublasLt } from './ffi/cublasLt.js';
 import { KernelLibrary } from './kernelLibrary.js';
@@ -20,6 +21,7 @@ export class CudaContext {
   private readonly scratch = new Map<string, { ptr: DevicePtr; bytes: number }>();
   private readonly retired: DevicePtr[] = [];
   private closed = false;
+  private idleEvent: Handle | null = null;
 
   constructor(options: CudaContextOptions = {}) {
     this.driver = CudaDriver.get();
@@ -62,10 +64,20 @@ export class CudaContext {
     return ptr;
   }
 
+  /** Resolves once the stream has run everything queued so far, letting the event loop turn
+   *  while the GPU works (a server's HTTP, SSE and the engine's output processing overlap the
+   *  step) instead of blocking the thread in cuStreamSynchronize. */
+  async whenIdle(): Promise<void> {
+    this.idleEvent ??= this.driver.createEvent();
+    this.driver.recordEvent(this.idleEvent, this.stream);
+    while (!this.driver.eventDone(this.idleEvent)) await nextLoopTurn();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.driver.streamSynchronize(this.stream);
+    if (this.idleEvent !== null) this.driver.destroyEvent(this.idleEvent);
     for (const s of this.scratch.values()) this.driver.free(s.ptr);
     for (const p of this.retired.splice(0)) this.driver.free(p);
     this.scratch.clear();

@@ -73,6 +73,7 @@ export class CudaSampler {
     const lp = wantLogprobs
       ? this.logprobs(logits, requests.map((q) => [q.row, -1, Math.max(0, q.params.numLogprobs)] as const), ids)
       : null;
+    await this.ctx.whenIdle();
     const tokenIds = new Int32Array(r);
     this.ctx.driver.copyDtoH(tokenIds, ids, stream);
     const results = lp ? this.readLogprobs(lp) : null;
@@ -93,6 +94,7 @@ export class CudaSampler {
       }
     }
     const lp = this.logprobs(logits, requests.map((q) => [q.row, q.targetTokenId, Math.max(0, q.numLogprobs)] as const), 0n);
+    await this.ctx.whenIdle();
     return this.readLogprobs(lp);
   }
 

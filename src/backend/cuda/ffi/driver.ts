@@ -29,6 +29,7 @@ const CU_STREAM_NON_BLOCKING = 1;
 const CU_EVENT_DEFAULT = 0;
 const CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
 const CUDA_ERROR_NO_DEVICE = 100;
+const CUDA_ERROR_NOT_READY = 600;
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Fn = (...args: any[]) => any;
@@ -67,6 +68,7 @@ const PROTOTYPES = {
   cuEventDestroy_v2: 'int cuEventDestroy_v2(uint64_t event)',
   cuEventRecord: 'int cuEventRecord(uint64_t event, uint64_t stream)',
   cuEventSynchronize: 'int cuEventSynchronize(uint64_t event)',
+  cuEventQuery: 'int cuEventQuery(uint64_t event)',
   cuModuleLoadData: 'int cuModuleLoadData(void *module, const void *image)',
   cuModuleUnload: 'int cuModuleUnload(uint64_t module)',
   cuModuleGetFunction: 'int cuModuleGetFunction(void *fn, uint64_t module, const char *name)',
@@ -296,6 +298,14 @@ export class CudaDriver {
 
   eventSynchronize(event: Handle): void {
     this.call('cuEventSynchronize', event);
+  }
+
+  /** True once the work recorded before `event` has finished; false while it runs. */
+  eventDone(event: Handle): boolean {
+    const rc = this.fns.cuEventQuery(event) as number;
+    if (rc === CUDA_ERROR_NOT_READY) return false;
+    this.check('cuEventQuery', rc);
+    return true;
   }
 
   /** Milliseconds between two recorded, completed events. */
