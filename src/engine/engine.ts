@@ -42,7 +42,17 @@ export interface EngineObserver {
   onInterToken?(seconds: number): void;
   /** `reason`: the first sequence's finish reason ('error' when the request failed). */
   onFinished?(e2e: number, promptTokens: number, generationTokens: number, reason: string): void;
-  onStep?(numBatchedTokens: number): void;
+  onStep?(step: StepStats): void;
+}
+
+/** One model step as the engine saw it. */
+export interface StepStats {
+  readonly numBatchedTokens: number;
+  readonly numSeqs: number;
+  /** Every sequence computed exactly one token (a pure decode step, no prompt chunk). */
+  readonly decodeOnly: boolean;
+  /** Seconds from issuing the step to its output (the runner's execute). */
+  readonly executeSeconds: number;
 }
 
 export class Engine {
@@ -172,7 +182,13 @@ export class Engine {
       return true;
     }
     if (outputsError !== null) throw outputsError;
-    for (const o of this.observers) o.onStep?.(plan.numBatchedTokens);
+    const stats: StepStats = {
+      numBatchedTokens: plan.numBatchedTokens,
+      numSeqs: plan.seqs.length,
+      decodeOnly: plan.seqs.every((s) => s.numNewTokens === 1 && s.startPosition >= s.request.numPromptTokens),
+      executeSeconds: this.lastExecuteSeconds,
+    };
+    for (const o of this.observers) o.onStep?.(stats);
     this.pendingUpdates = this.scheduler.update(plan, output);
     return true;
   }

@@ -4,6 +4,8 @@ import type { Engine } from '../engine/engine.js';
 
 const TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640, 2560];
 const ITL_BUCKETS = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80];
+const ITERATION_TOKEN_BUCKETS = [1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384];
+const STEP_BUCKETS = [0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 5];
 const E2E_BUCKETS = [0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 960, 1920, 7680];
 
 export class ServerMetrics {
@@ -55,7 +57,19 @@ export class ServerMetrics {
     const itl = new Histogram({ name: 'vllm:inter_token_latency_seconds', help: 'Time between tokens of a sequence.', labelNames, registers, buckets: ITL_BUCKETS });
     const tpot = new Histogram({ name: 'vllm:time_per_output_token_seconds', help: 'Time per output token.', labelNames, registers, buckets: ITL_BUCKETS });
     const e2e = new Histogram({ name: 'vllm:e2e_request_latency_seconds', help: 'Request latency, arrival to finish.', labelNames, registers, buckets: E2E_BUCKETS });
+    const iterationTokens = new Histogram({ name: 'vllm:iteration_tokens_total', help: 'Tokens per engine step.', labelNames, registers, buckets: ITERATION_TOKEN_BUCKETS });
+    const stepSeconds = new Histogram({
+      name: 'tramontane:step_execute_seconds',
+      help: 'Seconds a model step takes, by kind: decode (every sequence one token) or mixed (a prompt chunk in the batch).',
+      labelNames: ['model_name', 'kind'],
+      registers,
+      buckets: STEP_BUCKETS,
+    });
     engine.observers.push({
+      onStep: (s) => {
+        iterationTokens.observe(labels, s.numBatchedTokens);
+        stepSeconds.observe({ ...labels, kind: s.decodeOnly ? 'decode' : 'mixed' }, s.executeSeconds);
+      },
       onFirstToken: (s) => ttft.observe(labels, s),
       onInterToken: (s) => {
         itl.observe(labels, s);

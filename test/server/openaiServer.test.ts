@@ -162,10 +162,13 @@ test('tokenize and detokenize round trip; metrics carry vLLM names', async () =>
   const d = await post('/detokenize', { tokens: t.tokens.slice(1) });
   assert.equal(d.prompt, 'hello there');
   const metrics = await (await fetch(`${base}/metrics`)).text();
-  for (const name of ['vllm:num_requests_running', 'vllm:num_requests_waiting', 'vllm:kv_cache_usage_perc', 'vllm:gpu_cache_usage_perc', 'vllm:prefix_cache_queries_total', 'vllm:prefix_cache_hits_total', 'vllm:prompt_tokens_total', 'vllm:generation_tokens_total', 'vllm:time_to_first_token_seconds_bucket', 'vllm:inter_token_latency_seconds_bucket', 'vllm:e2e_request_latency_seconds_count']) {
+  for (const name of ['vllm:num_requests_running', 'vllm:num_requests_waiting', 'vllm:kv_cache_usage_perc', 'vllm:gpu_cache_usage_perc', 'vllm:prefix_cache_queries_total', 'vllm:prefix_cache_hits_total', 'vllm:prompt_tokens_total', 'vllm:generation_tokens_total', 'vllm:time_to_first_token_seconds_bucket', 'vllm:inter_token_latency_seconds_bucket', 'vllm:e2e_request_latency_seconds_count', 'vllm:iteration_tokens_total_count']) {
     assert.ok(metrics.includes(name), name);
   }
   assert.match(metrics, /vllm:request_success_total\{model_name="tiny",finished_reason="length"\} [1-9]/);
+  // Steps are counted by kind: the prompts' steps as mixed, the generated tokens' as decode.
+  assert.match(metrics, /tramontane:step_execute_seconds_count\{model_name="tiny",kind="mixed"\} [1-9]/);
+  assert.match(metrics, /tramontane:step_execute_seconds_count\{model_name="tiny",kind="decode"\} [1-9]/);
   const gen = /vllm:generation_tokens_total\{model_name="tiny"\} (\d+)/.exec(metrics);
   assert.ok(gen && Number(gen[1]) > 0);
 });

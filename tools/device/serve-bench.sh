@@ -38,7 +38,7 @@ if [ $up = 1 ]; then
     tail -25 "$R/serve-c$C.log" | grep -E "throughput|TTFT|TPOT|overhead|Successful|Benchmark duration" | head -12
     curl -s "http://127.0.0.1:$PORT/metrics" > "$R/metrics-after-c$C.txt" 2>&1
     python3 tools/device/serve_roofline.py "$R/serve-c$C.json" "$PREV" "$R/metrics-after-c$C.txt" > "$R/roofline-c$C.json" 2>&1 \
-      && grep -E "fraction|roofline_s|measured_s|hit_tokens" "$R/roofline-c$C.json"
+      && grep -E "fraction|roofline_s|measured_s|hit_tokens|mean_ms|\"steps\"" "$R/roofline-c$C.json"
     PREV="$R/metrics-after-c$C.txt"
   done
 fi

@@ -28,13 +28,15 @@ KV_BYTES_PER_TOKEN = LAYERS * 2 * KV_HEADS * HEAD_DIM * 2  # 160 KiB
 
 
 def counters(path: str) -> dict[str, float]:
+    """Counters and histogram sums/counts of a /metrics dump, keyed by name (+ kind label)."""
     if path == '-':
         return {}
     out: dict[str, float] = {}
     for line in open(path, encoding='utf8'):
-        m = re.match(r'^(vllm:[a-z_]+_total)(?:\{[^}]*\})? ([0-9.e+-]+)$', line.strip())
+        m = re.match(r'^([a-z:_]+(?:_total|_sum|_count))(?:\{([^}]*)\})? ([0-9.e+-]+)$', line.strip())
         if m:
-            out[m.group(1)] = float(m.group(2))
+            kind = re.search(r'kind="([a-z]+)"', m.group(2) or '')
+            out[m.group(1) + (f'[{kind.group(1)}]' if kind else '')] = float(m.group(3))
     return out
 
 
@@ -65,11 +67,19 @@ def main() -> None:
     kv_bytes = n * sum(inp + j for j in range(1, int(outp))) * KV_BYTES_PER_TOKEN
     decode_s = (steps * WEIGHT_BYTES + kv_bytes) / (a.bandwidth_gbs * 1e9)
     roof = prefill_s + decode_s
+    delta = lambda k: after.get(k, 0) - before.get(k, 0)  # noqa: E731
+    steps_seen = {}
+    for kind in ('decode', 'mixed'):
+        count = delta(f'tramontane:step_execute_seconds_count[{kind}]')
+        total = delta(f'tramontane:step_execute_seconds_sum[{kind}]')
+        if count > 0:
+            steps_seen[kind] = {'steps': count, 'seconds': total, 'mean_ms': 1000 * total / count}
     res = {
         'requests': n, 'concurrency': c, 'prefix_cache_hit_tokens': hits,
         'prefill_pflop': prefill_flops / 1e15, 'prefill_s': prefill_s,
         'decode_steps': steps, 'kv_tb': kv_bytes / 1e12, 'decode_s': decode_s,
         'roofline_s': roof, 'measured_s': r['duration'], 'fraction_of_roofline': roof / r['duration'],
+        'steps_measured': steps_seen,
         'ceilings': {'gemm_tflops': a.gemm_tflops, 'bandwidth_gbs': a.bandwidth_gbs},
     }
     print(json.dumps(res, indent=1))
