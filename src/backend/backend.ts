@@ -245,6 +245,13 @@ export interface Backend {
   /** Block-diagonal bidirectional attention over the patches of several images. */
   visionAttention(args: VisionAttentionArgs): void;
 
+  /** The patch conv's input (src/backend/patchLayout.ts): per image of `spans` with grid
+   *  h x w, its normalised pixels [C, h*P, w*P] (f32, images concatenated: image i starts at
+   *  element patchStarts[i] * C*P*P) become rows patchStarts[i] + r*w + c of out, each patch
+   *  (r, c) flattened (channel, y, x). pixels f32 [numPatches*C*P*P], out [numPatches, C*P*P]
+   *  in the activation dtype (what the patch-conv matmul reads). */
+  patchify(out: DeviceTensor, pixels: DeviceTensor, spans: ImageSpans, patch: number): void;
+
   /** Channel-major 2x2 (merge x merge) patch merge gather, per image of `spans` with grid
    *  h x w: out row (image offset + bi*(w/merge) + bj) holds, at c*merge² + di*merge + dj,
    *  x[(merge*bi+di)*w + merge*bj+dj, c]. x [numPatches, C], out [numPatches/merge², C*merge²]. */

@@ -1,5 +1,6 @@
-// Host-side preparation of images for the vision encoder: pixels -> flattened patches (the
-// patch conv as a matmul) and each patch's (row, col) for the 2D RoPE.
+// Host-side planning of the vision encoder's input: each image's patch grid, where its patches
+// start in the batch, and each patch's (row, col) for the 2D RoPE. The pixels themselves go to
+// the backend as they are; its `patchify` op lays them out as patch rows.
 
 export interface EncoderImage {
   /** Normalised pixels, channel-first [channels, height, width]. */
@@ -8,18 +9,17 @@ export interface EncoderImage {
   readonly width: number;
 }
 
-export interface PatchBatch {
-  /** [numPatches, channels*patch*patch], each patch flattened (channel, y, x) like the conv weight. */
-  readonly patches: Float32Array;
+export interface PatchPlan {
   readonly patchRows: Int32Array; // [numPatches]
   readonly patchCols: Int32Array; // [numPatches]
-  /** [numImages + 1] prefix sums of patch counts. */
+  /** [numImages + 1] prefix sums of patch counts; image i's pixels start at value
+   *  patchStarts[i] * channels*patch*patch of the concatenated pixels. */
   readonly patchStarts: Int32Array;
   readonly gridRows: number[];
   readonly gridCols: number[];
 }
 
-export function extractPatches(images: readonly EncoderImage[], patch: number, channels: number, multiple: number): PatchBatch {
+export function planPatches(images: readonly EncoderImage[], patch: number, channels: number, multiple: number): PatchPlan {
   const gridRows: number[] = [];
   const gridCols: number[] = [];
   const patchStarts = new Int32Array(images.length + 1);
@@ -35,27 +35,14 @@ export function extractPatches(images: readonly EncoderImage[], patch: number, c
     patchStarts[i + 1] = patchStarts[i] + gridRows[i] * gridCols[i];
   });
   const total = patchStarts[images.length];
-  const width = channels * patch * patch;
-  const patches = new Float32Array(total * width);
   const patchRows = new Int32Array(total);
   const patchCols = new Int32Array(total);
-  images.forEach((img, i) => {
-    const plane = img.height * img.width;
+  images.forEach((_, i) => {
     for (let r = 0; r < gridRows[i]; r++) {
-      for (let c = 0; c < gridCols[i]; c++) {
-        const p = patchStarts[i] + r * gridCols[i] + c;
-        patchRows[p] = r;
-        patchCols[p] = c;
-        let o = p * width;
-        for (let ch = 0; ch < channels; ch++) {
-          for (let y = 0; y < patch; y++) {
-            const src = ch * plane + (r * patch + y) * img.width + c * patch;
-            for (let x = 0; x < patch; x++) patches[o + x] = img.pixels[src + x];
-            o += patch;
-          }
-        }
-      }
+      const p = patchStarts[i] + r * gridCols[i];
+      patchRows.fill(r, p, p + gridCols[i]);
+      for (let c = 0; c < gridCols[i]; c++) patchCols[p + c] = c;
     }
   });
-  return { patches, patchRows, patchCols, patchStarts, gridRows, gridCols };
+  return { patchRows, patchCols, patchStarts, gridRows, gridCols };
 }

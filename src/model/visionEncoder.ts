@@ -6,7 +6,7 @@
 import type { Backend, DeviceTensor, DType, ImageSpans } from '../backend/backend.js';
 import type { ModelConfig } from './config.js';
 import type { ProjectorWeights, VisionWeights } from './deviceWeights.js';
-import { extractPatches, type EncoderImage } from './imagePatches.js';
+import { planPatches, type EncoderImage } from './imagePatches.js';
 
 export interface ImageFeatures {
   /** [sum of merged tokens, text hidden]: the rows that replace [IMG] embeddings, image after image. */
@@ -27,7 +27,7 @@ export function encodeImages(
   if (!v || !pc) throw new Error('this checkpoint has no vision encoder');
   if (v.hiddenAct !== 'silu') throw new Error(`vision hidden_act '${v.hiddenAct}' is not supported (Mistral Small 3.1 uses silu)`);
   const merge = pc.spatialMergeSize;
-  const batch = extractPatches(images, v.patchSize, v.numChannels, v.patchSize * merge);
+  const batch = planPatches(images, v.patchSize, v.numChannels, v.patchSize * merge);
   const n = batch.patchStarts[images.length];
   const a = backend.activationDType;
   const temps: DeviceTensor[] = [];
@@ -43,14 +43,20 @@ export function encodeImages(
   };
   const vh = v.hiddenSize;
   const width = v.numHeads * v.headDim;
-  const patches = alloc([n, v.numChannels * v.patchSize * v.patchSize]);
-  backend.write(patches, batch.patches);
+  const patchWidth = v.numChannels * v.patchSize * v.patchSize;
+  // The pixels go up as the image preprocessing made them (f32, one copy per image, no host
+  // copy first); patchify lays them out as patch rows on the device.
+  const pixels = backend.alloc([n * patchWidth], 'f32');
+  images.forEach((img, i) => backend.write(pixels, img.pixels, batch.patchStarts[i] * patchWidth));
+  const patches = alloc([n, patchWidth]);
   const spans: ImageSpans = {
     patchStarts: ints(batch.patchStarts),
     gridRows: batch.gridRows,
     gridCols: batch.gridCols,
     maxPatches: Math.max(...batch.gridRows.map((r, i) => r * batch.gridCols[i])),
   };
+  backend.patchify(patches, pixels, spans, v.patchSize);
+  backend.free(pixels);
   const rowsT = ints(batch.patchRows);
   const colsT = ints(batch.patchCols);
   const embeds = alloc([n, vh]);

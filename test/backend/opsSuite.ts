@@ -283,6 +283,39 @@ export function runOpSuite(label: string, factory: BackendFactory): void {
       close(await read(out), ref, 'visionAttention', Math.max(tol, 1e-5));
     });
 
+    test('patchify: 1-3 images of random sizes, f32 pixels to patch rows', async () => {
+      const [patch, channels] = [randInt(2, 5), randInt(1, 3)];
+      const grids = Array.from({ length: randInt(1, 3) }, () => [randInt(1, 6), randInt(1, 6)]);
+      const width = channels * patch * patch;
+      const starts = [0];
+      for (const [h, w] of grids) starts.push(starts[starts.length - 1] + h * w);
+      const n = starts[grids.length];
+      const images = grids.map(([h, w]) => rand(channels * h * patch * w * patch, 3));
+      const pixels = b.alloc([n * width], 'f32');
+      images.forEach((img, i) => b.write(pixels, img, starts[i] * width));
+      const out = b.alloc([n, width], b.activationDType);
+      b.write(out, new Float32Array(n * width).fill(NaN)); // an unwritten element fails
+      const spans = { patchStarts: ints(starts), gridRows: grids.map((g) => g[0]), gridCols: grids.map((g) => g[1]), maxPatches: Math.max(...grids.map(([h, w]) => h * w)) };
+      b.patchify(out, pixels, spans, patch);
+      const ref: number[] = [];
+      grids.forEach(([h, w], i) => {
+        const [rowsPx, colsPx] = [h * patch, w * patch];
+        for (let r = 0; r < h; r++) {
+          for (let c = 0; c < w; c++) {
+            for (let ch = 0; ch < channels; ch++) {
+              for (let y = 0; y < patch; y++) {
+                for (let x = 0; x < patch; x++) ref.push(images[i][ch * rowsPx * colsPx + (r * patch + y) * colsPx + c * patch + x]);
+              }
+            }
+          }
+        }
+      });
+      // Only bf16 rounding on the way (at most 2^-9 relative per element).
+      close(await read(out), ref, `patchify ${grids.map((g) => g.join('x')).join(', ')} grids of ${channels}x${patch}x${patch}`, Math.min(tol, 4e-3));
+      assert.throws(() => b.patchify(b.view(out, [n - 1, width]), pixels, spans, patch), /patchify/);
+      assert.throws(() => b.patchify(out, b.view(pixels, [n * width - 1]), spans, patch), /patchify/);
+    });
+
     test('channel-major patch merge over two images', async () => {
       const grids = [[2 * randInt(1, 3), 2 * randInt(1, 3)], [2, 4]];
       const c = randInt(2, 7);

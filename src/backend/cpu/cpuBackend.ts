@@ -171,6 +171,10 @@ export class CpuBackend implements Backend {
     visionAttention(args);
   }
 
+  patchify(out: DeviceTensor, pixels: DeviceTensor, spans: ImageSpans, patch: number): void {
+    gather.patchify(out, pixels, spans, patch);
+  }
+
   patchMerge(out: DeviceTensor, x: DeviceTensor, spans: ImageSpans, merge: number): void {
     gather.patchMerge(out, x, spans, merge);
   }

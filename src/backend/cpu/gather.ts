@@ -1,7 +1,8 @@
-// Data movement ops: embedding gather, KV-cache writes, patch merge, row gather/scatter.
+// Data movement ops: embedding gather, KV-cache writes, patchify, patch merge, row gather/scatter.
 import type { DeviceTensor, ImageSpans } from '../backend.js';
 import { f32, i32 } from './cpuTensor.js';
 import { rowsCols } from '../tensorShape.js';
+import { patchifyF32, patchifyGeometry } from '../patchLayout.js';
 
 function copyRowsByIndex(
   dst: Float32Array,
@@ -105,4 +106,9 @@ export function patchMerge(out: DeviceTensor, x: DeviceTensor, spans: ImageSpans
       }
     }
   }
+}
+
+export function patchify(out: DeviceTensor, pixels: DeviceTensor, spans: ImageSpans, patch: number): void {
+  const { channels } = patchifyGeometry(out, pixels, spans, patch);
+  patchifyF32(f32(out, 'patchify out'), f32(pixels, 'patchify pixels'), spans.gridRows, spans.gridCols, patch, channels);
 }

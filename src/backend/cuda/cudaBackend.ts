@@ -21,6 +21,7 @@ import { CudaContext, type CudaContextOptions } from './cudaContext.js';
 import { CudaTensor, DTYPE_BYTES, asCuda, bf16ToF32, checkNumel, f32ToBf16 } from './cudaTensor.js';
 import { numel, rowsCols } from '../tensorShape.js';
 import { CudaSampler } from './cudaSampling.js';
+import { launchPatchify } from './patchifyOp.js';
 import type { LaunchDims } from './ffi/launchArgs.js';
 import { CudaError } from './ffi/errors.js';
 import { CUBLAS_STATUS_NOT_SUPPORTED } from './ffi/cublasLt.js';
@@ -535,6 +536,10 @@ export class CudaBackend implements Backend {
       { grid: [n, Math.ceil(a.numHeads / 4), 1], block: [128, 1, 1] },
       [out.ptr, q.ptr, k.ptr, v.ptr, ps.ptr, a.spans.gridRows.length, a.numHeads, a.headDim, a.scale],
     );
+  }
+
+  patchify(out: DeviceTensor, pixels: DeviceTensor, spans: ImageSpans, patch: number): void {
+    launchPatchify(this.ctx, out, pixels, spans, patch);
   }
 
   patchMerge(out: DeviceTensor, x: DeviceTensor, spans: ImageSpans, merge: number): void {
