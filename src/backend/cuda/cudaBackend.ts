@@ -38,9 +38,9 @@ export interface CudaBackendOptions extends CudaContextOptions {
   /** Use the tensor-core flash kernels (head dims 64 and 128) for prefill and vision
    *  attention (default true); false keeps the warp-per-row kernels everywhere. */
   readonly flashAttention?: boolean;
-  /** Flash kernel variant: 'ldmatrix' (default; V fragments by ldmatrix.trans) or
-   *  'transpose' (V transposed into shared memory by plain stores; the first version). */
-  readonly flashKernel?: 'ldmatrix' | 'transpose';
+  /** Warps per flash-attention CTA, 16 query rows each: 8 (default, 128 rows) or 4 (64 rows,
+   *  two or more CTAs per SM). Both are tested; the benchmark compares them. */
+  readonly flashWarps?: 4 | 8;
   /** Matmuls with at most this many rows of x (and k % 8 == 0, 16-byte aligned operands) use
    *  the gemv kernel instead of cuBLASLt. Default 2: on the H100 it beat cuBLASLt at every
    *  M = 1 and M = 2 decode shape measured, and lost at M = 4 and 8 (bench/notes/cuda.md).
@@ -461,10 +461,10 @@ export class CudaBackend implements Backend {
     if (kc.shape[2] !== numKvHeads || kc.shape[3] !== hd) throw new Error(`pagedAttention: cache [${kc.shape.join(', ')}] is not [*, *, ${numKvHeads}, ${hd}]`);
     if (numTokens === 0) return;
     if (this.useFlash(hd) && m.maxQueryLen >= FLASH_MIN_QUERY_LEN) {
+      const f = this.flashLaunch(hd, m.maxQueryLen, numHeads, m.numSeqs);
       this.launch(
-        'flash_attention.cu', `flash_paged_hd${hd}${this.flashSuffix}`,
-        ['ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32', 'i32', 'f32'],
-        { grid: [Math.ceil(m.maxQueryLen / 64), numHeads, m.numSeqs], block: [128, 1, 1] },
+        'flash_attention.cu', `flash_paged_hd${hd}${f.suffix}`,
+        ['ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32', 'i32', 'f32'], f.dims,
         [out.ptr, q.ptr, kc.ptr, vc.ptr, qs.ptr, cl.ptr, bt.ptr, m.maxBlocksPerSeq, kc.shape[1], numHeads, numKvHeads, a.scale],
       );
       return;
@@ -493,8 +493,17 @@ export class CudaBackend implements Backend {
     }
   }
 
-  private get flashSuffix(): string {
-    return this.options.flashKernel === 'transpose' ? '_vt' : '';
+  /** Kernel-name suffix and launch shape of flash_attention.cu: grid (heads, query tiles,
+   *  sequences or images), WARPS * 32 threads, dynamic shared memory for Q and the 2-stage K/V
+   *  ring (see the .cu file). */
+  private flashLaunch(hd: number, maxRows: number, numHeads: number, groups: number): { suffix: string; dims: LaunchDims } {
+    const warps = this.options.flashWarps ?? 8;
+    const tileRows = warps * 16;
+    const sharedBytes = (tileRows + 4 * 64) * (hd + 8) * 2;
+    return {
+      suffix: warps === 8 ? '' : `_w${warps}`,
+      dims: { grid: [numHeads, Math.ceil(maxRows / tileRows), groups], block: [warps * 32, 1, 1], sharedBytes },
+    };
   }
 
   private useFlash(headDim: number): boolean {
@@ -521,9 +530,9 @@ export class CudaBackend implements Backend {
     for (const [t, what] of [[out, 'out'], [k, 'k'], [v, 'v']] as const) checkNumel(t, q.numel, `visionAttention ${what}`);
     if (n === 0) return;
     if (this.useFlash(a.headDim)) {
+      const f = this.flashLaunch(a.headDim, a.spans.maxPatches, a.numHeads, a.spans.gridRows.length);
       this.launch(
-        'flash_attention.cu', `flash_dense_hd${a.headDim}${this.flashSuffix}`, ['ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'i32', 'f32'],
-        { grid: [Math.ceil(a.spans.maxPatches / 64), a.numHeads, a.spans.gridRows.length], block: [128, 1, 1] },
+        'flash_attention.cu', `flash_dense_hd${a.headDim}${f.suffix}`, ['ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'i32', 'f32'], f.dims,
         [out.ptr, q.ptr, k.ptr, v.ptr, ps.ptr, a.numHeads, a.scale],
       );
       return;
