@@ -266,7 +266,8 @@ await section('decode-attention', () => {
   results.decodeAttention = rows;
 });
 
-// The flash-attention CTA shapes compared: 8 warps (128 query rows, the default) and 4 (64).
+// The flash-attention CTA shapes compared (128 query rows each): 8 warps x 16 rows (the
+// default) and 4 warps x 32 rows.
 let b4: CudaBackend | null = null;
 const flashVariants = (): [string, CudaBackend][] => [
   ['w8', b],

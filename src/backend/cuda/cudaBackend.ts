@@ -38,8 +38,9 @@ export interface CudaBackendOptions extends CudaContextOptions {
   /** Use the tensor-core flash kernels (head dims 64 and 128) for prefill and vision
    *  attention (default true); false keeps the warp-per-row kernels everywhere. */
   readonly flashAttention?: boolean;
-  /** Warps per flash-attention CTA, 16 query rows each: 8 (default, 128 rows) or 4 (64 rows,
-   *  two or more CTAs per SM). Both are tested; the benchmark compares them. */
+  /** Flash-attention CTA shape, 128 query rows either way: 8 warps x 16 rows (default) or 4
+   *  warps x 32 rows (each K/V fragment feeds two m-tiles). Both are tested; the benchmark
+   *  compares them. */
   readonly flashWarps?: 4 | 8;
   /** Matmuls with at most this many rows of x (and k % 8 == 0, 16-byte aligned operands) use
    *  the gemv kernel instead of cuBLASLt. Default 2: on the H100 it beat cuBLASLt at every
@@ -498,7 +499,7 @@ export class CudaBackend implements Backend {
    *  ring (see the .cu file). */
   private flashLaunch(hd: number, maxRows: number, numHeads: number, groups: number): { suffix: string; dims: LaunchDims } {
     const warps = this.options.flashWarps ?? 8;
-    const tileRows = warps * 16;
+    const tileRows = 128;
     const sharedBytes = (tileRows + 4 * 64) * (hd + 8) * 2;
     return {
       suffix: warps === 8 ? '' : `_w${warps}`,

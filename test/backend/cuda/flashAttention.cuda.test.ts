@@ -1,8 +1,8 @@
 // The tensor-core flash kernels (flash_attention.cu) at the model's head dims, which the
 // shared op suite (small head dims) does not reach: paged causal prefill with earlier context,
 // a decode row and a fresh prompt in one batch (GQA 4:1), chunks and prompts longer than one
-// query tile (64 or 128 rows) and not multiples of it, and block-diagonal vision attention over
-// images whose patch counts are not multiples of the tile. Both CTA shapes (8 and 4 warps).
+// query tile (128 rows) and not multiples of it, and block-diagonal vision attention over
+// images whose patch counts are not multiples of the tile. Both CTA shapes (8 warps x 16 rows, 4 x 32).
 // Reference: float64 on the bf16-rounded inputs the GPU sees; bound 1e-2 (P and the output are
 // rounded to bf16).
 import { after, before, test } from 'node:test';

@@ -1,7 +1,7 @@
 // Flash attention on tensor cores (mma.sync m16n8k16, bf16 in, f32 accumulate) for head dims
-// 64 and 128, FA2-style: one CTA of WARPS warps takes WARPS * 16 query rows of one head (16 rows
-// per warp) and walks the keys in tiles of 64 with an online softmax, so scores never reach
-// device memory. K/V tiles stream through a 2-stage shared-memory ring by cp.async (tile t + 1
+// 64 and 128, FA2-style: one CTA takes 128 query rows of one head (8 warps x 16 rows, or 4 warps
+// x 32 rows as two m-tiles sharing each K/V fragment) and walks the keys in tiles of 64 with an
+// online softmax, so scores never reach device memory. K/V tiles stream through a 2-stage shared-memory ring by cp.async (tile t + 1
 // loads while tile t computes); Q is staged once through shared memory; every fragment comes
 // from ldmatrix (K non-transposed, V transposed) over rows padded by 8 halves, which puts the 8
 // rows of each 8x8 matrix in distinct bank groups.
@@ -13,7 +13,7 @@
 //           image i and nothing else; q, k, v [numPatches, numHeads*HD].
 // Grid (numHeads, query tiles, sequences or images); the query tile is gridDim.y - 1 -
 // blockIdx.y so the late (heaviest, causal) tiles of every head are dispatched first.
-// Dynamic shared memory: (WARPS * 16 + 4 * 64) * (HD + 8) * 2 bytes (Q, then 2 stages of K, V).
+// Dynamic shared memory: (128 + 4 * 64) * (HD + 8) * 2 bytes (Q, then 2 stages of K, V).
 // Checked against the warp-per-row kernels (paged_attention.cu, vision_attention.cu) and a
 // float64 reference by test/backend/cuda/flashAttention.cuda.test.ts.
 #include "common.cuh"
@@ -58,16 +58,19 @@ __device__ __forceinline__ float fast_exp2(float x) {
   return y;
 }
 
+// Two floats to bf16 (round to nearest even) in one instruction: lo in the low half.
 __device__ __forceinline__ u32 pack_bf16(float lo, float hi) {
-  return (u32)f32_to_bf16(lo) | ((u32)f32_to_bf16(hi) << 16);
+  u32 r;
+  asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+  return r;
 }
 
-template <int HD, int WARPS, bool PAGED>
+template <int HD, int WARPS, int MT, bool PAGED>
 __device__ __forceinline__ void flash_attention(bf16_t* out, const bf16_t* q, const bf16_t* kSrc, const bf16_t* vSrc,
                                                 const int* starts, const int* contextLens, const int* blockTables,
                                                 int maxBlocksPerSeq, int blockSize, int numHeads, int numKvHeads,
                                                 float scale) {
-  constexpr int TQ = WARPS * 16;                     // query rows per CTA
+  constexpr int TQ = WARPS * 16 * MT;                // query rows per CTA (MT m-tiles of 16 a warp)
   constexpr int RS = HD + 8;                         // shared row stride (halves)
   constexpr int CHUNKS = HD / 8;                     // 16-byte chunks per row
   constexpr int ROWS_PER_PASS = WARPS * 32 / CHUNKS;  // rows one pass of the CTA copies
@@ -138,12 +141,11 @@ __device__ __forceinline__ void flash_attention(bf16_t* out, const bf16_t* q, co
   cp_async_commit();
   if (PAGED && numTiles > 1) fetchBlocks(TILE_K);
 
-  // This warp's rows, and this thread's two (g and g + 8 of the warp's 16) with positions.
-  const int wr0 = row0 + warp * 16;
+  // This warp's rows: MT m-tiles of 16; this thread's rows are g and g + 8 of each m-tile,
+  // indexed rr = 2 * mt + half.
+  const int wr0 = row0 + warp * 16 * MT;
   const bool warpIdle = wr0 >= qLen;
-  const int r0 = wr0 + g, r1 = r0 + 8;
-  const int pos0 = posBase + r0, pos1 = posBase + r1;
-  const int warpFirstPos = posBase + wr0, warpLastPos = posBase + wr0 + 15;
+  const int warpFirstPos = posBase + wr0, warpLastPos = posBase + wr0 + 16 * MT - 1;
 
   // ldmatrix lane roles. A (Q): matrix mi = lane / 8 is (rows 0-7 | 8-15) x (dims 0-7 | 8-15)
   // in the order a0..a3. K (B, non-trans): (keys 0-7, dims 0-7), (keys 0-7, dims 8-15), (keys
@@ -154,12 +156,23 @@ __device__ __forceinline__ void flash_attention(bf16_t* out, const bf16_t* q, co
   const int qRowOff = (mi & 1) * 8 + mr, qDimOff = (mi >> 1) * 8;
   const int kKeyOff = (mi >> 1) * 8 + mr, kDimOff = (mi & 1) * 8;
   const int vKeyOff = (mi & 1) * 8 + mr, vDimOff = (mi >> 1) * 8;
+  // Shared-space byte addresses: Q, and stage 0's K (V follows K; stage 1 is STAGE_BYTES on).
+  constexpr u32 STAGE_BYTES = 2 * TILE_K * RS * 2;
+  constexpr int PREFETCH = MT == 1 ? 2 : 1;  // ldmatrix steps in flight ahead of the mma consuming them
+  const u32 qBase = smem_addr(smemRaw), kBase = qBase + TQ * RS * 2;
+  const u32 qLane = qBase + ((warp * 16 * MT + qRowOff) * RS + qDimOff) * 2;  // + (mt * 16 * RS + kc * 16) * 2
 
-  u32 qa[HD / 16][4];
-  float o[HD / 8][4];
+  // MT 1: the Q fragments stay in registers; MT 2: re-read from shared memory every tile
+  // (registers go to the second m-tile's O and S).
+  u32 qa[MT == 1 ? HD / 16 : 1][4];
+  float o[MT][HD / 8][4];
 #pragma unroll
-  for (int j = 0; j < HD / 8; j++) o[j][0] = o[j][1] = o[j][2] = o[j][3] = 0.f;
-  float m0 = NEG_INF_F, m1 = NEG_INF_F, l0 = 0.f, l1 = 0.f;  // m in scaled log2 units
+  for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+    for (int j = 0; j < HD / 8; j++) o[mt][j][0] = o[mt][j][1] = o[mt][j][2] = o[mt][j][3] = 0.f;
+  float mx[2 * MT], l[2 * MT];  // running max (scaled log2 units) and sum per thread row
+#pragma unroll
+  for (int rr = 0; rr < 2 * MT; rr++) mx[rr] = NEG_INF_F, l[rr] = 0.f;
   const float scaleLog2 = scale * 1.4426950408889634f;
 
   for (int t = 0; t < numTiles; t++) {
@@ -167,9 +180,9 @@ __device__ __forceinline__ void flash_attention(bf16_t* out, const bf16_t* q, co
     // whose stage the next loads overwrite.
     cp_async_wait_all();
     __syncthreads();
-    if (t == 0) {
+    if (MT == 1 && t == 0) {
 #pragma unroll
-      for (int kc = 0; kc < HD / 16; kc++) ldmatrix_x4(qa[kc], smem_addr(&Qs[(warp * 16 + qRowOff) * RS + kc * 16 + qDimOff]));
+      for (int kc = 0; kc < HD / 16; kc++) ldmatrix_x4(qa[kc], qLane + kc * 16 * 2);
     }
     if (t + 1 < numTiles) {
       loadKV((t + 1) * TILE_K, (t + 1) & 1);
@@ -179,82 +192,118 @@ __device__ __forceinline__ void flash_attention(bf16_t* out, const bf16_t* q, co
 
     const int k0 = t * TILE_K;
     if (warpIdle || (PAGED && k0 > warpLastPos)) continue;  // no row of this warp sees these keys
-    const bf16_t* Ks = KVs + (t & 1) * 2 * TILE_K * RS;
-    const bf16_t* Vs = Ks + TILE_K * RS;
 
-    // S = Q K^T for this warp's 16 rows x 64 keys.
-    float s[TILE_K / 8][4];
+    // S = Q K^T for this warp's rows x 64 keys. Steps n = (kc, key pair jp): one ldmatrix.x4
+    // of K, 2 * MT mma. The asm statements are volatile, so program order is issue order: each
+    // step's fragments are loaded PREFETCH steps ahead of their mma (Q's, for MT 2, one dim
+    // chunk ahead), hiding the shared-memory latency behind other steps' mma.
+    float s[MT][TILE_K / 8][4];
 #pragma unroll
-    for (int j = 0; j < TILE_K / 8; j++) s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.f;
+    for (int mt = 0; mt < MT; mt++)
 #pragma unroll
-    for (int kc = 0; kc < HD / 16; kc++) {
+      for (int j = 0; j < TILE_K / 8; j++) s[mt][j][0] = s[mt][j][1] = s[mt][j][2] = s[mt][j][3] = 0.f;
+    {
+      constexpr int JP = TILE_K / 16, STEPS = (HD / 16) * JP;
+      const u32 kLane = kBase + (t & 1) * STAGE_BYTES + (kKeyOff * RS + kDimOff) * 2;
+      u32 b[PREFETCH + 1][4];
+      u32 a[2][MT][4];  // MT 2: Q fragments of dim chunks kc (parity kc & 1)
+      if (MT > 1) {
 #pragma unroll
-      for (int j = 0; j < TILE_K / 8; j += 2) {
-        u32 b[4];
-        ldmatrix_x4(b, smem_addr(&Ks[(j * 8 + kKeyOff) * RS + kc * 16 + kDimOff]));
-        mma_bf16(s[j], qa[kc], b);
-        mma_bf16(s[j + 1], qa[kc], b + 2);
+        for (int mt = 0; mt < MT; mt++) ldmatrix_x4(a[0][mt], qLane + mt * 16 * RS * 2);
+      }
+#pragma unroll
+      for (int n = 0; n < PREFETCH; n++) ldmatrix_x4(b[n], kLane + ((n % JP) * 16 * RS + (n / JP) * 16) * 2);
+#pragma unroll
+      for (int n = 0; n < STEPS; n++) {
+        const int kc = n / JP, jp = n % JP;
+        if (MT > 1 && jp == 0 && kc + 1 < HD / 16) {
+#pragma unroll
+          for (int mt = 0; mt < MT; mt++) ldmatrix_x4(a[(kc + 1) & 1][mt], qLane + (mt * 16 * RS + (kc + 1) * 16) * 2);
+        }
+        const int pre = n + PREFETCH;
+        if (pre < STEPS) ldmatrix_x4(b[pre % (PREFETCH + 1)], kLane + ((pre % JP) * 16 * RS + (pre / JP) * 16) * 2);
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++) {
+          const u32* af = MT == 1 ? qa[kc] : a[kc & 1][mt];
+          mma_bf16(s[mt][2 * jp], af, b[n % (PREFETCH + 1)]);
+          mma_bf16(s[mt][2 * jp + 1], af, b[n % (PREFETCH + 1)] + 2);
+        }
       }
     }
 
     // Mask (only tiles crossing this warp's diagonal or the key end), then the online softmax
     // in base 2 with the scale folded into one FMA per score.
-    if (k0 + TILE_K > keyEnd || (PAGED && k0 + TILE_K - 1 > warpFirstPos)) {
+    const bool masked = k0 + TILE_K > keyEnd || (PAGED && k0 + TILE_K - 1 > warpFirstPos);
+    u32 pa[MT][TILE_K / 16][4];
 #pragma unroll
-      for (int j = 0; j < TILE_K / 8; j++) {
+    for (int mt = 0; mt < MT; mt++) {
+      if (masked) {
+        const int pos0 = posBase + wr0 + mt * 16 + g, pos1 = pos0 + 8;
 #pragma unroll
-        for (int e = 0; e < 2; e++) {
-          const int key = k0 + j * 8 + tq * 2 + e;
-          if (key >= keyEnd || (PAGED && key > pos0)) s[j][e] = NEG_INF_F;
-          if (key >= keyEnd || (PAGED && key > pos1)) s[j][2 + e] = NEG_INF_F;
+        for (int j = 0; j < TILE_K / 8; j++) {
+#pragma unroll
+          for (int e = 0; e < 2; e++) {
+            const int key = k0 + j * 8 + tq * 2 + e;
+            if (key >= keyEnd || (PAGED && key > pos0)) s[mt][j][e] = NEG_INF_F;
+            if (key >= keyEnd || (PAGED && key > pos1)) s[mt][j][2 + e] = NEG_INF_F;
+          }
         }
       }
-    }
-    float tmax0 = NEG_INF_F, tmax1 = NEG_INF_F;
+      float tmax0 = NEG_INF_F, tmax1 = NEG_INF_F;
 #pragma unroll
-    for (int j = 0; j < TILE_K / 8; j++) {
-      tmax0 = fmaxf(tmax0, fmaxf(s[j][0], s[j][1]));
-      tmax1 = fmaxf(tmax1, fmaxf(s[j][2], s[j][3]));
-    }
+      for (int j = 0; j < TILE_K / 8; j++) {
+        tmax0 = fmaxf(tmax0, fmaxf(s[mt][j][0], s[mt][j][1]));
+        tmax1 = fmaxf(tmax1, fmaxf(s[mt][j][2], s[mt][j][3]));
+      }
 #pragma unroll
-    for (int x = 1; x < 4; x <<= 1) {
-      tmax0 = fmaxf(tmax0, __shfl_xor_sync(0xffffffffu, tmax0, x));
-      tmax1 = fmaxf(tmax1, __shfl_xor_sync(0xffffffffu, tmax1, x));
-    }
-    const float mNew0 = fmaxf(m0, tmax0 * scaleLog2), mNew1 = fmaxf(m1, tmax1 * scaleLog2);
-    // A row with no visible key so far keeps max -inf: use 0 so exp2 sees -inf, not NaN.
-    const float base0 = mNew0 == NEG_INF_F ? 0.f : mNew0, base1 = mNew1 == NEG_INF_F ? 0.f : mNew1;
-    const float corr0 = fast_exp2(m0 - base0), corr1 = fast_exp2(m1 - base1);
-    m0 = mNew0;
-    m1 = mNew1;
-    l0 *= corr0;
-    l1 *= corr1;
+      for (int x = 1; x < 4; x <<= 1) {
+        tmax0 = fmaxf(tmax0, __shfl_xor_sync(0xffffffffu, tmax0, x));
+        tmax1 = fmaxf(tmax1, __shfl_xor_sync(0xffffffffu, tmax1, x));
+      }
+      const float mNew0 = fmaxf(mx[2 * mt], tmax0 * scaleLog2), mNew1 = fmaxf(mx[2 * mt + 1], tmax1 * scaleLog2);
+      // A row with no visible key so far keeps max -inf: use 0 so exp2 sees -inf, not NaN.
+      const float base0 = mNew0 == NEG_INF_F ? 0.f : mNew0, base1 = mNew1 == NEG_INF_F ? 0.f : mNew1;
+      const float corr0 = fast_exp2(mx[2 * mt] - base0), corr1 = fast_exp2(mx[2 * mt + 1] - base1);
+      mx[2 * mt] = mNew0;
+      mx[2 * mt + 1] = mNew1;
+      float sum0 = 0.f, sum1 = 0.f;
 #pragma unroll
-    for (int j = 0; j < HD / 8; j++) {
-      o[j][0] *= corr0; o[j][1] *= corr0;
-      o[j][2] *= corr1; o[j][3] *= corr1;
-    }
-    u32 pa[TILE_K / 16][4];
+      for (int j = 0; j < TILE_K / 8; j++) {
+        const float p00 = fast_exp2(fmaf(s[mt][j][0], scaleLog2, -base0)), p01 = fast_exp2(fmaf(s[mt][j][1], scaleLog2, -base0));
+        const float p10 = fast_exp2(fmaf(s[mt][j][2], scaleLog2, -base1)), p11 = fast_exp2(fmaf(s[mt][j][3], scaleLog2, -base1));
+        sum0 += p00 + p01;
+        sum1 += p10 + p11;
+        // S's C layout for key tiles 2kc, 2kc+1 is P's A layout for key chunk kc.
+        pa[mt][j / 2][(j & 1) * 2 + 0] = pack_bf16(p00, p01);
+        pa[mt][j / 2][(j & 1) * 2 + 1] = pack_bf16(p10, p11);
+      }
+      l[2 * mt] = l[2 * mt] * corr0 + sum0;
+      l[2 * mt + 1] = l[2 * mt + 1] * corr1 + sum1;
 #pragma unroll
-    for (int j = 0; j < TILE_K / 8; j++) {
-      const float p00 = fast_exp2(fmaf(s[j][0], scaleLog2, -base0)), p01 = fast_exp2(fmaf(s[j][1], scaleLog2, -base0));
-      const float p10 = fast_exp2(fmaf(s[j][2], scaleLog2, -base1)), p11 = fast_exp2(fmaf(s[j][3], scaleLog2, -base1));
-      l0 += p00 + p01;
-      l1 += p10 + p11;
-      // S's C layout for key tiles 2kc, 2kc+1 is P's A layout for key chunk kc.
-      pa[j / 2][(j & 1) * 2 + 0] = pack_bf16(p00, p01);
-      pa[j / 2][(j & 1) * 2 + 1] = pack_bf16(p10, p11);
+      for (int j = 0; j < HD / 8; j++) {
+        o[mt][j][0] *= corr0; o[mt][j][1] *= corr0;
+        o[mt][j][2] *= corr1; o[mt][j][3] *= corr1;
+      }
     }
 
-    // O += P V.
+    // O += P V, steps n = (key chunk kc, dim pair jp) prefetched as above; each V fragment
+    // feeds the MT m-tiles.
+    {
+      constexpr int JP = HD / 16, STEPS = (TILE_K / 16) * JP;
+      const u32 vLane = kBase + (t & 1) * STAGE_BYTES + TILE_K * RS * 2 + (vKeyOff * RS + vDimOff) * 2;
+      u32 b[PREFETCH + 1][4];
 #pragma unroll
-    for (int kc = 0; kc < TILE_K / 16; kc++) {
+      for (int n = 0; n < PREFETCH; n++) ldmatrix_x4_trans(b[n], vLane + ((n / JP) * 16 * RS + (n % JP) * 16) * 2);
 #pragma unroll
-      for (int j = 0; j < HD / 8; j += 2) {
-        u32 b[4];
-        ldmatrix_x4_trans(b, smem_addr(&Vs[(kc * 16 + vKeyOff) * RS + j * 8 + vDimOff]));
-        mma_bf16(o[j], pa[kc], b);
-        mma_bf16(o[j + 1], pa[kc], b + 2);
+      for (int n = 0; n < STEPS; n++) {
+        const int pre = n + PREFETCH;
+        if (pre < STEPS) ldmatrix_x4_trans(b[pre % (PREFETCH + 1)], vLane + ((pre / JP) * 16 * RS + (pre % JP) * 16) * 2);
+        const int kc = n / JP, jp = n % JP;
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++) {
+          mma_bf16(o[mt][2 * jp], pa[mt][kc], b[n % (PREFETCH + 1)]);
+          mma_bf16(o[mt][2 * jp + 1], pa[mt][kc], b[n % (PREFETCH + 1)] + 2);
+        }
       }
     }
   }
@@ -262,38 +311,40 @@ __device__ __forceinline__ void flash_attention(bf16_t* out, const bf16_t* q, co
   if (warpIdle) return;
 
 #pragma unroll
-  for (int x = 1; x < 4; x <<= 1) {
-    l0 += __shfl_xor_sync(0xffffffffu, l0, x);
-    l1 += __shfl_xor_sync(0xffffffffu, l1, x);
-  }
-  const float inv0 = l0 > 0.f ? 1.f / l0 : 0.f, inv1 = l1 > 0.f ? 1.f / l1 : 0.f;
-  bf16_t* out0 = out + (qStart + (long long)r0) * qStride + h * HD;
-  bf16_t* out1 = out + (qStart + (long long)r1) * qStride + h * HD;
+  for (int rr = 0; rr < 2 * MT; rr++) {
 #pragma unroll
-  for (int j = 0; j < HD / 8; j++) {
-    const int d = j * 8 + tq * 2;
-    if (r0 < qLen) *reinterpret_cast<u32*>(out0 + d) = pack_bf16(o[j][0] * inv0, o[j][1] * inv0);
-    if (r1 < qLen) *reinterpret_cast<u32*>(out1 + d) = pack_bf16(o[j][2] * inv1, o[j][3] * inv1);
+    for (int x = 1; x < 4; x <<= 1) l[rr] += __shfl_xor_sync(0xffffffffu, l[rr], x);
+  }
+#pragma unroll
+  for (int rr = 0; rr < 2 * MT; rr++) {
+    const int r = wr0 + (rr >> 1) * 16 + (rr & 1) * 8 + g;
+    if (r >= qLen) continue;
+    const float inv = l[rr] > 0.f ? 1.f / l[rr] : 0.f;
+    bf16_t* dst = out + (qStart + (long long)r) * qStride + h * HD + tq * 2;
+    const int e = (rr & 1) * 2;
+#pragma unroll
+    for (int j = 0; j < HD / 8; j++) *reinterpret_cast<u32*>(dst + j * 8) = pack_bf16(o[rr >> 1][j][e] * inv, o[rr >> 1][j][e + 1] * inv);
   }
 }
 
-// Paged causal: grid (numHeads, ceil(maxQueryLen / (WARPS * 16)), numSeqs), block WARPS * 32.
-// Suffix _w4: 4 warps (64 query rows per CTA) instead of 8 (128 rows).
+// Both CTA shapes take 128 query rows: 8 warps x 16 rows (no suffix) or, suffix _w4, 4 warps x
+// 32 rows (each K/V fragment feeds two m-tiles: half the shared-memory reads per mma).
+// Paged causal: grid (numHeads, ceil(maxQueryLen / 128), numSeqs), block WARPS * 32.
 #define PAGED_ARGS                                                                                                     \
   bf16_t *out, const bf16_t *q, const bf16_t *kCache, const bf16_t *vCache, const int *queryStarts,                   \
       const int *contextLens, const int *blockTables, int maxBlocksPerSeq, int blockSize, int numHeads, int numKvHeads, \
       float scale
-#define PAGED_CALL(HD, W) \
-  flash_attention<HD, W, true>(out, q, kCache, vCache, queryStarts, contextLens, blockTables, maxBlocksPerSeq, blockSize, numHeads, numKvHeads, scale)
-extern "C" __global__ void __launch_bounds__(256, 1) flash_paged_hd128(PAGED_ARGS) { PAGED_CALL(128, 8); }
-extern "C" __global__ void __launch_bounds__(256, 2) flash_paged_hd64(PAGED_ARGS) { PAGED_CALL(64, 8); }
-extern "C" __global__ void __launch_bounds__(128, 2) flash_paged_hd128_w4(PAGED_ARGS) { PAGED_CALL(128, 4); }
-extern "C" __global__ void __launch_bounds__(128, 4) flash_paged_hd64_w4(PAGED_ARGS) { PAGED_CALL(64, 4); }
+#define PAGED_CALL(HD, W, MT) \
+  flash_attention<HD, W, MT, true>(out, q, kCache, vCache, queryStarts, contextLens, blockTables, maxBlocksPerSeq, blockSize, numHeads, numKvHeads, scale)
+extern "C" __global__ void __launch_bounds__(256, 1) flash_paged_hd128(PAGED_ARGS) { PAGED_CALL(128, 8, 1); }
+extern "C" __global__ void __launch_bounds__(256, 1) flash_paged_hd64(PAGED_ARGS) { PAGED_CALL(64, 8, 1); }
+extern "C" __global__ void __launch_bounds__(128, 2) flash_paged_hd128_w4(PAGED_ARGS) { PAGED_CALL(128, 4, 2); }
+extern "C" __global__ void __launch_bounds__(128, 2) flash_paged_hd64_w4(PAGED_ARGS) { PAGED_CALL(64, 4, 2); }
 
-// Dense block-diagonal (vision): grid (numHeads, ceil(maxPatches / (WARPS * 16)), numImages).
+// Dense block-diagonal (vision): grid (numHeads, ceil(maxPatches / 128), numImages).
 #define DENSE_ARGS bf16_t *out, const bf16_t *q, const bf16_t *k, const bf16_t *v, const int *patchStarts, int numHeads, float scale
-#define DENSE_CALL(HD, W) flash_attention<HD, W, false>(out, q, k, v, patchStarts, nullptr, nullptr, 0, 1, numHeads, numHeads, scale)
-extern "C" __global__ void __launch_bounds__(256, 2) flash_dense_hd64(DENSE_ARGS) { DENSE_CALL(64, 8); }
-extern "C" __global__ void __launch_bounds__(256, 1) flash_dense_hd128(DENSE_ARGS) { DENSE_CALL(128, 8); }
-extern "C" __global__ void __launch_bounds__(128, 4) flash_dense_hd64_w4(DENSE_ARGS) { DENSE_CALL(64, 4); }
-extern "C" __global__ void __launch_bounds__(128, 2) flash_dense_hd128_w4(DENSE_ARGS) { DENSE_CALL(128, 4); }
+#define DENSE_CALL(HD, W, MT) flash_attention<HD, W, MT, false>(out, q, k, v, patchStarts, nullptr, nullptr, 0, 1, numHeads, numHeads, scale)
+extern "C" __global__ void __launch_bounds__(256, 2) flash_dense_hd64(DENSE_ARGS) { DENSE_CALL(64, 8, 1); }
+extern "C" __global__ void __launch_bounds__(256, 1) flash_dense_hd128(DENSE_ARGS) { DENSE_CALL(128, 8, 1); }
+extern "C" __global__ void __launch_bounds__(128, 2) flash_dense_hd64_w4(DENSE_ARGS) { DENSE_CALL(64, 4, 2); }
+extern "C" __global__ void __launch_bounds__(128, 2) flash_dense_hd128_w4(DENSE_ARGS) { DENSE_CALL(128, 4, 2); }
