@@ -1,6 +1,7 @@
 // Foundation benchmark of the CUDA backend, run on the GPU machine in one go:
-//   node dist/bench/cuda/foundation.js [results.json] [section,section,...]
-// (the optional list runs only those sections, e.g. prefill-attention,vision-attention).
+//   node dist/bench/cuda/foundation.js [results.json] [section,section,...] [variant,...]
+// (the optional lists run only those sections, e.g. prefill-attention,vision-attention, and
+// only those flash-attention variants, e.g. w8,w4).
 // Device facts; NVRTC compile of every kernel (cold and from the disk cache); device copy
 // bandwidth; cuBLASLt correctness against a float64 host product and its rate at 8192^3 and
 // at the model's decode (M=1) and prefill (M=4096) shapes; CUDA-graph replay against direct
@@ -266,13 +267,16 @@ await section('decode-attention', () => {
   results.decodeAttention = rows;
 });
 
-// The flash-attention CTA shapes compared (128 query rows each): 8 warps x 16 rows (the
-// default) and 4 warps x 32 rows.
-let b4: CudaBackend | null = null;
-const flashVariants = (): [string, CudaBackend][] => [
-  ['w8', b],
-  ['w4', (b4 ??= new CudaBackend({ kernelCacheDir: cacheDir, flashWarps: 4 }))],
-];
+// The flash-attention kernel variants compared (cudaBackend.ts FlashVariant): the main backend
+// runs the default; one more backend per other variant.
+const extraBackends: CudaBackend[] = [];
+let variantList: [string, CudaBackend][] | null = null;
+const flashVariants = (): [string, CudaBackend][] =>
+  (variantList ??= (['w8', 'w4', 'w4k32'] as const).filter((v) => !process.argv[4] || process.argv[4].split(',').includes(v)).map((v) => {
+    const be = new CudaBackend({ kernelCacheDir: cacheDir, flashVariant: v });
+    extraBackends.push(be);
+    return [v, be];
+  }));
 
 await section('prefill-attention', () => {
   const rows: unknown[] = [];
@@ -348,7 +352,7 @@ await section('sampling', async () => {
   b.free(logits);
 });
 
-await (b4 as CudaBackend | null)?.close(); // assigned inside flashVariants()
+for (const be of extraBackends) await be.close();
 await b.close();
 console.log('\n' + table.join('\n'));
 if (process.argv[2]) writeFileSync(process.argv[2], JSON.stringify({ ...results, table }, null, 1));

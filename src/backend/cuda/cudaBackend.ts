@@ -38,10 +38,11 @@ export interface CudaBackendOptions extends CudaContextOptions {
   /** Use the tensor-core flash kernels (head dims 64 and 128) for prefill and vision
    *  attention (default true); false keeps the warp-per-row kernels everywhere. */
   readonly flashAttention?: boolean;
-  /** Flash-attention CTA shape, 128 query rows either way: 8 warps x 16 rows (default) or 4
-   *  warps x 32 rows (each K/V fragment feeds two m-tiles). Both are tested; the benchmark
-   *  compares them. */
-  readonly flashWarps?: 4 | 8;
+  /** Flash-attention CTA shape (flash_attention.cu), 128 query rows each: 'w8' 8 warps x 16
+   *  rows, key tiles of 64; 'w4' 4 warps x 32 rows (each K/V fragment feeds two m-tiles), key
+   *  tiles of 64; 'w4k32' the same with key tiles of 32. Default 'w4' (bench/notes/cuda.md).
+   *  All are tested; the benchmark compares them. */
+  readonly flashVariant?: FlashVariant;
   /** Matmuls with at most this many rows of x (and k % 8 == 0, 16-byte aligned operands) use
    *  the gemv kernel instead of cuBLASLt. Default 2: on the H100 it beat cuBLASLt at every
    *  M = 1 and M = 2 decode shape measured, and lost at M = 4 and 8 (bench/notes/cuda.md).
@@ -55,6 +56,14 @@ export interface CudaBackendOptions extends CudaContextOptions {
 }
 
 const DEFAULT_GEMV_SPLITK_MAX_N = 8192;
+
+export type FlashVariant = 'w8' | 'w4' | 'w4k32';
+/** Warps and key-tile length of each flash variant (kernel suffix: '' for w8, else _<variant>). */
+const FLASH_VARIANTS: Record<FlashVariant, { warps: number; tileK: number }> = {
+  w8: { warps: 8, tileK: 64 },
+  w4: { warps: 4, tileK: 64 },
+  w4k32: { warps: 4, tileK: 32 },
+};
 
 /** Query rows per sequence from which paged attention takes the flash kernel. */
 const FLASH_MIN_QUERY_LEN = 16;
@@ -498,11 +507,12 @@ export class CudaBackend implements Backend {
    *  sequences or images), WARPS * 32 threads, dynamic shared memory for Q and the 2-stage K/V
    *  ring (see the .cu file). */
   private flashLaunch(hd: number, maxRows: number, numHeads: number, groups: number): { suffix: string; dims: LaunchDims } {
-    const warps = this.options.flashWarps ?? 8;
+    const variant = this.options.flashVariant ?? 'w4';
+    const { warps, tileK } = FLASH_VARIANTS[variant];
     const tileRows = 128;
-    const sharedBytes = (tileRows + 4 * 64) * (hd + 8) * 2;
+    const sharedBytes = (tileRows + 4 * tileK) * (hd + 8) * 2;
     return {
-      suffix: warps === 8 ? '' : `_w${warps}`,
+      suffix: variant === 'w8' ? '' : `_${variant}`,
       dims: { grid: [numHeads, Math.ceil(maxRows / tileRows), groups], block: [warps * 32, 1, 1], sharedBytes },
     };
   }

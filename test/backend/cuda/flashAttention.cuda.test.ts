@@ -2,21 +2,22 @@
 // shared op suite (small head dims) does not reach: paged causal prefill with earlier context,
 // a decode row and a fresh prompt in one batch (GQA 4:1), chunks and prompts longer than one
 // query tile (128 rows) and not multiples of it, and block-diagonal vision attention over
-// images whose patch counts are not multiples of the tile. Both CTA shapes (8 warps x 16 rows, 4 x 32).
+// images whose patch counts are not multiples of the tile. Every kernel variant (8 warps x 16
+// rows; 4 x 32 with key tiles of 64 or 32).
 // Reference: float64 on the bf16-rounded inputs the GPU sees; bound 1e-2 (P and the output are
 // rounded to bf16).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CudaBackend } from '../../../src/backend/cuda/cudaBackend.js';
+import { CudaBackend, type FlashVariant } from '../../../src/backend/cuda/cudaBackend.js';
 import type { DeviceTensor } from '../../../src/backend/backend.js';
 import { attendRef, fromBf16Bits, relErr, toBf16Bits } from '../opsReference.js';
 
-// One backend per CTA shape; `b` is switched between them by the test loops below.
+// One backend per kernel variant; `b` is switched between them by the test loops below.
 let b: CudaBackend;
 const variants: Record<string, CudaBackend> = {};
+const VARIANTS: readonly FlashVariant[] = ['w8', 'w4', 'w4k32'];
 before(() => {
-  variants.w8 = new CudaBackend({ poisonAllocations: true });
-  variants.w4 = new CudaBackend({ poisonAllocations: true, flashWarps: 4 });
+  for (const v of VARIANTS) variants[v] = new CudaBackend({ poisonAllocations: true, flashVariant: v });
 });
 after(async () => {
   for (const v of Object.values(variants)) await v.close();
@@ -110,7 +111,7 @@ async function visionCase(hd: number, sizes: number[]): Promise<number> {
   return relErr(got, ref);
 }
 
-for (const [variant, hd] of [['w8', 128], ['w8', 64], ['w4', 128], ['w4', 64]] as const) {
+for (const [variant, hd] of VARIANTS.flatMap((v) => [[v, 128], [v, 64]] as const)) {
   test(`flash paged attention (${variant}), head dim ${hd}: chunk over earlier context + decode + fresh prompt`, async () => {
     b = variants[variant];
     const ctxLens = [randInt(100, 200), randInt(20, 60), randInt(65, 140)];

@@ -1,7 +1,8 @@
 // Flash attention on tensor cores (mma.sync m16n8k16, bf16 in, f32 accumulate) for head dims
 // 64 and 128, FA2-style: one CTA takes 128 query rows of one head (8 warps x 16 rows, or 4 warps
-// x 32 rows as two m-tiles sharing each K/V fragment) and walks the keys in tiles of 64 with an
-// online softmax, so scores never reach device memory. K/V tiles stream through a 2-stage shared-memory ring by cp.async (tile t + 1
+// x 32 rows as two m-tiles sharing each K/V fragment) and walks the keys in tiles of 64 (32 in
+// the _w4k32 variant) with an online softmax, so scores never reach device memory. K/V tiles
+// stream through a 2-stage shared-memory ring by cp.async (tile t + 1
 // loads while tile t computes); Q is staged once through shared memory; every fragment comes
 // from ldmatrix (K non-transposed, V transposed) over rows padded by 8 halves, which puts the 8
 // rows of each 8x8 matrix in distinct bank groups.
@@ -13,12 +14,11 @@
 //           image i and nothing else; q, k, v [numPatches, numHeads*HD].
 // Grid (numHeads, query tiles, sequences or images); the query tile is gridDim.y - 1 -
 // blockIdx.y so the late (heaviest, causal) tiles of every head are dispatched first.
-// Dynamic shared memory: (128 + 4 * 64) * (HD + 8) * 2 bytes (Q, then 2 stages of K, V).
+// Dynamic shared memory: (128 + 4 * TILE_K) * (HD + 8) * 2 bytes (Q, then 2 stages of K, V).
 // Checked against the warp-per-row kernels (paged_attention.cu, vision_attention.cu) and a
 // float64 reference by test/backend/cuda/flashAttention.cuda.test.ts.
 #include "common.cuh"
 
-#define TILE_K 64
 #define NEG_INF_F (-__int_as_float(0x7f800000))
 
 __device__ __forceinline__ void mma_bf16(float* c, const u32* a, const u32* b) {
@@ -65,7 +65,7 @@ __device__ __forceinline__ u32 pack_bf16(float lo, float hi) {
   return r;
 }
 
-template <int HD, int WARPS, int MT, bool PAGED>
+template <int HD, int WARPS, int MT, int TILE_K, bool PAGED>
 __device__ __forceinline__ void flash_attention(bf16_t* out, const bf16_t* q, const bf16_t* kSrc, const bf16_t* vSrc,
                                                 const int* starts, const int* contextLens, const int* blockTables,
                                                 int maxBlocksPerSeq, int blockSize, int numHeads, int numKvHeads,
@@ -73,7 +73,11 @@ __device__ __forceinline__ void flash_attention(bf16_t* out, const bf16_t* q, co
   constexpr int TQ = WARPS * 16 * MT;                // query rows per CTA (MT m-tiles of 16 a warp)
   constexpr int RS = HD + 8;                         // shared row stride (halves)
   constexpr int CHUNKS = HD / 8;                     // 16-byte chunks per row
-  constexpr int ROWS_PER_PASS = WARPS * 32 / CHUNKS;  // rows one pass of the CTA copies
+  constexpr int THREADS = WARPS * 32;
+  // The copy layout: each thread moves CPT consecutive chunks of a row (fewer rows per thread,
+  // so fewer address computations and block-table entries held), ROWS_PER_PASS rows a pass.
+  constexpr int CPT = TILE_K * CHUNKS / THREADS < 4 ? TILE_K * CHUNKS / THREADS : 4;
+  constexpr int ROWS_PER_PASS = THREADS / (CHUNKS / CPT);
   static_assert(TILE_K % ROWS_PER_PASS == 0 && TQ % ROWS_PER_PASS == 0, "copy passes must tile the rows");
   extern __shared__ __align__(16) unsigned char smemRaw[];
   bf16_t* Qs = reinterpret_cast<bf16_t*>(smemRaw);  // [TQ][RS]
@@ -96,14 +100,16 @@ __device__ __forceinline__ void flash_attention(bf16_t* out, const bf16_t* q, co
   const int numTiles = (keyEnd + TILE_K - 1) / TILE_K;
   const long long qStride = (long long)numHeads * HD;
 
-  // The copy layout: this thread moves 16-byte chunk `chunk` of rows copyRow + i * ROWS_PER_PASS.
-  const int chunk = tid % CHUNKS, copyRow = tid / CHUNKS;
+  // This thread copies chunks chunk0 .. chunk0 + CPT - 1 of rows copyRow + i * ROWS_PER_PASS.
+  const int chunk0 = (tid % (CHUNKS / CPT)) * CPT, copyRow = tid / (CHUNKS / CPT);
 #pragma unroll
   for (int r = copyRow; r < TQ; r += ROWS_PER_PASS) {
     const int qr = row0 + r;
     const bool ok = qr < qLen;
-    const bf16_t* src = ok ? q + (qStart + (long long)qr) * qStride + h * HD + chunk * 8 : q;
-    cp_async16(smem_addr(Qs + r * RS + chunk * 8), src, ok);
+    const bf16_t* src = ok ? q + (qStart + (long long)qr) * qStride + h * HD + chunk0 * 8 : q;
+    const u32 dst = smem_addr(Qs + r * RS + chunk0 * 8);
+#pragma unroll
+    for (int c = 0; c < CPT; c++) cp_async16(dst + c * 16, ok ? src + c * 8 : q, ok);
   }
   // Paged: the cache block of each row this thread copies for a coming tile, read from the
   // block table one tile ahead so the table's latency hides behind a tile of compute (the
@@ -130,10 +136,14 @@ __device__ __forceinline__ void flash_attention(bf16_t* out, const bf16_t* q, co
       long long off = 0;
       if (ok) {
         const long long row = PAGED ? (long long)blk[i] * blockSize + key % blockSize : qStart + (long long)key;
-        off = (row * kvHeads + kvh) * HD + chunk * 8;
+        off = (row * kvHeads + kvh) * HD + chunk0 * 8;
       }
-      cp_async16(smem_addr(Kd + r * RS + chunk * 8), kSrc + off, ok);
-      cp_async16(smem_addr(Vd + r * RS + chunk * 8), vSrc + off, ok);
+      const u32 kd = smem_addr(Kd + r * RS + chunk0 * 8), vd = smem_addr(Vd + r * RS + chunk0 * 8);
+#pragma unroll
+      for (int c = 0; c < CPT; c++) {
+        cp_async16(kd + c * 16, kSrc + off + c * 8, ok);
+        cp_async16(vd + c * 16, vSrc + off + c * 8, ok);
+      }
     }
   };
   if (PAGED) fetchBlocks(0);
@@ -279,10 +289,14 @@ __device__ __forceinline__ void flash_attention(bf16_t* out, const bf16_t* q, co
       }
       l[2 * mt] = l[2 * mt] * corr0 + sum0;
       l[2 * mt + 1] = l[2 * mt + 1] * corr1 + sum1;
+      // Once the rows' maxima settle (most tiles of a long row), no row of the m-tile changes
+      // and the HD / 2 multiplies of O are skipped (warp-uniform branch).
+      if (__any_sync(0xffffffffu, corr0 != 1.f || corr1 != 1.f)) {
 #pragma unroll
-      for (int j = 0; j < HD / 8; j++) {
-        o[mt][j][0] *= corr0; o[mt][j][1] *= corr0;
-        o[mt][j][2] *= corr1; o[mt][j][3] *= corr1;
+        for (int j = 0; j < HD / 8; j++) {
+          o[mt][j][0] *= corr0; o[mt][j][1] *= corr0;
+          o[mt][j][2] *= corr1; o[mt][j][3] *= corr1;
+        }
       }
     }
 
@@ -327,24 +341,29 @@ __device__ __forceinline__ void flash_attention(bf16_t* out, const bf16_t* q, co
   }
 }
 
-// Both CTA shapes take 128 query rows: 8 warps x 16 rows (no suffix) or, suffix _w4, 4 warps x
-// 32 rows (each K/V fragment feeds two m-tiles: half the shared-memory reads per mma).
+// Every CTA shape takes 128 query rows: 8 warps x 16 rows (no suffix); suffix _w4: 4 warps x 32
+// rows (each K/V fragment feeds two m-tiles: half the shared-memory reads per mma); _w4k32: the
+// same with key tiles of 32 (half the score registers: no spill at hd 128).
 // Paged causal: grid (numHeads, ceil(maxQueryLen / 128), numSeqs), block WARPS * 32.
 #define PAGED_ARGS                                                                                                     \
   bf16_t *out, const bf16_t *q, const bf16_t *kCache, const bf16_t *vCache, const int *queryStarts,                   \
       const int *contextLens, const int *blockTables, int maxBlocksPerSeq, int blockSize, int numHeads, int numKvHeads, \
       float scale
-#define PAGED_CALL(HD, W, MT) \
-  flash_attention<HD, W, MT, true>(out, q, kCache, vCache, queryStarts, contextLens, blockTables, maxBlocksPerSeq, blockSize, numHeads, numKvHeads, scale)
-extern "C" __global__ void __launch_bounds__(256, 1) flash_paged_hd128(PAGED_ARGS) { PAGED_CALL(128, 8, 1); }
-extern "C" __global__ void __launch_bounds__(256, 1) flash_paged_hd64(PAGED_ARGS) { PAGED_CALL(64, 8, 1); }
-extern "C" __global__ void __launch_bounds__(128, 2) flash_paged_hd128_w4(PAGED_ARGS) { PAGED_CALL(128, 4, 2); }
-extern "C" __global__ void __launch_bounds__(128, 2) flash_paged_hd64_w4(PAGED_ARGS) { PAGED_CALL(64, 4, 2); }
+#define PAGED_CALL(HD, W, MT, TK) \
+  flash_attention<HD, W, MT, TK, true>(out, q, kCache, vCache, queryStarts, contextLens, blockTables, maxBlocksPerSeq, blockSize, numHeads, numKvHeads, scale)
+extern "C" __global__ void __launch_bounds__(256, 1) flash_paged_hd128(PAGED_ARGS) { PAGED_CALL(128, 8, 1, 64); }
+extern "C" __global__ void __launch_bounds__(256, 1) flash_paged_hd64(PAGED_ARGS) { PAGED_CALL(64, 8, 1, 64); }
+extern "C" __global__ void __launch_bounds__(128, 2) flash_paged_hd128_w4(PAGED_ARGS) { PAGED_CALL(128, 4, 2, 64); }
+extern "C" __global__ void __launch_bounds__(128, 2) flash_paged_hd64_w4(PAGED_ARGS) { PAGED_CALL(64, 4, 2, 64); }
+extern "C" __global__ void __launch_bounds__(128, 2) flash_paged_hd128_w4k32(PAGED_ARGS) { PAGED_CALL(128, 4, 2, 32); }
+extern "C" __global__ void __launch_bounds__(128, 2) flash_paged_hd64_w4k32(PAGED_ARGS) { PAGED_CALL(64, 4, 2, 32); }
 
 // Dense block-diagonal (vision): grid (numHeads, ceil(maxPatches / 128), numImages).
 #define DENSE_ARGS bf16_t *out, const bf16_t *q, const bf16_t *k, const bf16_t *v, const int *patchStarts, int numHeads, float scale
-#define DENSE_CALL(HD, W, MT) flash_attention<HD, W, MT, false>(out, q, k, v, patchStarts, nullptr, nullptr, 0, 1, numHeads, numHeads, scale)
-extern "C" __global__ void __launch_bounds__(256, 2) flash_dense_hd64(DENSE_ARGS) { DENSE_CALL(64, 8, 1); }
-extern "C" __global__ void __launch_bounds__(256, 1) flash_dense_hd128(DENSE_ARGS) { DENSE_CALL(128, 8, 1); }
-extern "C" __global__ void __launch_bounds__(128, 2) flash_dense_hd64_w4(DENSE_ARGS) { DENSE_CALL(64, 4, 2); }
-extern "C" __global__ void __launch_bounds__(128, 2) flash_dense_hd128_w4(DENSE_ARGS) { DENSE_CALL(128, 4, 2); }
+#define DENSE_CALL(HD, W, MT, TK) flash_attention<HD, W, MT, TK, false>(out, q, k, v, patchStarts, nullptr, nullptr, 0, 1, numHeads, numHeads, scale)
+extern "C" __global__ void __launch_bounds__(256, 2) flash_dense_hd64(DENSE_ARGS) { DENSE_CALL(64, 8, 1, 64); }
+extern "C" __global__ void __launch_bounds__(256, 1) flash_dense_hd128(DENSE_ARGS) { DENSE_CALL(128, 8, 1, 64); }
+extern "C" __global__ void __launch_bounds__(128, 2) flash_dense_hd64_w4(DENSE_ARGS) { DENSE_CALL(64, 4, 2, 64); }
+extern "C" __global__ void __launch_bounds__(128, 2) flash_dense_hd128_w4(DENSE_ARGS) { DENSE_CALL(128, 4, 2, 64); }
+extern "C" __global__ void __launch_bounds__(128, 2) flash_dense_hd64_w4k32(DENSE_ARGS) { DENSE_CALL(64, 4, 2, 32); }
+extern "C" __global__ void __launch_bounds__(128, 2) flash_dense_hd128_w4k32(DENSE_ARGS) { DENSE_CALL(128, 4, 2, 32); }
