@@ -40,8 +40,9 @@ export interface CudaBackendOptions extends CudaContextOptions {
   readonly flashAttention?: boolean;
   /** Flash-attention CTA shape (flash_attention.cu), 128 query rows each: 'w8' 8 warps x 16
    *  rows, key tiles of 64; 'w4' 4 warps x 32 rows (each K/V fragment feeds two m-tiles), key
-   *  tiles of 64; 'w4k32' the same with key tiles of 32. Default 'w4' (bench/notes/cuda.md).
-   *  All are tested; the benchmark compares them. */
+   *  tiles of 64; 'w4k32' the same with key tiles of 32. Default: the fastest measured on the
+   *  H100 (bench/notes/cuda.md, flash2 run 3): 'w4' at head dim 128, 'w4k32' at 64. All are
+   *  tested; the benchmark compares them. */
   readonly flashVariant?: FlashVariant;
   /** Matmuls with at most this many rows of x (and k % 8 == 0, 16-byte aligned operands) use
    *  the gemv kernel instead of cuBLASLt. Default 2: on the H100 it beat cuBLASLt at every
@@ -507,7 +508,7 @@ export class CudaBackend implements Backend {
    *  sequences or images), WARPS * 32 threads, dynamic shared memory for Q and the 2-stage K/V
    *  ring (see the .cu file). */
   private flashLaunch(hd: number, maxRows: number, numHeads: number, groups: number): { suffix: string; dims: LaunchDims } {
-    const variant = this.options.flashVariant ?? 'w4';
+    const variant = this.options.flashVariant ?? (hd === 64 ? 'w4k32' : 'w4');
     const { warps, tileK } = FLASH_VARIANTS[variant];
     const tileRows = 128;
     const sharedBytes = (tileRows + 4 * tileK) * (hd + 8) * 2;
