@@ -1,5 +1,7 @@
 // Foundation benchmark of the CUDA backend, run on the GPU machine in one go:
-//   node dist/bench/cuda/foundation.js [results.json]
+//   node dist/bench/cuda/foundation.js [results.json] [section,section,...] [variant,...]
+// (the optional lists run only those sections, e.g. prefill-attention,vision-attention, and
+// only those flash-attention variants, e.g. w8,w4).
 // Device facts; NVRTC compile of every kernel (cold and from the disk cache); device copy
 // bandwidth; cuBLASLt correctness against a float64 host product and its rate at 8192^3 and
 // at the model's decode (M=1) and prefill (M=4096) shapes; CUDA-graph replay against direct
@@ -27,22 +29,27 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-/** Median device time of `fn` in ms (events around each repetition, after warm-up). */
-function timeMs(fn: (rep: number) => void, reps: number, warmup = 3): { median: number; min: number; max: number } {
+/** Median device time of `fn` in ms (events around each repetition, after warm-up), on
+ *  stream `on` (default: the main backend's). */
+function timeMs(fn: (rep: number) => void, reps: number, warmup = 3, on = stream): { median: number; min: number; max: number } {
+  d.streamSynchronize(stream); // inputs written on the main stream are complete
   for (let i = 0; i < warmup; i++) fn(i);
-  d.streamSynchronize(stream);
+  d.streamSynchronize(on);
   const t: number[] = [];
   for (let i = 0; i < reps; i++) {
-    d.recordEvent(ev0, stream);
+    d.recordEvent(ev0, on);
     fn(i);
-    d.recordEvent(ev1, stream);
+    d.recordEvent(ev1, on);
     d.eventSynchronize(ev1);
     t.push(d.elapsedMs(ev0, ev1));
   }
   return { median: median(t), min: Math.min(...t), max: Math.max(...t) };
 }
 
+const onlySections = process.argv[3]?.split(',');
+
 async function section(name: string, fn: () => void | Promise<void>): Promise<void> {
+  if (onlySections && name !== 'device' && !onlySections.includes(name)) return;
   const t0 = performance.now();
   try {
     await fn();
@@ -260,18 +267,31 @@ await section('decode-attention', () => {
   results.decodeAttention = rows;
 });
 
+// The flash-attention kernel variants compared (cudaBackend.ts FlashVariant): the main backend
+// runs the default; one more backend per other variant.
+const extraBackends: CudaBackend[] = [];
+let variantList: [string, CudaBackend][] | null = null;
+const flashVariants = (): [string, CudaBackend][] =>
+  (variantList ??= (['w8', 'w4', 'w4k32'] as const).filter((v) => !process.argv[4] || process.argv[4].split(',').includes(v)).map((v) => {
+    const be = new CudaBackend({ kernelCacheDir: cacheDir, flashVariant: v });
+    extraBackends.push(be);
+    return [v, be];
+  }));
+
 await section('prefill-attention', () => {
   const rows: unknown[] = [];
   // [context, new tokens]: a whole 4096 prompt, and 2048-token chunks over earlier context.
   for (const [ctx, len] of [[4096, 4096], [4096, 2048], [32768, 2048]]) {
     const s = pagedSetup(1, ctx, len);
-    const t = timeMs(() => b.pagedAttention(s.args), 10, 2);
-    // causal: row j (position ctx - len + j) sees ctx - len + j + 1 keys
-    const pairs = len * (ctx - len) + (len * (len + 1)) / 2;
-    const flops = 4 * pairs * 128 * 32;
-    const tflops = flops / (t.median * 1e9);
-    rows.push({ ctx, len, ms: t, gflop: flops / 1e9, tflops });
-    table.push(`prefill attention ${len} new over ctx ${ctx} (32/8 heads, hd 128): ${t.median.toFixed(3)} ms = ${tflops.toFixed(0)} TFLOP/s (floor ${(flops / 778e9).toFixed(3)} ms at 778)`);
+    for (const [variant, be] of flashVariants()) {
+      const t = timeMs(() => be.pagedAttention(s.args), 10, 2, be.ctx.stream);
+      // causal: row j (position ctx - len + j) sees ctx - len + j + 1 keys
+      const pairs = len * (ctx - len) + (len * (len + 1)) / 2;
+      const flops = 4 * pairs * 128 * 32;
+      const tflops = flops / (t.median * 1e9);
+      rows.push({ variant, ctx, len, ms: t, gflop: flops / 1e9, tflops });
+      table.push(`prefill attention ${len} new over ctx ${ctx} (32/8 heads, hd 128, ${variant}): ${t.median.toFixed(3)} ms = ${tflops.toFixed(0)} TFLOP/s (floor ${(flops / 778e9).toFixed(3)} ms at 778)`);
+    }
     s.free();
   }
   results.prefillAttention = rows;
@@ -290,10 +310,14 @@ await section('vision-attention', () => {
   const ps = b.alloc([2], 'i32');
   b.write(ps, Int32Array.from([0, n]));
   const args = { out, q, k, v, numHeads: heads, headDim: hd, scale: 0.125, spans: { patchStarts: ps, gridRows: [110], gridCols: [110], maxPatches: n } };
-  const t = timeMs(() => b.visionAttention(args), 10, 2);
-  const flops = 4 * n * n * hd * heads;
-  results.visionAttention = { n, heads, hd, ms: t, tflops: flops / (t.median * 1e9) };
-  table.push(`vision attention 1 image x ${n} patches (16 heads x 64): ${t.median.toFixed(3)} ms = ${(flops / (t.median * 1e9)).toFixed(0)} TFLOP/s; x24 layers = ${(24 * t.median).toFixed(1)} ms`);
+  const rows: unknown[] = [];
+  for (const [variant, be] of flashVariants()) {
+    const t = timeMs(() => be.visionAttention(args), 10, 2, be.ctx.stream);
+    const flops = 4 * n * n * hd * heads;
+    rows.push({ variant, n, heads, hd, ms: t, tflops: flops / (t.median * 1e9) });
+    table.push(`vision attention 1 image x ${n} patches (16 heads x 64, ${variant}): ${t.median.toFixed(3)} ms = ${(flops / (t.median * 1e9)).toFixed(0)} TFLOP/s; x24 layers = ${(24 * t.median).toFixed(1)} ms`);
+  }
+  results.visionAttention = rows;
   [q, k, v, out, ps].forEach((x) => b.free(x));
 });
 
@@ -328,6 +352,7 @@ await section('sampling', async () => {
   b.free(logits);
 });
 
+for (const be of extraBackends) await be.close();
 await b.close();
 console.log('\n' + table.join('\n'));
 if (process.argv[2]) writeFileSync(process.argv[2], JSON.stringify({ ...results, table }, null, 1));

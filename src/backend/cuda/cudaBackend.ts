@@ -39,9 +39,12 @@ export interface CudaBackendOptions extends CudaContextOptions {
   /** Use the tensor-core flash kernels (head dims 64 and 128) for prefill and vision
    *  attention (default true); false keeps the warp-per-row kernels everywhere. */
   readonly flashAttention?: boolean;
-  /** Flash kernel variant: 'ldmatrix' (default; V fragments by ldmatrix.trans) or
-   *  'transpose' (V transposed into shared memory by plain stores; the first version). */
-  readonly flashKernel?: 'ldmatrix' | 'transpose';
+  /** Flash-attention CTA shape (flash_attention.cu), 128 query rows each: 'w8' 8 warps x 16
+   *  rows, key tiles of 64; 'w4' 4 warps x 32 rows (each K/V fragment feeds two m-tiles), key
+   *  tiles of 64; 'w4k32' the same with key tiles of 32. Default: the fastest measured on the
+   *  H100 (bench/notes/cuda.md, flash2 run 3): 'w4' at head dim 128, 'w4k32' at 64. All are
+   *  tested; the benchmark compares them. */
+  readonly flashVariant?: FlashVariant;
   /** Matmuls with at most this many rows of x (and k % 8 == 0, 16-byte aligned operands) use
    *  the gemv kernel instead of cuBLASLt. Default 2: on the H100 it beat cuBLASLt at every
    *  M = 1 and M = 2 decode shape measured, and lost at M = 4 and 8 (bench/notes/cuda.md).
@@ -55,6 +58,14 @@ export interface CudaBackendOptions extends CudaContextOptions {
 }
 
 const DEFAULT_GEMV_SPLITK_MAX_N = 8192;
+
+export type FlashVariant = 'w8' | 'w4' | 'w4k32';
+/** Warps and key-tile length of each flash variant (kernel suffix: '' for w8, else _<variant>). */
+const FLASH_VARIANTS: Record<FlashVariant, { warps: number; tileK: number }> = {
+  w8: { warps: 8, tileK: 64 },
+  w4: { warps: 4, tileK: 64 },
+  w4k32: { warps: 4, tileK: 32 },
+};
 
 /** Query rows per sequence from which paged attention takes the flash kernel. */
 const FLASH_MIN_QUERY_LEN = 16;
@@ -462,10 +473,10 @@ export class CudaBackend implements Backend {
     if (kc.shape[2] !== numKvHeads || kc.shape[3] !== hd) throw new Error(`pagedAttention: cache [${kc.shape.join(', ')}] is not [*, *, ${numKvHeads}, ${hd}]`);
     if (numTokens === 0) return;
     if (this.useFlash(hd) && m.maxQueryLen >= FLASH_MIN_QUERY_LEN) {
+      const f = this.flashLaunch(hd, m.maxQueryLen, numHeads, m.numSeqs);
       this.launch(
-        'flash_attention.cu', `flash_paged_hd${hd}${this.flashSuffix}`,
-        ['ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32', 'i32', 'f32'],
-        { grid: [Math.ceil(m.maxQueryLen / 64), numHeads, m.numSeqs], block: [128, 1, 1] },
+        'flash_attention.cu', `flash_paged_hd${hd}${f.suffix}`,
+        ['ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32', 'i32', 'f32'], f.dims,
         [out.ptr, q.ptr, kc.ptr, vc.ptr, qs.ptr, cl.ptr, bt.ptr, m.maxBlocksPerSeq, kc.shape[1], numHeads, numKvHeads, a.scale],
       );
       return;
@@ -494,8 +505,18 @@ export class CudaBackend implements Backend {
     }
   }
 
-  private get flashSuffix(): string {
-    return this.options.flashKernel === 'transpose' ? '_vt' : '';
+  /** Kernel-name suffix and launch shape of flash_attention.cu: grid (heads, query tiles,
+   *  sequences or images), WARPS * 32 threads, dynamic shared memory for Q and the 2-stage K/V
+   *  ring (see the .cu file). */
+  private flashLaunch(hd: number, maxRows: number, numHeads: number, groups: number): { suffix: string; dims: LaunchDims } {
+    const variant = this.options.flashVariant ?? (hd === 64 ? 'w4k32' : 'w4');
+    const { warps, tileK } = FLASH_VARIANTS[variant];
+    const tileRows = 128;
+    const sharedBytes = (tileRows + 4 * tileK) * (hd + 8) * 2;
+    return {
+      suffix: variant === 'w8' ? '' : `_${variant}`,
+      dims: { grid: [numHeads, Math.ceil(maxRows / tileRows), groups], block: [warps * 32, 1, 1], sharedBytes },
+    };
   }
 
   private useFlash(headDim: number): boolean {
@@ -522,9 +543,9 @@ export class CudaBackend implements Backend {
     for (const [t, what] of [[out, 'out'], [k, 'k'], [v, 'v']] as const) checkNumel(t, q.numel, `visionAttention ${what}`);
     if (n === 0) return;
     if (this.useFlash(a.headDim)) {
+      const f = this.flashLaunch(a.headDim, a.spans.maxPatches, a.numHeads, a.spans.gridRows.length);
       this.launch(
-        'flash_attention.cu', `flash_dense_hd${a.headDim}${this.flashSuffix}`, ['ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'i32', 'f32'],
-        { grid: [Math.ceil(a.spans.maxPatches / 64), a.numHeads, a.spans.gridRows.length], block: [128, 1, 1] },
+        'flash_attention.cu', `flash_dense_hd${a.headDim}${f.suffix}`, ['ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'i32', 'f32'], f.dims,
         [out.ptr, q.ptr, k.ptr, v.ptr, ps.ptr, a.numHeads, a.scale],
       );
       return;

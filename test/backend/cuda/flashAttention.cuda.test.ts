@@ -1,21 +1,23 @@
 // The tensor-core flash kernels (flash_attention.cu) at the model's head dims, which the
 // shared op suite (small head dims) does not reach: paged causal prefill with earlier context,
-// a decode row and a fresh prompt in one batch (GQA 4:1), and block-diagonal vision attention
-// over images whose patch counts are not multiples of the 64-row tile. Reference: float64 on
-// the bf16-rounded inputs the GPU sees; bound 1e-2 (P and the output are rounded to bf16).
+// a decode row and a fresh prompt in one batch (GQA 4:1), chunks and prompts longer than one
+// query tile (128 rows) and not multiples of it, and block-diagonal vision attention over
+// images whose patch counts are not multiples of the tile. Every kernel variant (8 warps x 16
+// rows; 4 x 32 with key tiles of 64 or 32).
+// Reference: float64 on the bf16-rounded inputs the GPU sees; bound 1e-2 (P and the output are
+// rounded to bf16).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CudaBackend } from '../../../src/backend/cuda/cudaBackend.js';
+import { CudaBackend, type FlashVariant } from '../../../src/backend/cuda/cudaBackend.js';
 import type { DeviceTensor } from '../../../src/backend/backend.js';
 import { attendRef, fromBf16Bits, relErr, toBf16Bits } from '../opsReference.js';
 
-// Two backends: the default flash variant (ldmatrix) and the transposed-V one. `b` is
-// switched between them by the test loops below.
+// One backend per kernel variant; `b` is switched between them by the test loops below.
 let b: CudaBackend;
 const variants: Record<string, CudaBackend> = {};
+const VARIANTS: readonly FlashVariant[] = ['w8', 'w4', 'w4k32'];
 before(() => {
-  variants.ldmatrix = new CudaBackend({ poisonAllocations: true });
-  variants.transpose = new CudaBackend({ poisonAllocations: true, flashKernel: 'transpose' });
+  for (const v of VARIANTS) variants[v] = new CudaBackend({ poisonAllocations: true, flashVariant: v });
 });
 after(async () => {
   for (const v of Object.values(variants)) await v.close();
@@ -35,85 +37,107 @@ const ints = (data: ArrayLike<number>): DeviceTensor => {
   return t;
 };
 
-for (const [variant, hd] of [['ldmatrix', 128], ['ldmatrix', 64], ['transpose', 128], ['transpose', 64]] as const) {
-  test(`flash paged attention (${variant}), head dim ${hd}: chunk over earlier context + decode + fresh prompt`, async () => {
-    b = variants[variant];
-    const [heads, kvHeads, blockSize] = [8, 2, 16];
-    const kvW = kvHeads * hd;
-    const ctxLens = [randInt(100, 200), randInt(20, 60), randInt(65, 140)];
-    const qLens = [randInt(17, 90), 1, ctxLens[2]];
-    const maxBlocks = Math.max(...ctxLens.map((c) => Math.ceil(c / blockSize)));
-    const numBlocks = ctxLens.reduce((a, c) => a + Math.ceil(c / blockSize), 0) + 3;
-    const free = Array.from({ length: numBlocks }, (_, i) => i).sort(() => Math.random() - 0.5);
-    const tables = new Int32Array(ctxLens.length * maxBlocks).fill(-1);
-    ctxLens.forEach((len, s) => {
-      for (let j = 0; j < Math.ceil(len / blockSize); j++) tables[s * maxBlocks + j] = free.pop() as number;
-    });
-    const kCache = b.alloc([numBlocks, blockSize, kvHeads, hd], 'bf16');
-    const vCache = b.alloc([numBlocks, blockSize, kvHeads, hd], 'bf16');
-    const allK = ctxLens.map((len) => randBf16(len * kvW));
-    const allV = ctxLens.map((len) => randBf16(len * kvW));
-    ctxLens.forEach((len, s) => {
-      const slots = Array.from({ length: len }, (_, t) => tables[s * maxBlocks + Math.floor(t / blockSize)] * blockSize + (t % blockSize));
-      b.writeKv(kCache, vCache, act(allK[s], [len, kvW]), act(allV[s], [len, kvW]), ints(slots));
-    });
-    const numTok = qLens.reduce((a, c) => a + c, 0);
-    const starts = [0];
-    qLens.forEach((l) => starts.push(starts[starts.length - 1] + l));
-    const q = randBf16(numTok * heads * hd);
-    const out = b.alloc([numTok, heads * hd], 'bf16');
-    const blockTables = b.alloc([ctxLens.length, maxBlocks], 'i32');
-    b.write(blockTables, tables);
-    const scale = 1 / Math.sqrt(hd);
-    b.pagedAttention({
-      out, q: act(q, [numTok, heads * hd]), kCache, vCache, numHeads: heads, numKvHeads: kvHeads, headDim: hd, scale,
-      meta: { numSeqs: 3, queryStarts: ints(starts), contextLens: ints(ctxLens), blockTables, maxBlocksPerSeq: maxBlocks, maxQueryLen: Math.max(...qLens), maxContextLen: Math.max(...ctxLens) },
-    });
-    const got = await b.download(out);
-    const ref = new Float64Array(numTok * heads * hd);
-    ctxLens.forEach((len, s) => {
-      for (let j = 0; j < qLens[s]; j++) {
-        const pos = len - qLens[s] + j;
-        const row = starts[s] + j;
-        for (let h = 0; h < heads; h++) {
-          const keys = Array.from({ length: pos + 1 }, (_, t) => t * kvW + Math.floor(h / (heads / kvHeads)) * hd);
-          ref.set(attendRef(q, row * heads * hd + h * hd, keys, allK[s], allV[s], hd, scale), row * heads * hd + h * hd);
-        }
-      }
-    });
-    const e = relErr(got, ref);
-    assert.ok(e <= 1e-2, `flash paged attention hd ${hd}: relative error ${e.toExponential(2)}`);
+/** Paged causal attention of sequences with these context and query lengths (the queries are
+ *  the last qLens[s] positions of each context) against float64; returns the relative error. */
+async function pagedCase(hd: number, ctxLens: number[], qLens: number[]): Promise<number> {
+  const [heads, kvHeads, blockSize] = [8, 2, 16];
+  const kvW = kvHeads * hd;
+  const maxBlocks = Math.max(...ctxLens.map((c) => Math.ceil(c / blockSize)));
+  const numBlocks = ctxLens.reduce((a, c) => a + Math.ceil(c / blockSize), 0) + 3;
+  const free = Array.from({ length: numBlocks }, (_, i) => i).sort(() => Math.random() - 0.5);
+  const tables = new Int32Array(ctxLens.length * maxBlocks).fill(-1);
+  ctxLens.forEach((len, s) => {
+    for (let j = 0; j < Math.ceil(len / blockSize); j++) tables[s * maxBlocks + j] = free.pop() as number;
   });
-
-  test(`flash vision attention (${variant}), head dim ${hd}: block-diagonal over two images`, async () => {
-    b = variants[variant];
-    const heads = 4;
-    const sizes = [randInt(65, 100), randInt(101, 150)];
-    const n = sizes[0] + sizes[1];
-    const w = heads * hd;
-    const [q, k, v] = [randBf16(n * w), randBf16(n * w), randBf16(n * w)];
-    const out = b.alloc([n, w], 'bf16');
-    b.visionAttention({
-      out, q: act(q, [n, w]), k: act(k, [n, w]), v: act(v, [n, w]), numHeads: heads, headDim: hd, scale: 0.125,
-      spans: { patchStarts: ints([0, sizes[0], n]), gridRows: [1, 1], gridCols: sizes, maxPatches: Math.max(...sizes) },
-    });
-    const got = await b.download(out);
-    const ref = new Float64Array(n * w);
-    for (let i = 0; i < n; i++) {
-      const [lo, hi] = i < sizes[0] ? [0, sizes[0]] : [sizes[0], n];
+  const kCache = b.alloc([numBlocks, blockSize, kvHeads, hd], 'bf16');
+  const vCache = b.alloc([numBlocks, blockSize, kvHeads, hd], 'bf16');
+  const allK = ctxLens.map((len) => randBf16(len * kvW));
+  const allV = ctxLens.map((len) => randBf16(len * kvW));
+  ctxLens.forEach((len, s) => {
+    const slots = Array.from({ length: len }, (_, t) => tables[s * maxBlocks + Math.floor(t / blockSize)] * blockSize + (t % blockSize));
+    b.writeKv(kCache, vCache, act(allK[s], [len, kvW]), act(allV[s], [len, kvW]), ints(slots));
+  });
+  const numTok = qLens.reduce((a, c) => a + c, 0);
+  const starts = [0];
+  qLens.forEach((l) => starts.push(starts[starts.length - 1] + l));
+  const q = randBf16(numTok * heads * hd);
+  const out = b.alloc([numTok, heads * hd], 'bf16');
+  const blockTables = b.alloc([ctxLens.length, maxBlocks], 'i32');
+  b.write(blockTables, tables);
+  const scale = 1 / Math.sqrt(hd);
+  b.pagedAttention({
+    out, q: act(q, [numTok, heads * hd]), kCache, vCache, numHeads: heads, numKvHeads: kvHeads, headDim: hd, scale,
+    meta: { numSeqs: ctxLens.length, queryStarts: ints(starts), contextLens: ints(ctxLens), blockTables, maxBlocksPerSeq: maxBlocks, maxQueryLen: Math.max(...qLens), maxContextLen: Math.max(...ctxLens) },
+  });
+  const got = await b.download(out);
+  const ref = new Float64Array(numTok * heads * hd);
+  ctxLens.forEach((len, s) => {
+    for (let j = 0; j < qLens[s]; j++) {
+      const pos = len - qLens[s] + j;
+      const row = starts[s] + j;
       for (let h = 0; h < heads; h++) {
-        const keys = Array.from({ length: hi - lo }, (_, t) => (lo + t) * w + h * hd);
+        const keys = Array.from({ length: pos + 1 }, (_, t) => t * kvW + Math.floor(h / (heads / kvHeads)) * hd);
+        ref.set(attendRef(q, row * heads * hd + h * hd, keys, allK[s], allV[s], hd, scale), row * heads * hd + h * hd);
+      }
+    }
+  });
+  return relErr(got, ref);
+}
+
+/** Block-diagonal vision attention over images of these patch counts against float64. */
+async function visionCase(hd: number, sizes: number[]): Promise<number> {
+  const heads = 4;
+  const starts = [0];
+  sizes.forEach((l) => starts.push(starts[starts.length - 1] + l));
+  const n = starts[sizes.length];
+  const w = heads * hd;
+  const [q, k, v] = [randBf16(n * w), randBf16(n * w), randBf16(n * w)];
+  const out = b.alloc([n, w], 'bf16');
+  b.visionAttention({
+    out, q: act(q, [n, w]), k: act(k, [n, w]), v: act(v, [n, w]), numHeads: heads, headDim: hd, scale: 0.125,
+    spans: { patchStarts: ints(starts), gridRows: sizes.map(() => 1), gridCols: sizes, maxPatches: Math.max(...sizes) },
+  });
+  const got = await b.download(out);
+  const ref = new Float64Array(n * w);
+  sizes.forEach((size, img) => {
+    const lo = starts[img];
+    for (let i = lo; i < lo + size; i++) {
+      for (let h = 0; h < heads; h++) {
+        const keys = Array.from({ length: size }, (_, t) => (lo + t) * w + h * hd);
         ref.set(attendRef(q, i * w + h * hd, keys, k, v, hd, 0.125), i * w + h * hd);
       }
     }
-    const e = relErr(got, ref);
+  });
+  return relErr(got, ref);
+}
+
+for (const [variant, hd] of VARIANTS.flatMap((v) => [[v, 128], [v, 64]] as const)) {
+  test(`flash paged attention (${variant}), head dim ${hd}: chunk over earlier context + decode + fresh prompt`, async () => {
+    b = variants[variant];
+    const ctxLens = [randInt(100, 200), randInt(20, 60), randInt(65, 140)];
+    const e = await pagedCase(hd, ctxLens, [randInt(17, 90), 1, ctxLens[2]]);
+    assert.ok(e <= 1e-2, `flash paged attention hd ${hd}: relative error ${e.toExponential(2)}`);
+  });
+
+  test(`flash paged attention (${variant}), head dim ${hd}: chunks and prompts over several query tiles`, async () => {
+    b = variants[variant];
+    // A chunk of 129..300 rows over context that is not a multiple of the 64-key tile, a fresh
+    // prompt of 130..260 rows, and one of exactly 128.
+    const ctxLens = [randInt(420, 700), randInt(130, 260), 128];
+    const e = await pagedCase(hd, ctxLens, [randInt(129, 300), ctxLens[1], 128]);
+    assert.ok(e <= 1e-2, `flash paged attention hd ${hd}: relative error ${e.toExponential(2)}`);
+  });
+
+  test(`flash vision attention (${variant}), head dim ${hd}: block-diagonal over three images`, async () => {
+    b = variants[variant];
+    const e = await visionCase(hd, [randInt(65, 100), randInt(101, 150), randInt(200, 330)]);
     assert.ok(e <= 1e-2, `flash vision attention hd ${hd}: relative error ${e.toExponential(2)}`);
   });
 }
 
 for (const hd of [128, 64]) {
   test(`decode attention (8 keys in flight, split context), head dim ${hd}`, async () => {
-    b = variants.ldmatrix;
+    b = variants.w8;
     const [heads, kvHeads, blockSize] = [8, 2, 16];
     const kvW = kvHeads * hd;
     const ctxLens = [randInt(200, 700), randInt(1, 20), randInt(300, 900), randInt(30, 90)];

@@ -15,10 +15,15 @@ export interface LaunchDims {
   readonly sharedBytes?: number;
 }
 
+/** Bytes of dynamic shared memory a launch may use without raising the function's limit. */
+const DEFAULT_DYNAMIC_SHARED_LIMIT = 48 * 1024;
+
 export class Kernel {
   private readonly slots: unknown;
   private readonly view: DataView;
   private readonly paramsAddress: bigint;
+  /** Dynamic shared memory this function is allowed so far (the driver's default limit). */
+  private maxDynamicShared = DEFAULT_DYNAMIC_SHARED_LIMIT;
 
   constructor(
     private readonly driver: CudaDriver,
@@ -65,7 +70,13 @@ export class Kernel {
         throw new RangeError(`kernel ${this.name}: bad launch dimensions grid=${dims.grid} block=${dims.block}`);
       }
     }
-    this.driver.launch(this.fn, dims.grid, dims.block, dims.sharedBytes ?? 0, stream, this.paramsAddress, this.name);
+    const shared = dims.sharedBytes ?? 0;
+    if (shared > this.maxDynamicShared) {
+      // Above 48 KB the function must opt in (cuFuncSetAttribute), once per size it grows to.
+      this.driver.setMaxDynamicSharedMemory(this.fn, shared);
+      this.maxDynamicShared = shared;
+    }
+    this.driver.launch(this.fn, dims.grid, dims.block, shared, stream, this.paramsAddress, this.name);
   }
 
   dispose(): void {
