@@ -1,5 +1,7 @@
 // Foundation benchmark of the CUDA backend, run on the GPU machine in one go:
-//   node dist/bench/cuda/foundation.js [results.json]
+//   node dist/bench/cuda/foundation.js [results.json] [sections]
+// sections: a comma list of section names to run (e.g. decode-attention,prefill-attention);
+// default all. The device section always runs.
 // Device facts; NVRTC compile of every kernel (cold and from the disk cache); device copy
 // bandwidth; cuBLASLt correctness against a float64 host product and its rate at 8192^3 and
 // at the model's decode (M=1) and prefill (M=4096) shapes; CUDA-graph replay against direct
@@ -42,7 +44,10 @@ function timeMs(fn: (rep: number) => void, reps: number, warmup = 3): { median: 
   return { median: median(t), min: Math.min(...t), max: Math.max(...t) };
 }
 
+const only = process.argv[3]?.split(',');
+
 async function section(name: string, fn: () => void | Promise<void>): Promise<void> {
+  if (only && name !== 'device' && !only.includes(name)) return;
   const t0 = performance.now();
   try {
     await fn();
@@ -247,16 +252,42 @@ function pagedSetup(numSeqs: number, ctxLen: number, queryLen: number) {
   return { args, free: () => [kc, vc, bt, qs, cl, q, out].forEach((t) => b.free(t)), kvBytes: 2 * numSeqs * ctxLen * kvHeads * hd * 2 };
 }
 
-await section('decode-attention', () => {
+await section('decode-attention', async () => {
+  // The group-wise kernel (decode_attention.cu, the default) and the warp-per-(row, head) one
+  // (paged_attention.cu, decodeAttention: false) on the same buffers, and their agreement.
+  const old = new CudaBackend({ kernelCacheDir: cacheDir, decodeAttention: false });
+  const timeOn = (be: CudaBackend, fn: () => void, reps: number) => {
+    for (let i = 0; i < 3; i++) fn();
+    d.streamSynchronize(be.ctx.stream);
+    const t: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      d.recordEvent(ev0, be.ctx.stream);
+      fn();
+      d.recordEvent(ev1, be.ctx.stream);
+      d.eventSynchronize(ev1);
+      t.push(d.elapsedMs(ev0, ev1));
+    }
+    return { median: median(t), min: Math.min(...t), max: Math.max(...t) };
+  };
   const rows: unknown[] = [];
-  for (const [numSeqs, ctxLen] of [[1, 4096], [1, 32768], [1, 131072], [32, 4096]]) {
+  for (const [numSeqs, ctxLen] of [[1, 4096], [1, 32768], [1, 131072], [32, 4096], [64, 1100]]) {
     const s = pagedSetup(numSeqs, ctxLen, 1);
-    const t = timeMs(() => b.pagedAttention(s.args), 20);
+    const t = timeOn(b, () => b.pagedAttention(s.args), 20);
+    const newOut = await b.download(s.args.out);
+    const tOld = timeOn(old, () => old.pagedAttention(s.args), 20);
+    const oldOut = await old.download(s.args.out);
+    const agree = relErr(newOut, oldOut);
     const gbs = s.kvBytes / (t.median * 1e6);
-    rows.push({ numSeqs, ctxLen, ms: t, kvBytes: s.kvBytes, gbPerS: gbs });
-    table.push(`decode attention ${numSeqs} seq x ctx ${ctxLen}: ${t.median.toFixed(3)} ms, KV ${(s.kvBytes / 1e6).toFixed(0)} MB -> ${gbs.toFixed(0)} GB/s`);
+    const floorUs = s.kvBytes / 3.0e6;
+    rows.push({ numSeqs, ctxLen, ms: t, oldMs: tOld, kvBytes: s.kvBytes, gbPerS: gbs, oldGbPerS: s.kvBytes / (tOld.median * 1e6), relErrVsOld: agree });
+    table.push(
+      `decode attention ${numSeqs} seq x ctx ${ctxLen}: ${(t.median * 1e3).toFixed(1)} us (${gbs.toFixed(0)} GB/s; ` +
+        `floor ${floorUs.toFixed(1)} us at 3.0 TB/s), old kernel ${(tOld.median * 1e3).toFixed(1)} us ` +
+        `(${(s.kvBytes / (tOld.median * 1e6)).toFixed(0)} GB/s); KV ${(s.kvBytes / 1e6).toFixed(0)} MB; new vs old rel diff ${agree.toExponential(1)}`,
+    );
     s.free();
   }
+  await old.close();
   results.decodeAttention = rows;
 });
 

@@ -41,6 +41,10 @@ export interface CudaBackendOptions extends CudaContextOptions {
   /** Flash kernel variant: 'ldmatrix' (default; V fragments by ldmatrix.trans) or
    *  'transpose' (V transposed into shared memory by plain stores; the first version). */
   readonly flashKernel?: 'ldmatrix' | 'transpose';
+  /** Decode steps (maxQueryLen x GQA group <= 8, head dims 64 and 128) take the group-wise
+   *  tensor-core kernel (decode_attention.cu: each K/V row read once per kv head) (default
+   *  true); false keeps the warp-per-(row, head) kernel (paged_attention.cu). */
+  readonly decodeAttention?: boolean;
   /** Matmuls with at most this many rows of x (and k % 8 == 0, 16-byte aligned operands) use
    *  the gemv kernel instead of cuBLASLt. Default 2: on the H100 it beat cuBLASLt at every
    *  M = 1 and M = 2 decode shape measured, and lost at M = 4 and 8 (bench/notes/cuda.md).
@@ -57,6 +61,11 @@ const DEFAULT_GEMV_SPLITK_MAX_N = 8192;
 
 /** Query rows per sequence from which paged attention takes the flash kernel. */
 const FLASH_MIN_QUERY_LEN = 16;
+
+/** Query rows (query token x head of a GQA group) that one decode_attention.cu CTA holds. */
+const DECODE_MAX_ROWS = 8;
+/** Resident decode_attention CTAs per SM (its __launch_bounds__(128, 4)). */
+const DECODE_CTAS_PER_SM = 4;
 
 const ELEMENTWISE_BLOCK = 256;
 
@@ -469,6 +478,10 @@ export class CudaBackend implements Backend {
       );
       return;
     }
+    if (this.useDecodeKernel(hd, numHeads / numKvHeads, m.maxQueryLen, [q, out, kc, vc])) {
+      this.decodeAttention(a, numTokens);
+      return;
+    }
     const dpl = lanesFor(hd, 'pagedAttention');
     const headGroups = Math.ceil(numHeads / 4);
     const splitLen = this.attentionSplitLen(numTokens * headGroups, m.maxContextLen);
@@ -491,6 +504,42 @@ export class CudaBackend implements Backend {
     if (splits > 1) {
       this.launch('paged_attention.cu', 'attention_combine', ['ptr', 'ptr', 'i32', 'i32', 'i32'], { grid: [numTokens, numHeads, 1], block: [hd, 1, 1] }, [out.ptr, partial, numHeads, hd, splits]);
     }
+  }
+
+  /** Whether decode_attention.cu serves this call: every CTA's rows (query tokens of its
+   *  sequence x heads of its group) fit in 8, head dim 64/128, 16-byte aligned operands. */
+  private useDecodeKernel(hd: number, group: number, maxQueryLen: number, tensors: CudaTensor[]): boolean {
+    return this.options.decodeAttention !== false && (hd === 64 || hd === 128) && Number.isInteger(group) &&
+      maxQueryLen * group <= DECODE_MAX_ROWS && tensors.every((t) => t.ptr % 16n === 0n);
+  }
+
+  /** Grid (numSeqs, numKvHeads, splits); with several splits attention_combine finishes. */
+  private decodeAttention(a: PagedAttentionArgs, numTokens: number): void {
+    const { numHeads, numKvHeads, headDim: hd, meta: m } = a;
+    const [out, q, kc, vc] = [a.out, a.q, a.kCache, a.vCache] as CudaTensor[];
+    const splitLen = this.decodeSplitLen(m.numSeqs * numKvHeads, m.maxContextLen);
+    const splits = Math.max(1, Math.ceil(m.maxContextLen / splitLen));
+    const partial = splits > 1 ? this.ctx.scratchBuffer('attention.partial', numTokens * numHeads * splits * (hd + 2) * 4) : 0n;
+    const ptrs = [out, q, kc, vc, m.queryStarts, m.contextLens, m.blockTables].map((t) => (t as CudaTensor).ptr);
+    this.launch(
+      'decode_attention.cu', `decode_attention_hd${hd}`,
+      ['ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32', 'i32', 'f32', 'i32'],
+      { grid: [m.numSeqs, numKvHeads, splits], block: [128, 1, 1] },
+      [ptrs[0], partial, ...ptrs.slice(1), m.maxBlocksPerSeq, kc.shape[1], numHeads, numKvHeads, a.scale, splitLen],
+    );
+    if (splits > 1) {
+      this.launch('paged_attention.cu', 'attention_combine', ['ptr', 'ptr', 'i32', 'i32', 'i32'], { grid: [numTokens, numHeads, 1], block: [hd, 1, 1] }, [out.ptr, partial, numHeads, hd, splits]);
+    }
+  }
+
+  /** decode_attention keys per split: the option when given, else as many splits (of >= 128
+   *  keys, a multiple of 64) as fit one wave of resident CTAs; shapes only, so graphs may
+   *  record it. */
+  private decodeSplitLen(ctas: number, maxContextLen: number): number {
+    if (this.options.attentionSplitLen) return this.options.attentionSplitLen;
+    const want = Math.floor((DECODE_CTAS_PER_SM * this.ctx.info.multiprocessorCount) / ctas);
+    const splits = Math.max(1, Math.min(want, Math.ceil(maxContextLen / 128), 256));
+    return Math.max(64, Math.ceil(maxContextLen / splits / 64) * 64);
   }
 
   private get flashSuffix(): string {
