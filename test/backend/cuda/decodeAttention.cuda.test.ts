@@ -2,9 +2,10 @@
 // and context split; rows = query tokens x heads of the GQA group, at most 8) against float64
 // on the bf16-rounded inputs: GQA groups 1, 2, 4 and 8, head dims 64 and 128, several
 // sequences of different lengths (not multiples of the 16-key tile or the 16-slot block),
-// short multi-token chunks (causal inside the chunk), block size 8, the context split
-// automatically, forced into 48-key splits (split ends inside tiles) and unsplit, every
-// allocation poisoned to NaN first; a CUDA-graph replay with a context bound from the
+// short multi-token chunks (causal inside the chunk), block sizes 8 and 32, the context split
+// automatically, forced into 48-key splits (split ends inside tiles; merged by the fused last
+// CTA and by attention_combine), into the most splits (256) and unsplit, every allocation
+// poisoned to NaN first; a CUDA-graph replay with a context bound from the
 // graph's shape; and a batch too wide for the kernel (rows > 8), which falls back to
 // paged_attention.cu. Bound 1e-2 relative (P and the output are rounded to bf16).
 import { after, before, test } from 'node:test';
@@ -17,6 +18,9 @@ const variants: Record<string, CudaBackend> = {};
 before(() => {
   variants.auto = new CudaBackend({ poisonAllocations: true });
   variants.split48 = new CudaBackend({ poisonAllocations: true, attentionSplitLen: 48 });
+  variants.split48kernel = new CudaBackend({ poisonAllocations: true, attentionSplitLen: 48, decodeCombine: 'kernel' });
+  // 1 key per split asks for more than the 256 splits the kernel merges: capped at 256.
+  variants.splitMax = new CudaBackend({ poisonAllocations: true, attentionSplitLen: 1 });
   variants.unsplit = new CudaBackend({ poisonAllocations: true, attentionSplitLen: 1 << 20 });
 });
 after(async () => {
@@ -109,7 +113,7 @@ async function check(variant: string, c: Case, what: string): Promise<void> {
 }
 
 for (const hd of [128, 64]) {
-  for (const variant of ['auto', 'split48', 'unsplit']) {
+  for (const variant of ['auto', 'split48', 'split48kernel', 'splitMax', 'unsplit']) {
     test(`decode attention hd ${hd}, GQA 4, 5 sequences of mixed lengths (${variant})`, async () => {
       const ctxLens = [randInt(200, 700), randInt(1, 20), randInt(900, 1500), randInt(30, 90), 1];
       await check(variant, { heads: 8, kvHeads: 2, hd, ctxLens, qLens: ctxLens.map(() => 1) }, `GQA 4 hd ${hd}`);
@@ -128,6 +132,7 @@ for (const hd of [128, 64]) {
     // rows = queryLen x group <= 8 in each case
     await check('auto', { heads: 8, kvHeads: 2, hd, ctxLens: [randInt(40, 300), randInt(2, 9), randInt(300, 600)], qLens: [2, 1, 2] }, `GQA 4 x 2 tokens hd ${hd}`);
     await check('split48', { heads: 8, kvHeads: 4, hd, ctxLens: [randInt(40, 300), randInt(5, 9)], qLens: [3, 4] }, `GQA 2 x 4 tokens hd ${hd}`);
+    await check('split48kernel', { heads: 8, kvHeads: 4, hd, ctxLens: [randInt(40, 300), randInt(5, 9)], qLens: [3, 4] }, `GQA 2 x 4 tokens hd ${hd}`);
     await check('unsplit', { heads: 2, kvHeads: 2, hd, ctxLens: [randInt(8, 12), randInt(100, 300), 1], qLens: [8, 5, 1] }, `GQA 1 x 8 tokens hd ${hd}`);
   });
 }
@@ -153,23 +158,28 @@ test('decode attention with rows over 8 (GQA 4 x 3 tokens) falls back and stays 
   }
 });
 
-test('decode attention replayed from a CUDA graph (context bound from the shape) equals eager and float64', async () => {
-  const b = variants.auto;
-  const ctxLens = [randInt(300, 900), randInt(1, 40), randInt(1000, 1400)];
-  const { args, ref } = setup(b, { heads: 8, kvHeads: 2, hd: 128, ctxLens, qLens: [1, 1, 1] });
-  // As decode graphs do: maxContextLen = block-table stride x block size, a bound.
-  const bound = { ...args, meta: { ...args.meta, maxContextLen: args.meta.maxBlocksPerSeq * 16 + 512 } };
-  b.pagedAttention(bound);
-  const eager = await b.download(bound.out);
-  b.write(bound.out, new Float32Array(eager.length).fill(Number.NaN));
-  const graph = b.captureGraph(() => b.pagedAttention(bound));
-  try {
-    graph.replay();
-    const replayed = await b.download(bound.out);
-    assert.deepEqual(replayed, eager, 'graph replay differs from the eager launch');
-    const e = relErr(replayed, ref);
-    assert.ok(e <= 1e-2, `graph replay: relative error ${e.toExponential(2)}`);
-  } finally {
-    graph.dispose();
-  }
-});
+for (const variant of ['auto', 'split48kernel']) {
+  test(`decode attention replayed from a CUDA graph (context bound from the shape) equals eager and float64 (${variant})`, async () => {
+    const b = variants[variant];
+    const ctxLens = [randInt(300, 900), randInt(1, 40), randInt(1000, 1400)];
+    const { args, ref } = setup(b, { heads: 8, kvHeads: 2, hd: 128, ctxLens, qLens: [1, 1, 1] });
+    // As decode graphs do: maxContextLen = block-table stride x block size, a bound.
+    const bound = { ...args, meta: { ...args.meta, maxContextLen: args.meta.maxBlocksPerSeq * 16 + 512 } };
+    b.pagedAttention(bound);
+    const eager = await b.download(bound.out);
+    b.write(bound.out, new Float32Array(eager.length).fill(Number.NaN));
+    const graph = b.captureGraph(() => b.pagedAttention(bound));
+    try {
+      for (let rep = 0; rep < 3; rep++) {
+        graph.replay();
+        const replayed = await b.download(bound.out);
+        assert.deepEqual(replayed, eager, `graph replay ${rep} differs from the eager launch`);
+        const e = relErr(replayed, ref);
+        assert.ok(e <= 1e-2, `graph replay: relative error ${e.toExponential(2)}`);
+        b.write(bound.out, new Float32Array(eager.length).fill(Number.NaN));
+      }
+    } finally {
+      graph.dispose();
+    }
+  });
+}

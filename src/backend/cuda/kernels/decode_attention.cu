@@ -19,14 +19,18 @@
 // m-row g of m-tile 2c + p is dim D(c, 2p, g) and m-row g + 8 is D(c, 2p + 1, g), where
 // D(c, i, g) = 32c + 8(g / 2) + 2i + g % 2.
 //
-// Output: with one split, out [numTokens, numHeads * HD] bf16; else partial
-// [(t * numHeads + h) * numSplits + z][HD + 2] f32 = (max in natural-log units, sum, acc)
-// for attention_combine (paged_attention.cu).
+// Output: out [numTokens, numHeads * HD] bf16. With several splits each split writes partial
+// [(t * numHeads + h) * numSplits + z][HD + 2] f32 = (max in natural-log units, sum, acc), and
+// either attention_combine (paged_attention.cu) merges them (decode_attention_hdN) or, fused
+// (decode_attention_fused_hdN), the split CTA that finishes last for its (sequence, kv head)
+// does: it counts in counters[seq * numKvHeads + kvh] (zero before the launch; the last CTA
+// resets it), and splits past a sequence's context do nothing at all.
 #include "common.cuh"
 
 #define DA_WARPS 4
 #define DA_TILE 16
 #define DA_ROWS 8
+#define DA_MAX_SPLITS 256
 #define DA_NEG_INF (-__int_as_float(0x7f800000))
 #define DA_LOG2E 1.4426950408889634f
 #define DA_LN2 0.6931471805599453f
@@ -52,12 +56,19 @@ __device__ __forceinline__ uint4 da_load(const bf16_t* p) {
   return v;
 }
 
+// Load through L2 only: other CTAs' partials, written during this launch.
+__device__ __forceinline__ float da_load_cg(const float* p) {
+  float v;
+  asm volatile("ld.global.cg.f32 %0, [%1];\n" : "=f"(v) : "l"(p));
+  return v;
+}
+
 __device__ __forceinline__ u32 da_pack(float lo, float hi) {
   return (u32)f32_to_bf16(lo) | ((u32)f32_to_bf16(hi) << 16);
 }
 
-template <int HD>
-__device__ __forceinline__ void decode_attention(bf16_t* out, float* partial, const bf16_t* q, const bf16_t* kCache,
+template <int HD, bool FUSED>
+__device__ __forceinline__ void decode_attention(bf16_t* out, float* partial, int* counters, const bf16_t* q, const bf16_t* kCache,
                                                  const bf16_t* vCache, const int* queryStarts, const int* contextLens,
                                                  const int* blockTables, int maxBlocksPerSeq, int blockSize, int numHeads,
                                                  int numKvHeads, float scale, int splitLen) {
@@ -73,6 +84,9 @@ __device__ __forceinline__ void decode_attention(bf16_t* out, float* partial, co
   const int qStart = queryStarts[seq];
   const int qLen = queryStarts[seq + 1] - qStart;
   const int ctx = contextLens[seq];
+  // Splits that hold keys of this sequence (fused: the others have nothing to do).
+  const int active = max(1, (ctx + splitLen - 1) / splitLen);
+  if (FUSED && z >= active) return;
   const int rows = min(qLen * group, DA_ROWS);
   const int* table = blockTables + (long long)seq * maxBlocksPerSeq;
   const long long qStride = (long long)numHeads * HD;
@@ -101,11 +115,13 @@ __device__ __forceinline__ void decode_attention(bf16_t* out, float* partial, co
   const int begin = z * splitLen;
   const int end = min(ctx, begin + splitLen);
 
+  // Keys past the split's end re-read its last key (valid memory) and are masked below. The
+  // block ids of the next tile are loaded while this tile's K/V loads are in flight.
+  int keyA = min(begin + warp * DA_TILE + g, end - 1), keyB = min(begin + warp * DA_TILE + g + 8, end - 1);
+  int blkA = keyA >= 0 ? table[keyA / blockSize] : 0, blkB = keyB >= 0 ? table[keyB / blockSize] : 0;
   for (int k0 = begin + warp * DA_TILE; k0 < end; k0 += DA_WARPS * DA_TILE) {
-    // Keys past the split's end re-read its last key (valid memory) and are masked below.
-    const int keyA = min(k0 + g, end - 1), keyB = min(k0 + g + 8, end - 1);
-    const long long slotA = (long long)table[keyA / blockSize] * blockSize + keyA % blockSize;
-    const long long slotB = (long long)table[keyB / blockSize] * blockSize + keyB % blockSize;
+    const long long slotA = (long long)blkA * blockSize + keyA % blockSize;
+    const long long slotB = (long long)blkB * blockSize + keyB % blockSize;
     const long long offA = slotA * kvStride + (long long)kvh * HD + 8 * tq;
     const long long offB = slotB * kvStride + (long long)kvh * HD + 8 * tq;
     uint4 ka[NC], kb[NC], va[NC], vb[NC];
@@ -119,6 +135,10 @@ __device__ __forceinline__ void decode_attention(bf16_t* out, float* partial, co
       va[c] = da_load(vCache + offA + 32 * c);
       vb[c] = da_load(vCache + offB + 32 * c);
     }
+    keyA = min(k0 + DA_WARPS * DA_TILE + g, end - 1);
+    keyB = min(k0 + DA_WARPS * DA_TILE + g + 8, end - 1);
+    blkA = table[keyA / blockSize];
+    blkB = table[keyB / blockSize];
 
     // S^T: c-fragment s[0] = (key g, row 2tq), s[1] = (key g, row 2tq+1), s[2], s[3]: key g+8.
     float s[4] = {0.f, 0.f, 0.f, 0.f}, s2[4] = {0.f, 0.f, 0.f, 0.f};
@@ -194,6 +214,7 @@ __device__ __forceinline__ void decode_attention(bf16_t* out, float* partial, co
     }
   }
   __syncthreads();
+  const bool direct = FUSED ? active == 1 : numSplits == 1;
   for (int idx = threadIdx.x; idx < rows * HD; idx += blockDim.x) {
     const int r = idx / HD, d = idx % HD;
     float mMax = DA_NEG_INF;
@@ -210,7 +231,7 @@ __device__ __forceinline__ void decode_attention(bf16_t* out, float* partial, co
     }
     const long long t = qStart + r / group;
     const int h = kvh * group + r % group;
-    if (numSplits == 1) {
+    if (direct) {
       out[(t * numHeads + h) * HD + d] = f32_to_bf16(l > 0.f ? a / l : 0.f);
     } else {
       float* part = partial + ((t * numHeads + h) * numSplits + z) * (HD + 2);
@@ -221,16 +242,66 @@ __device__ __forceinline__ void decode_attention(bf16_t* out, float* partial, co
       part[2 + d] = a;
     }
   }
+  if (!FUSED || direct) return;
+
+  // Fused combine: the last of the `active` split CTAs merges them all.
+  __shared__ int isLast;
+  __threadfence();
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    int* counter = counters + seq * numKvHeads + kvh;
+    isLast = atomicAdd(counter, 1) == active - 1;
+    if (isLast) *counter = 0;  // ready for the next launch (stream-ordered after this one)
+  }
+  __syncthreads();
+  if (!isLast) return;
+  __threadfence();
+  // weight[r][z] = exp(m_z - M) / L per row, in smAcc (free now).
+  static_assert(DA_WARPS * HD >= DA_MAX_SPLITS, "smAcc holds the combine weights");
+  float* weight = &smAcc[0][0][0];
+  for (int r = warp; r < rows; r += DA_WARPS) {
+    const long long t = qStart + r / group;
+    const int h = kvh * group + r % group;
+    const float* base = partial + (t * numHeads + h) * numSplits * (HD + 2);
+    float mMax = DA_NEG_INF;
+    for (int zz = lane; zz < active; zz += 32) mMax = fmaxf(mMax, da_load_cg(base + zz * (HD + 2)));
+    mMax = warp_max(mMax);
+    float l = 0.f;
+    for (int zz = lane; zz < active; zz += 32) {
+      const float* part = base + zz * (HD + 2);
+      const float w = expf(da_load_cg(part) - mMax);  // split 0 sees key 0: mMax is finite
+      weight[r * DA_MAX_SPLITS + zz] = w;
+      l += da_load_cg(part + 1) * w;
+    }
+    l = warp_sum(l);
+    const float inv = l > 0.f ? 1.f / l : 0.f;
+    for (int zz = lane; zz < active; zz += 32) weight[r * DA_MAX_SPLITS + zz] *= inv;
+  }
+  __syncthreads();
+  for (int idx = threadIdx.x; idx < rows * HD; idx += blockDim.x) {
+    const int r = idx / HD, d = idx % HD;
+    const long long t = qStart + r / group;
+    const int h = kvh * group + r % group;
+    const float* base = partial + (t * numHeads + h) * numSplits * (HD + 2) + 2 + d;
+    const float* w = weight + r * DA_MAX_SPLITS;
+    float a = 0.f;
+#pragma unroll 8
+    for (int zz = 0; zz < active; zz++) a += w[zz] * da_load_cg(base + zz * (HD + 2));
+    out[(t * numHeads + h) * HD + d] = f32_to_bf16(a);
+  }
 }
 
-// grid (numSeqs, numKvHeads, numSplits), block 128. Keys [z * splitLen, (z + 1) * splitLen)
-// of each sequence go to split z; a split past a sequence's context writes an empty partial.
+// grid (numSeqs, numKvHeads, numSplits), block 128, numSplits <= DA_MAX_SPLITS (256). Keys [z * splitLen,
+// (z + 1) * splitLen) of each sequence go to split z. Unfused, a split past a sequence's
+// context writes an empty partial for attention_combine; counters is unused (null).
 #define DECODE_ARGS                                                                                                \
-  bf16_t *out, float *partial, const bf16_t *q, const bf16_t *kCache, const bf16_t *vCache, const int *queryStarts, \
-      const int *contextLens, const int *blockTables, int maxBlocksPerSeq, int blockSize, int numHeads,             \
-      int numKvHeads, float scale, int splitLen
-#define DECODE_CALL(HD)                                                                                                 \
-  decode_attention<HD>(out, partial, q, kCache, vCache, queryStarts, contextLens, blockTables, maxBlocksPerSeq, blockSize, \
-                       numHeads, numKvHeads, scale, splitLen)
-extern "C" __global__ void __launch_bounds__(128, 4) decode_attention_hd128(DECODE_ARGS) { DECODE_CALL(128); }
-extern "C" __global__ void __launch_bounds__(128, 4) decode_attention_hd64(DECODE_ARGS) { DECODE_CALL(64); }
+  bf16_t *out, float *partial, int *counters, const bf16_t *q, const bf16_t *kCache, const bf16_t *vCache,         \
+      const int *queryStarts, const int *contextLens, const int *blockTables, int maxBlocksPerSeq, int blockSize,  \
+      int numHeads, int numKvHeads, float scale, int splitLen
+#define DECODE_CALL(HD, FUSED)                                                                                         \
+  decode_attention<HD, FUSED>(out, partial, counters, q, kCache, vCache, queryStarts, contextLens, blockTables,      \
+                              maxBlocksPerSeq, blockSize, numHeads, numKvHeads, scale, splitLen)
+extern "C" __global__ void __launch_bounds__(128, 4) decode_attention_hd128(DECODE_ARGS) { DECODE_CALL(128, false); }
+extern "C" __global__ void __launch_bounds__(128, 4) decode_attention_hd64(DECODE_ARGS) { DECODE_CALL(64, false); }
+extern "C" __global__ void __launch_bounds__(128, 4) decode_attention_fused_hd128(DECODE_ARGS) { DECODE_CALL(128, true); }
+extern "C" __global__ void __launch_bounds__(128, 4) decode_attention_fused_hd64(DECODE_ARGS) { DECODE_CALL(64, true); }
