@@ -326,6 +326,30 @@ await section('decode-attention', async () => {
     s.free();
   }
   results.decodeAttentionSplitSweep = sweep;
+
+  // As decode graphs call it: maxContextLen a power-of-two bound over the longest context
+  // (splits past a context exit at once); auto split and forced ones.
+  const bounded: unknown[] = [];
+  for (const [numSeqs, ctxLen, bound] of [[1, 70000, 131072], [1, 100000, 131072], [1, 20000, 32768], [64, 1100, 2048], [8, 3000, 4096]]) {
+    const s = pagedSetup(numSeqs, ctxLen, 1);
+    const args = { ...s.args, meta: { ...s.args.meta, maxContextLen: bound } };
+    const parts: string[] = [];
+    for (const splitLen of [0, 1024, 2048, 4096]) {
+      const be = new CudaBackend({ kernelCacheDir: cacheDir, attentionSplitLen: splitLen || undefined });
+      be.pagedAttention(args);
+      const graph = be.captureGraph(() => {
+        for (let i = 0; i < 10; i++) be.pagedAttention(args);
+      });
+      const t = timeOn(be, () => graph.replay(), 10, 10);
+      graph.dispose();
+      await be.close();
+      bounded.push({ numSeqs, ctxLen, bound, splitLen: splitLen || 'auto', graphMs: t, gbPerS: s.kvBytes / (t.median * 1e6) });
+      parts.push(`${splitLen || 'auto'}: ${us(t.median)} (${(s.kvBytes / (t.median * 1e6)).toFixed(0)} GB/s)`);
+    }
+    table.push(`decode attention ${numSeqs} x ${ctxLen} under graph bound ${bound}, us per call by split length: ${parts.join(', ')}`);
+    s.free();
+  }
+  results.decodeAttentionBounded = bounded;
 });
 
 await section('prefill-attention', () => {

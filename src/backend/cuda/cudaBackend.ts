@@ -554,14 +554,17 @@ export class CudaBackend implements Backend {
     return ptr;
   }
 
-  /** decode_attention keys per split: the option when given, else as many splits (of >= 128
-   *  keys, a multiple of 64) as fit one wave of resident CTAs; at most 256 splits; shapes
-   *  only, so graphs may record it. */
+  /** decode_attention keys per split: the option when given, else as many splits (of >= 256
+   *  keys, a multiple of 64) as fit one wave of resident CTAs (4 per SM); at most 256 splits;
+   *  shapes only, so graphs may record it. On the H100 the best split at an exact context
+   *  gave ~2 CTAs per SM (4 per SM cost 5-8% at 32K-131K); decode graphs pass a bound up to
+   *  2x the longest context, where the splits past it exit at once, so 4 per SM of the bound
+   *  lands at 2-4 working CTAs per SM (bench/notes/cuda.md, decode attention sweep). */
   private decodeSplitLen(ctas: number, maxContextLen: number): number {
     const least = Math.ceil(maxContextLen / DECODE_MAX_SPLITS);
     if (this.options.attentionSplitLen) return Math.max(least, this.options.attentionSplitLen);
     const want = Math.floor((DECODE_CTAS_PER_SM * this.ctx.info.multiprocessorCount) / ctas);
-    const splits = Math.max(1, Math.min(want, Math.ceil(maxContextLen / 128), 256));
+    const splits = Math.max(1, Math.min(want, Math.ceil(maxContextLen / 256), DECODE_MAX_SPLITS));
     return Math.max(64, Math.ceil(maxContextLen / splits / 64) * 64);
   }
 
@@ -578,7 +581,7 @@ export class CudaBackend implements Backend {
     if (this.options.attentionSplitLen) return this.options.attentionSplitLen;
     // Latency-bound: aim for ~8 CTAs (32 warps) per SM, splits of at least 128 keys.
     const want = Math.ceil((8 * this.ctx.info.multiprocessorCount) / blocks);
-    const splits = Math.max(1, Math.min(want, Math.ceil(maxContextLen / 128), 256));
+    const splits = Math.max(1, Math.min(want, Math.ceil(maxContextLen / 256), DECODE_MAX_SPLITS));
     return Math.max(1, Math.ceil(maxContextLen / splits));
   }
 
