@@ -254,17 +254,104 @@ function pagedSetup(numSeqs: number, ctxLen: number, queryLen: number) {
   return { args, free: () => [kc, vc, bt, qs, cl, q, out].forEach((t) => b.free(t)), kvBytes: 2 * numSeqs * ctxLen * kvHeads * hd * 2 };
 }
 
-await section('decode-attention', () => {
+await section('decode-attention', async () => {
+  // Three kernels on the same buffers: decode_attention.cu with the fused combine (`b`, the
+  // default), with the attention_combine launch, and paged_attention.cu (decodeAttention:
+  // false, the kernel before). Each timed eagerly (events around one call, so the host's
+  // launch cost shows when the GPU outruns it) and as a CUDA graph of 10 calls (per call:
+  // what a decode-graph replay pays); outputs compared with each other.
+  const kinds: [string, CudaBackend][] = [
+    ['fused', b],
+    ['combine-kernel', new CudaBackend({ kernelCacheDir: cacheDir, decodeCombine: 'kernel' })],
+    ['old', new CudaBackend({ kernelCacheDir: cacheDir, decodeAttention: false })],
+  ];
+  const timeOn = (be: CudaBackend, fn: () => void, reps: number, perRun = 1) => {
+    for (let i = 0; i < 3; i++) fn();
+    d.streamSynchronize(be.ctx.stream);
+    const t: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      d.recordEvent(ev0, be.ctx.stream);
+      fn();
+      d.recordEvent(ev1, be.ctx.stream);
+      d.eventSynchronize(ev1);
+      t.push(d.elapsedMs(ev0, ev1) / perRun);
+    }
+    return { median: median(t), min: Math.min(...t), max: Math.max(...t) };
+  };
+  const us = (ms: number) => (ms * 1e3).toFixed(1);
   const rows: unknown[] = [];
-  for (const [numSeqs, ctxLen] of [[1, 4096], [1, 32768], [1, 131072], [32, 4096]]) {
+  for (const [numSeqs, ctxLen] of [[1, 4096], [1, 32768], [1, 131072], [32, 4096], [64, 1100]]) {
     const s = pagedSetup(numSeqs, ctxLen, 1);
-    const t = timeMs(() => b.pagedAttention(s.args), 20);
-    const gbs = s.kvBytes / (t.median * 1e6);
-    rows.push({ numSeqs, ctxLen, ms: t, kvBytes: s.kvBytes, gbPerS: gbs });
-    table.push(`decode attention ${numSeqs} seq x ctx ${ctxLen}: ${t.median.toFixed(3)} ms, KV ${(s.kvBytes / 1e6).toFixed(0)} MB -> ${gbs.toFixed(0)} GB/s`);
+    const floorUs = s.kvBytes / 3.0e6;
+    const row: Record<string, unknown> = { numSeqs, ctxLen, kvBytes: s.kvBytes, floorUs };
+    let first: Float32Array | Int32Array | null = null;
+    const parts: string[] = [];
+    for (const [kind, be] of kinds) {
+      const eager = timeOn(be, () => be.pagedAttention(s.args), 20);
+      const graph = be.captureGraph(() => {
+        for (let i = 0; i < 10; i++) be.pagedAttention(s.args);
+      });
+      const graphed = timeOn(be, () => graph.replay(), 10, 10);
+      graph.dispose();
+      const got = await be.download(s.args.out);
+      first ??= got;
+      const diff = relErr(got, first);
+      row[kind] = { eagerMs: eager, graphMs: graphed, gbPerS: s.kvBytes / (graphed.median * 1e6), relDiffVsFused: diff };
+      parts.push(`${kind} ${us(graphed.median)} us (${(s.kvBytes / (graphed.median * 1e6)).toFixed(0)} GB/s; eager ${us(eager.median)}; diff ${diff.toExponential(1)})`);
+    }
+    rows.push(row);
+    table.push(`decode attention ${numSeqs} seq x ctx ${ctxLen} (KV ${(s.kvBytes / 1e6).toFixed(0)} MB, floor ${floorUs.toFixed(1)} us at 3.0 TB/s), graph replay per call: ${parts.join('; ')}`);
     s.free();
   }
+  for (const [, be] of kinds.slice(1)) await be.close();
   results.decodeAttention = rows;
+
+  // Split-length sweep of the fused kernel (graph replay), to check the split heuristic.
+  const sweep: unknown[] = [];
+  for (const [numSeqs, ctxLen] of [[1, 4096], [1, 32768], [1, 131072], [8, 4096]]) {
+    const s = pagedSetup(numSeqs, ctxLen, 1);
+    const parts: string[] = [];
+    for (const splitLen of [64, 128, 256, 512, 1024, 2048, 4096]) {
+      if (ctxLen / splitLen > 256) continue;
+      const be = new CudaBackend({ kernelCacheDir: cacheDir, attentionSplitLen: splitLen });
+      be.pagedAttention(s.args);
+      const graph = be.captureGraph(() => {
+        for (let i = 0; i < 10; i++) be.pagedAttention(s.args);
+      });
+      const t = timeOn(be, () => graph.replay(), 10, 10);
+      graph.dispose();
+      await be.close();
+      sweep.push({ numSeqs, ctxLen, splitLen, graphMs: t });
+      parts.push(`${splitLen}: ${us(t.median)}`);
+    }
+    table.push(`decode attention ${numSeqs} x ${ctxLen}, fused, us per call by split length: ${parts.join(', ')}`);
+    s.free();
+  }
+  results.decodeAttentionSplitSweep = sweep;
+
+  // As decode graphs call it: maxContextLen a power-of-two bound over the longest context
+  // (splits past a context exit at once); auto split and forced ones.
+  const bounded: unknown[] = [];
+  for (const [numSeqs, ctxLen, bound] of [[1, 70000, 131072], [1, 100000, 131072], [1, 20000, 32768], [64, 1100, 2048], [8, 3000, 4096]]) {
+    const s = pagedSetup(numSeqs, ctxLen, 1);
+    const args = { ...s.args, meta: { ...s.args.meta, maxContextLen: bound } };
+    const parts: string[] = [];
+    for (const splitLen of [0, 1024, 2048, 4096]) {
+      const be = new CudaBackend({ kernelCacheDir: cacheDir, attentionSplitLen: splitLen || undefined });
+      be.pagedAttention(args);
+      const graph = be.captureGraph(() => {
+        for (let i = 0; i < 10; i++) be.pagedAttention(args);
+      });
+      const t = timeOn(be, () => graph.replay(), 10, 10);
+      graph.dispose();
+      await be.close();
+      bounded.push({ numSeqs, ctxLen, bound, splitLen: splitLen || 'auto', graphMs: t, gbPerS: s.kvBytes / (t.median * 1e6) });
+      parts.push(`${splitLen || 'auto'}: ${us(t.median)} (${(s.kvBytes / (t.median * 1e6)).toFixed(0)} GB/s)`);
+    }
+    table.push(`decode attention ${numSeqs} x ${ctxLen} under graph bound ${bound}, us per call by split length: ${parts.join(', ')}`);
+    s.free();
+  }
+  results.decodeAttentionBounded = bounded;
 });
 
 // The flash-attention kernel variants compared (cudaBackend.ts FlashVariant): the main backend

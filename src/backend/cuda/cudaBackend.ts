@@ -45,6 +45,14 @@ export interface CudaBackendOptions extends CudaContextOptions {
    *  H100 (bench/notes/cuda.md, flash2 run 3): 'w4' at head dim 128, 'w4k32' at 64. All are
    *  tested; the benchmark compares them. */
   readonly flashVariant?: FlashVariant;
+  /** Decode steps (maxQueryLen x GQA group <= 8, head dims 64 and 128) take the group-wise
+   *  tensor-core kernel (decode_attention.cu: each K/V row read once per kv head) (default
+   *  true); false keeps the warp-per-(row, head) kernel (paged_attention.cu). */
+  readonly decodeAttention?: boolean;
+  /** How decode_attention.cu merges context splits: 'fused' (default: the split CTA that
+   *  finishes last for its sequence and kv head merges them, no second launch) or 'kernel'
+   *  (the attention_combine launch). */
+  readonly decodeCombine?: 'fused' | 'kernel';
   /** Matmuls with at most this many rows of x (and k % 8 == 0, 16-byte aligned operands) use
    *  the gemv kernel instead of cuBLASLt. Default 2: on the H100 it beat cuBLASLt at every
    *  M = 1 and M = 2 decode shape measured, and lost at M = 4 and 8 (bench/notes/cuda.md).
@@ -70,6 +78,13 @@ const FLASH_VARIANTS: Record<FlashVariant, { warps: number; tileK: number }> = {
 /** Query rows per sequence from which paged attention takes the flash kernel. */
 const FLASH_MIN_QUERY_LEN = 16;
 
+/** Query rows (query token x head of a GQA group) that one decode_attention.cu CTA holds. */
+const DECODE_MAX_ROWS = 8;
+/** Resident decode_attention CTAs per SM (its __launch_bounds__(128, 4)). */
+const DECODE_CTAS_PER_SM = 4;
+/** Most context splits decode_attention.cu merges (DA_MAX_SPLITS). */
+const DECODE_MAX_SPLITS = 256;
+
 const ELEMENTWISE_BLOCK = 256;
 
 export class CudaBackend implements Backend {
@@ -84,6 +99,7 @@ export class CudaBackend implements Backend {
   private closed = false;
 
   private readonly gemvSplitKMaxN: number;
+  private decodeCountersPtr = 0n;
 
   constructor(private readonly options: CudaBackendOptions = {}) {
     const env = process.env.TRAMONTANE_GEMV_SPLITK_MAX_N;
@@ -481,6 +497,10 @@ export class CudaBackend implements Backend {
       );
       return;
     }
+    if (this.useDecodeKernel(hd, numHeads / numKvHeads, m.maxQueryLen, [q, out, kc, vc])) {
+      this.decodeAttention(a, numTokens);
+      return;
+    }
     const dpl = lanesFor(hd, 'pagedAttention');
     const headGroups = Math.ceil(numHeads / 4);
     const splitLen = this.attentionSplitLen(numTokens * headGroups, m.maxContextLen);
@@ -519,6 +539,61 @@ export class CudaBackend implements Backend {
     };
   }
 
+  /** Whether decode_attention.cu serves this call: every CTA's rows (query tokens of its
+   *  sequence x heads of its group) fit in 8, head dim 64/128, 16-byte aligned operands. */
+  private useDecodeKernel(hd: number, group: number, maxQueryLen: number, tensors: CudaTensor[]): boolean {
+    return this.options.decodeAttention !== false && (hd === 64 || hd === 128) && Number.isInteger(group) &&
+      maxQueryLen * group <= DECODE_MAX_ROWS && tensors.every((t) => t.ptr % 16n === 0n);
+  }
+
+  /** Grid (numSeqs, numKvHeads, splits); with several splits attention_combine finishes. */
+  private decodeAttention(a: PagedAttentionArgs, numTokens: number): void {
+    const { numHeads, numKvHeads, headDim: hd, meta: m } = a;
+    const [out, q, kc, vc] = [a.out, a.q, a.kCache, a.vCache] as CudaTensor[];
+    const splitLen = this.decodeSplitLen(m.numSeqs * numKvHeads, m.maxContextLen);
+    const splits = Math.max(1, Math.ceil(m.maxContextLen / splitLen));
+    const fused = this.options.decodeCombine !== 'kernel';
+    const partial = splits > 1 ? this.ctx.scratchBuffer('attention.partial', numTokens * numHeads * splits * (hd + 2) * 4) : 0n;
+    const counters = fused && splits > 1 ? this.decodeCounters(m.numSeqs * numKvHeads) : 0n;
+    const ptrs = [out, q, kc, vc, m.queryStarts, m.contextLens, m.blockTables].map((t) => (t as CudaTensor).ptr);
+    this.launch(
+      'decode_attention.cu', `decode_attention${fused ? '_fused' : ''}_hd${hd}`,
+      ['ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32', 'i32', 'f32', 'i32'],
+      { grid: [m.numSeqs, numKvHeads, splits], block: [128, 1, 1] },
+      [ptrs[0], partial, counters, ...ptrs.slice(1), m.maxBlocksPerSeq, kc.shape[1], numHeads, numKvHeads, a.scale, splitLen],
+    );
+    if (splits > 1 && !fused) {
+      this.launch('paged_attention.cu', 'attention_combine', ['ptr', 'ptr', 'i32', 'i32', 'i32'], { grid: [numTokens, numHeads, 1], block: [hd, 1, 1] }, [out.ptr, partial, numHeads, hd, splits]);
+    }
+  }
+
+  /** The fused combine's per-(sequence, kv head) arrival counters, i32, zero between
+   *  launches (each launch's last CTA resets its own). Zeroed once when (re)allocated: the
+   *  request is a power of two >= 256 bytes, so the scratch buffer is exactly that size. */
+  private decodeCounters(count: number): bigint {
+    const bytes = Math.max(256, 2 ** Math.ceil(Math.log2(count * 4)));
+    const ptr = this.ctx.scratchBuffer('decode.counters', bytes);
+    if (ptr !== this.decodeCountersPtr) {
+      this.ctx.driver.memsetD8(ptr, 0, bytes, this.stream);
+      this.decodeCountersPtr = ptr;
+    }
+    return ptr;
+  }
+
+  /** decode_attention keys per split: the option when given, else as many splits (of >= 256
+   *  keys, a multiple of 64) as fit one wave of resident CTAs (4 per SM); at most 256 splits;
+   *  shapes only, so graphs may record it. On the H100 the best split at an exact context
+   *  gave ~2 CTAs per SM (4 per SM cost 5-8% at 32K-131K); decode graphs pass a bound up to
+   *  2x the longest context, where the splits past it exit at once, so 4 per SM of the bound
+   *  lands at 2-4 working CTAs per SM (bench/notes/cuda.md, decode attention sweep). */
+  private decodeSplitLen(ctas: number, maxContextLen: number): number {
+    const least = Math.ceil(maxContextLen / DECODE_MAX_SPLITS);
+    if (this.options.attentionSplitLen) return Math.max(least, this.options.attentionSplitLen);
+    const want = Math.floor((DECODE_CTAS_PER_SM * this.ctx.info.multiprocessorCount) / ctas);
+    const splits = Math.max(1, Math.min(want, Math.ceil(maxContextLen / 256), DECODE_MAX_SPLITS));
+    return Math.max(64, Math.ceil(maxContextLen / splits / 64) * 64);
+  }
+
   private useFlash(headDim: number): boolean {
     return this.options.flashAttention !== false && (headDim === 64 || headDim === 128);
   }
@@ -528,7 +603,7 @@ export class CudaBackend implements Backend {
     if (this.options.attentionSplitLen) return this.options.attentionSplitLen;
     // Latency-bound: aim for ~8 CTAs (32 warps) per SM, splits of at least 128 keys.
     const want = Math.ceil((8 * this.ctx.info.multiprocessorCount) / blocks);
-    const splits = Math.max(1, Math.min(want, Math.ceil(maxContextLen / 128), 256));
+    const splits = Math.max(1, Math.min(want, Math.ceil(maxContextLen / 256), DECODE_MAX_SPLITS));
     return Math.max(1, Math.ceil(maxContextLen / splits));
   }
 
