@@ -410,8 +410,8 @@ await section('vision-attention', () => {
 
 await section('sampling', async () => {
   const vocab = 131072;
-  const logits = b.alloc([4, vocab], 'f32');
-  b.write(logits, Float32Array.from({ length: 4 * vocab }, () => Math.random() * 20 - 10));
+  const logits = b.alloc([64, vocab], 'f32');
+  b.write(logits, Float32Array.from({ length: 64 * vocab }, () => Math.random() * 20 - 10));
   const base = {
     temperature: 0, topK: 0, topP: 1, minP: 0, seed: 1, step: 0, presencePenalty: 0, frequencyPenalty: 0,
     repetitionPenalty: 1, promptTokenIds: [], outputTokenIds: [], logitBias: null, bannedTokenIds: [], numLogprobs: -1,
@@ -421,10 +421,12 @@ await section('sampling', async () => {
     ['greedy+5 logprobs', { ...base, numLogprobs: 5 }],
     ['T=0.7 top-k 50 top-p 0.9', { ...base, temperature: 0.7, topK: 50, topP: 0.9 }],
     ['T=1 top-p 0.95', { ...base, temperature: 1, topP: 0.95 }],
+    ['T=0.15', { ...base, temperature: 0.15 }],
   ] as const;
   const rows: unknown[] = [];
-  for (const [name, params] of cases) {
-    const run = () => b.sample(logits, [{ row: 1, params }]);
+  // One row, then 64 rows at once (a serving step's batch): the rows run as parallel CTAs.
+  for (const [name, params, numRows] of cases.flatMap(([n, p]) => [[n, p, 1], [n, p, 64]] as const)) {
+    const run = () => b.sample(logits, Array.from({ length: numRows }, (_, row) => ({ row, params: { ...params, step: row } })));
     await run();
     const times: number[] = [];
     for (let i = 0; i < 10; i++) {
@@ -432,8 +434,8 @@ await section('sampling', async () => {
       await run();
       times.push(performance.now() - t0);
     }
-    rows.push({ name, hostMs: median(times) });
-    table.push(`sample 1 row x ${vocab} (${name}): ${median(times).toFixed(3)} ms incl. host round trip`);
+    rows.push({ name, rows: numRows, hostMs: median(times) });
+    table.push(`sample ${numRows} row(s) x ${vocab} (${name}): ${median(times).toFixed(3)} ms incl. host round trip`);
   }
   results.sampling = rows;
   b.free(logits);

@@ -4,6 +4,7 @@
 import type { SampleRequest, ScoreRequest } from '../backend.js';
 import type { SampledToken, SeqSampling, TokenLogprobs } from '../../model/sampling.js';
 import { drawKey } from '../sampling/counterRandom.js';
+import { SAMPLING_EPS } from '../sampling/sampleRow.js';
 import type { CudaContext } from './cudaContext.js';
 import type { CudaTensor } from './cudaTensor.js';
 import { rowsCols } from '../tensorShape.js';
@@ -67,7 +68,9 @@ export class CudaSampler {
       params.set([q.row, p.temperature, p.topK, p.topP, p.minP, drawKey(p.seed, p.step)], i * 8);
     });
     const ids = this.ctx.scratchBuffer('sample.ids', r * 4);
-    this.kernel('sample_rows', ['ptr', 'ptr', 'ptr', 'i32']).launch({ grid: [r, 1, 1], block: [BLOCK, 1, 1] }, stream, [ids, work, this.ctx.upload('sample.params', params), vocab]);
+    const wantTopP = requests.some((q) => q.params.temperature >= SAMPLING_EPS && q.params.topP < 1);
+    const mass = wantTopP ? this.ctx.scratchBuffer('sample.mass', r * vocab * 8) : 0n;
+    this.kernel('sample_rows', ['ptr', 'ptr', 'ptr', 'ptr', 'i32']).launch({ grid: [r, 1, 1], block: [BLOCK, 1, 1] }, stream, [ids, work, mass, this.ctx.upload('sample.params', params), vocab]);
 
     const wantLogprobs = requests.some((q) => q.params.numLogprobs >= 0);
     const lp = wantLogprobs

@@ -8,7 +8,7 @@ import type { SampledToken, SeqSampling } from '../../model/sampling.js';
 import { drawKey, uniformAt } from './counterRandom.js';
 import { tokenLogprobs, topKIndices } from './rowLogprobs.js';
 
-const SAMPLING_EPS = 1e-5;
+export const SAMPLING_EPS = 1e-5;
 
 /** Samples one token from `raw` (not modified). */
 export function sampleRow(raw: Float32Array, p: SeqSampling): SampledToken {

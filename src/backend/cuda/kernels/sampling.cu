@@ -84,7 +84,10 @@ extern "C" __global__ void apply_adjustments(float* work, const float* adj, int 
 
 // params [numRequests, 8] f64: (unused, temperature, topK, topP, minP, draw key, 0, 0).
 // work [numRequests, vocab] is modified; outIds i32 [numRequests]. block 1024.
-extern "C" __global__ void sample_rows(int* outIds, float* work, const double* params, int vocab) {
+// mass [numRequests, vocab] f64 scratch (top-p only): exp(v - max) computed once, so the 32
+// passes of the top-p search re-read it instead of recomputing the exponentials (each thread
+// visits the same indices in the same order, so every sum is bit-identical to recomputing).
+extern "C" __global__ void sample_rows(int* outIds, float* work, double* massRows, const double* params, int vocab) {
   const int r = blockIdx.x;
   const double* p = params + r * 8;
   const double temperature = p[1], topP = p[3], minP = p[4];
@@ -134,8 +137,13 @@ extern "C" __global__ void sample_rows(int* outIds, float* work, const double* p
   }
 
   if (topP < 1.0) {
+    double* mass = massRows + (long long)r * vocab;
     double total = 0;
-    for (int i = tid; i < vocab; i += nt) if (v[i] > -POS_INF) total += exp((double)v[i] - (double)mx);
+    for (int i = tid; i < vocab; i += nt) {
+      const double e = v[i] > -POS_INF ? exp((double)v[i] - (double)mx) : 0.0;
+      mass[i] = e;
+      if (v[i] > -POS_INF) total += e;
+    }
     total = block_sum_d(total);
     const double thr = 1.0 - topP;  // a prefix of ascending mass (normalised) <= thr is dropped
     // e = the first kept entry: its value's key is the largest K with mass(key < K) <= thr.
@@ -143,7 +151,7 @@ extern "C" __global__ void sample_rows(int* outIds, float* work, const double* p
     for (int bit = 31; bit >= 0; bit--) {
       const u32 cand = ans | (1u << bit);
       double m = 0;
-      for (int i = tid; i < vocab; i += nt) if (v[i] > -POS_INF && order_key(v[i]) < cand) m += exp((double)v[i] - (double)mx);
+      for (int i = tid; i < vocab; i += nt) if (v[i] > -POS_INF && order_key(v[i]) < cand) m += mass[i];
       if (block_sum_d(m) / total <= thr) ans = cand;
     }
     // Ties with e's value: the reference orders them by descending index, so the kept ones
@@ -152,7 +160,7 @@ extern "C" __global__ void sample_rows(int* outIds, float* work, const double* p
     for (int i = tid; i < vocab; i += nt) {
       if (!(v[i] > -POS_INF)) continue;
       const u32 k = order_key(v[i]);
-      if (k < ans) below += exp((double)v[i] - (double)mx);
+      if (k < ans) below += mass[i];
       else if (k == ans) { ties += 1.0; tieValue = (double)v[i]; }
     }
     below = block_sum_d(below) / total;
