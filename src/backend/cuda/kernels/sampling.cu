@@ -128,6 +128,7 @@ extern "C" __global__ void sample_rows(int* outIds, float* work, double* massRow
       for (int bit = 31; bit >= 0; bit--) {
         const u32 cand = ans | (1u << bit);
         double c = 0;
+        #pragma unroll 8
         for (int i = tid; i < vocab; i += nt) c += (v[i] > -POS_INF && order_key(v[i]) >= cand) ? 1.0 : 0.0;
         if (block_sum_d(c) >= (double)topK) ans = cand;
       }
@@ -151,7 +152,8 @@ extern "C" __global__ void sample_rows(int* outIds, float* work, double* massRow
     for (int bit = 31; bit >= 0; bit--) {
       const u32 cand = ans | (1u << bit);
       double m = 0;
-      for (int i = tid; i < vocab; i += nt) if (v[i] > -POS_INF && order_key(v[i]) < cand) m += mass[i];
+      #pragma unroll 8
+      for (int i = tid; i < vocab; i += nt) m += order_key(v[i]) < cand ? mass[i] : 0.0;  // mass is 0 where v is -inf
       if (block_sum_d(m) / total <= thr) ans = cand;
     }
     // Ties with e's value: the reference orders them by descending index, so the kept ones
