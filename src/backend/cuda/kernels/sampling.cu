@@ -87,7 +87,7 @@ extern "C" __global__ void apply_adjustments(float* work, const float* adj, int 
 // mass [numRequests, vocab] f64 scratch (top-p only): exp(v - max) computed once, so the 32
 // passes of the top-p search re-read it instead of recomputing the exponentials (each thread
 // visits the same indices in the same order, so every sum is bit-identical to recomputing).
-extern "C" __global__ void sample_rows(int* outIds, float* work, double* massRows, const double* params, int vocab) {
+extern "C" __global__ void __launch_bounds__(1024) sample_rows(int* outIds, float* work, double* massRows, const double* params, int vocab) {
   const int r = blockIdx.x;
   const double* p = params + r * 8;
   const double temperature = p[1], topP = p[3], minP = p[4];
@@ -128,7 +128,7 @@ extern "C" __global__ void sample_rows(int* outIds, float* work, double* massRow
       for (int bit = 31; bit >= 0; bit--) {
         const u32 cand = ans | (1u << bit);
         double c = 0;
-        #pragma unroll 8
+        #pragma unroll 4
         for (int i = tid; i < vocab; i += nt) c += (v[i] > -POS_INF && order_key(v[i]) >= cand) ? 1.0 : 0.0;
         if (block_sum_d(c) >= (double)topK) ans = cand;
       }
@@ -152,7 +152,7 @@ extern "C" __global__ void sample_rows(int* outIds, float* work, double* massRow
     for (int bit = 31; bit >= 0; bit--) {
       const u32 cand = ans | (1u << bit);
       double m = 0;
-      #pragma unroll 8
+      #pragma unroll 4
       for (int i = tid; i < vocab; i += nt) m += order_key(v[i]) < cand ? mass[i] : 0.0;  // mass is 0 where v is -inf
       if (block_sum_d(m) / total <= thr) ans = cand;
     }
