@@ -7,6 +7,10 @@ import { CudaDriver, type DeviceInfo, type DevicePtr, type Handle } from './ffi/
 import { CublasLt } from './ffi/cublasLt.js';
 import { KernelLibrary } from './kernelLibrary.js';
 
+/** TRAMONTANE_CUDA_BLOCKING_WAIT=1: wait for the GPU in cuStreamSynchronize (blocking the
+ *  thread) instead of polling an event between event-loop turns; for A/B measurements. */
+const BLOCKING_WAIT = process.env.TRAMONTANE_CUDA_BLOCKING_WAIT === '1';
+
 export interface CudaContextOptions {
   readonly device?: number;
   readonly kernelCacheDir?: string;
@@ -68,6 +72,7 @@ export class CudaContext {
    *  while the GPU works (a server's HTTP, SSE and the engine's output processing overlap the
    *  step) instead of blocking the thread in cuStreamSynchronize. */
   async whenIdle(): Promise<void> {
+    if (BLOCKING_WAIT) return this.driver.streamSynchronize(this.stream);
     this.idleEvent ??= this.driver.createEvent();
     this.driver.recordEvent(this.idleEvent, this.stream);
     while (!this.driver.eventDone(this.idleEvent)) await nextLoopTurn();
