@@ -140,3 +140,48 @@ export function fromF16Bits(h: number): number {
   const m = h & 1023;
   return e === 0 ? s * m * 2 ** -24 : s * (1 + m / 1024) * 2 ** (e - 15);
 }
+
+/** Float64 causal paged attention of a batch: sequence s holds ctxLens[s] tokens whose K/V
+ *  rows are allK[s] / allV[s] ([ctxLens[s], kvHeads*hd]); its queries are its last qLens[s]
+ *  positions, rows starts[s].. of q ([sum(qLens), heads*hd]); head h reads kv head
+ *  floor(h / (heads / kvHeads)). Returns [sum(qLens), heads*hd]. */
+export function pagedAttentionRef(
+  q: ArrayLike<number>,
+  allK: readonly ArrayLike<number>[],
+  allV: readonly ArrayLike<number>[],
+  ctxLens: readonly number[],
+  qLens: readonly number[],
+  g: { heads: number; kvHeads: number; hd: number; scale: number },
+): Float64Array {
+  const { heads, kvHeads, hd, scale } = g;
+  const kvW = kvHeads * hd;
+  const numTok = qLens.reduce((a, l) => a + l, 0);
+  const ref = new Float64Array(numTok * heads * hd);
+  let row = 0;
+  ctxLens.forEach((len, s) => {
+    for (let j = 0; j < qLens[s]; j++, row++) {
+      const pos = len - qLens[s] + j;
+      for (let h = 0; h < heads; h++) {
+        const keys = Array.from({ length: pos + 1 }, (_, t) => t * kvW + Math.floor(h / (heads / kvHeads)) * hd);
+        ref.set(attendRef(q, row * heads * hd + h * hd, keys, allK[s], allV[s], hd, scale), row * heads * hd + h * hd);
+      }
+    }
+  });
+  return ref;
+}
+
+/** Block tables as a block manager hands them out: each sequence gets ceil(len / blockSize)
+ *  distinct ids drawn from a shuffled pool of numBlocks; unused entries are -1.
+ *  tables [ctxLens.length, maxBlocks]. */
+export function shuffledBlockTables(ctxLens: readonly number[], blockSize: number, numBlocks: number, maxBlocks: number): Int32Array {
+  const free = Array.from({ length: numBlocks }, (_, i) => i).sort(() => Math.random() - 0.5);
+  const tables = new Int32Array(ctxLens.length * maxBlocks).fill(-1);
+  ctxLens.forEach((len, s) => {
+    for (let j = 0; j < Math.ceil(len / blockSize); j++) {
+      const id = free.pop();
+      if (id === undefined) throw new Error(`shuffledBlockTables: ${numBlocks} blocks are too few`);
+      tables[s * maxBlocks + j] = id;
+    }
+  });
+  return tables;
+}

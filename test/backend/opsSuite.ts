@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { Backend, DeviceTensor } from '../../src/backend/backend.js';
 import type { WeightDType } from '../../src/model/config.js';
 import {
-  attendRef, erf64, fromBf16Bits, fromF16Bits, matmulRef, relErr, rmsNormRef, ropeRef, toBf16Bits, toF16Bits,
+  attendRef, erf64, fromBf16Bits, fromF16Bits, matmulRef, pagedAttentionRef, relErr, rmsNormRef, ropeRef, shuffledBlockTables, toBf16Bits, toF16Bits,
 } from './opsReference.js';
 
 export type BackendFactory = () => Backend | Promise<Backend>;
@@ -201,15 +201,10 @@ export function runOpSuite(label: string, factory: BackendFactory): void {
       const kvW = kvHeads * hd;
       const kCache = b.alloc([numBlocks, blockSize, kvHeads, hd], b.activationDType);
       const vCache = b.alloc([numBlocks, blockSize, kvHeads, hd], b.activationDType);
-      // Shuffled block ids, handed out to sequences as a block manager would.
-      const free = Array.from({ length: numBlocks }, (_, i) => i).sort(() => Math.random() - 0.5);
       const ctxLens = [randInt(10, 20), randInt(1, 9), randInt(5, 14)];
       const qLens = [randInt(2, 6), 1, ctxLens[2]]; // chunk with earlier context, decode, fresh prefill
       const maxBlocks = 5;
-      const tables = new Int32Array(ctxLens.length * maxBlocks).fill(-1);
-      ctxLens.forEach((len, s) => {
-        for (let j = 0; j < Math.ceil(len / blockSize); j++) tables[s * maxBlocks + j] = free.pop() as number;
-      });
+      const tables = shuffledBlockTables(ctxLens, blockSize, numBlocks, maxBlocks);
       const slotOf = (s: number, t: number) => tables[s * maxBlocks + Math.floor(t / blockSize)] * blockSize + (t % blockSize);
       // Full per-sequence K/V; first write the earlier context, then this step's tokens.
       const allK = ctxLens.map((len) => rand(len * kvW));
@@ -247,17 +242,7 @@ export function runOpSuite(label: string, factory: BackendFactory): void {
         out, q: act(q, [numTok, heads * hd]), kCache, vCache, numHeads: heads, numKvHeads: kvHeads, headDim: hd, scale,
         meta: { numSeqs: 3, queryStarts: ints(starts), contextLens: ints(ctxLens), blockTables, maxBlocksPerSeq: maxBlocks, maxQueryLen: Math.max(...qLens), maxContextLen: Math.max(...ctxLens) },
       });
-      const ref = new Float64Array(numTok * heads * hd);
-      ctxLens.forEach((len, s) => {
-        for (let j = 0; j < qLens[s]; j++) {
-          const pos = len - qLens[s] + j;
-          const row = starts[s] + j;
-          for (let h = 0; h < heads; h++) {
-            const keys = Array.from({ length: pos + 1 }, (_, t) => t * kvW + Math.floor(h / (heads / kvHeads)) * hd);
-            ref.set(attendRef(q, row * heads * hd + h * hd, keys, allK[s], allV[s], hd, scale), row * heads * hd + h * hd);
-          }
-        }
-      });
+      const ref = pagedAttentionRef(q, allK, allV, ctxLens, qLens, { heads, kvHeads, hd, scale });
       close(await read(out), ref, 'pagedAttention', Math.max(tol, 1e-5));
     });
 
