@@ -9,6 +9,7 @@ import type { WeightDType } from '../../src/model/config.js';
 import {
   attendRef, erf64, fromBf16Bits, fromF16Bits, matmulRef, pagedAttentionRef, relErr, rmsNormRef, ropeRef, shuffledBlockTables, toBf16Bits, toF16Bits,
 } from './opsReference.js';
+import { activation, int32s } from './deviceData.js';
 
 export type BackendFactory = () => Backend | Promise<Backend>;
 
@@ -49,16 +50,8 @@ export function runOpSuite(label: string, factory: BackendFactory): void {
       await b.close();
     });
 
-    const act = (data: Float32Array, shape: number[]): DeviceTensor => {
-      const t = b.alloc(shape, b.activationDType);
-      b.write(t, data);
-      return t;
-    };
-    const ints = (data: number[] | Int32Array): DeviceTensor => {
-      const t = b.alloc([data.length], 'i32');
-      b.write(t, Int32Array.from(data));
-      return t;
-    };
+    const act = (data: Float32Array, shape: number[]): DeviceTensor => activation(b, data, shape);
+    const ints = (data: number[] | Int32Array): DeviceTensor => int32s(b, data);
     const f32w = (data: Float32Array, shape: number[]) => b.uploadWeight(hostWeight(data, shape, 'f32').tensor);
     const read = async (t: DeviceTensor) => Float64Array.from(await b.download(t));
     const close = (out: ArrayLike<number>, ref: ArrayLike<number>, what: string, bound = tol) => {

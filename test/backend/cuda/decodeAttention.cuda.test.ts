@@ -12,7 +12,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CudaBackend } from '../../../src/backend/cuda/cudaBackend.js';
 import type { AttentionMetadata, DeviceTensor, PagedAttentionArgs } from '../../../src/backend/backend.js';
-import { attendRef, fromBf16Bits, relErr, toBf16Bits } from '../opsReference.js';
+import { fromBf16Bits, pagedAttentionRef, relErr, shuffledBlockTables, toBf16Bits } from '../opsReference.js';
+import { activation, int32s } from '../deviceData.js';
 
 const variants: Record<string, CudaBackend> = {};
 before(() => {
@@ -45,24 +46,12 @@ function setup(b: CudaBackend, c: Case) {
   const blockSize = c.blockSize ?? 16;
   const { heads, kvHeads, hd, ctxLens, qLens } = c;
   const kvW = kvHeads * hd;
-  const act = (data: Float32Array, shape: number[]): DeviceTensor => {
-    const t = b.alloc(shape, 'bf16');
-    b.write(t, data);
-    return t;
-  };
-  const ints = (data: ArrayLike<number>): DeviceTensor => {
-    const t = b.alloc([data.length], 'i32');
-    b.write(t, Int32Array.from(data));
-    return t;
-  };
+  const act = (data: Float32Array, shape: number[]): DeviceTensor => activation(b, data, shape);
+  const ints = (data: ArrayLike<number>): DeviceTensor => int32s(b, data);
   const numSeqs = ctxLens.length;
   const maxBlocks = Math.max(...ctxLens.map((l) => Math.ceil(l / blockSize)));
   const numBlocks = ctxLens.reduce((a, l) => a + Math.ceil(l / blockSize), 0) + 2;
-  const free = Array.from({ length: numBlocks }, (_, i) => i).sort(() => Math.random() - 0.5);
-  const tables = new Int32Array(numSeqs * maxBlocks).fill(-1);
-  ctxLens.forEach((len, s) => {
-    for (let j = 0; j < Math.ceil(len / blockSize); j++) tables[s * maxBlocks + j] = free.pop() as number;
-  });
+  const tables = shuffledBlockTables(ctxLens, blockSize, numBlocks, maxBlocks);
   const kCache = b.alloc([numBlocks, blockSize, kvHeads, hd], 'bf16');
   const vCache = b.alloc([numBlocks, blockSize, kvHeads, hd], 'bf16');
   // Keys with a larger spread than q so the softmax is far from uniform.
@@ -87,17 +76,7 @@ function setup(b: CudaBackend, c: Case) {
     out: b.alloc([numTok, heads * hd], 'bf16'), q: act(q, [numTok, heads * hd]), kCache, vCache,
     numHeads: heads, numKvHeads: kvHeads, headDim: hd, scale, meta,
   };
-  const ref = new Float64Array(numTok * heads * hd);
-  ctxLens.forEach((len, s) => {
-    for (let j = 0; j < qLens[s]; j++) {
-      const pos = len - qLens[s] + j;
-      const row = starts[s] + j;
-      for (let h = 0; h < heads; h++) {
-        const keys = Array.from({ length: pos + 1 }, (_, t) => t * kvW + Math.floor(h / (heads / kvHeads)) * hd);
-        ref.set(attendRef(q, row * heads * hd + h * hd, keys, allK[s], allV[s], hd, scale), row * heads * hd + h * hd);
-      }
-    }
-  });
+  const ref = pagedAttentionRef(q, allK, allV, ctxLens, qLens, { heads, kvHeads, hd, scale });
   return { args, ref };
 }
 
