@@ -117,18 +117,45 @@ function inflateAll(idat: Uint8Array[], h: Header): Uint8Array {
   let expected = 0;
   if (h.interlace) for (const p of ADAM7) expected += rawSize(h, ...passSize(h, p));
   else expected = rawSize(h, h.width, h.height);
-  let raw: Buffer;
-  try {
-    raw = inflateSync(Buffer.concat(idat), { maxOutputLength: expected + 1, finishFlush: 2 /* Z_SYNC_FLUSH */ });
-  } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    if (/maxOutputLength|buffer/i.test(msg)) throw new PngFormatError('PNG image data is longer than its size says');
-    throw new PngFormatError(`corrupt PNG image data (${msg})`);
-  }
+  const raw = inflateUpTo(Buffer.concat(idat), expected);
   if (raw.length < expected) {
     throw new PngFormatError(`truncated PNG: image data holds ${raw.length} of ${expected} bytes`);
   }
   return raw.subarray(0, expected);
+}
+
+const Z_SYNC_FLUSH = 2;
+/** Slack over the image size when inflating a prefix: one compressed byte yields at most a few
+ *  KiB (258-byte matches), so a prefix that reaches the image size stays within it. */
+const PREFIX_SLACK = 1 << 16;
+
+function inflate(data: Uint8Array, maxOutputLength: number): Buffer | 'overflow' {
+  try {
+    return inflateSync(data, { maxOutputLength, finishFlush: Z_SYNC_FLUSH });
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    if (/maxOutputLength|buffer/i.test(msg)) return 'overflow';
+    throw new PngFormatError(`corrupt PNG image data (${msg})`);
+  }
+}
+
+/** At least `limit` bytes of the zlib stream when it has them (fewer when it is truncated).
+ *  Data past the image is ignored, as PIL's decoder stops once the image is full: when the
+ *  whole stream inflates to more, the shortest prefix of it that reaches `limit` is used. */
+function inflateUpTo(data: Uint8Array, limit: number): Buffer {
+  const whole = inflate(data, limit + 1);
+  if (whole !== 'overflow') return whole;
+  let lo = 0; // inflate(data[0, lo)) < limit bytes
+  let hi = data.length; // inflate(data[0, hi)) >= limit bytes
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    const out = inflate(data.subarray(0, mid), limit + PREFIX_SLACK);
+    if (out === 'overflow' || out.length >= limit) hi = mid;
+    else lo = mid;
+  }
+  const out = inflate(data.subarray(0, hi), limit + PREFIX_SLACK);
+  if (out === 'overflow') throw new PngFormatError('PNG image data could not be cut at the image size');
+  return out;
 }
 
 /** Undoes the per-row filters; returns packed rows without filter bytes. */

@@ -4,10 +4,11 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
-import { deflateSync, crc32 } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import { pathToFileURL } from 'node:url';
 import { ImageEncoder, ImageError } from '../../src/index.js';
 import { fixture } from '../helpers/paths.js';
+import { PNG_SIGNATURE_BYTES, pngChunk } from './pngChunks.js';
 
 const encoder = new ImageEncoder({ patchSize: 14, maxImageSize: 1540, spatialMergeSize: 2, fetchTimeoutMs: 500, maxFetchBytes: 4096 });
 const input = (name: string): string => fixture('image', 'inputs', name);
@@ -22,15 +23,6 @@ async function rejects(source: Parameters<ImageEncoder['encode']>[0], label: str
   });
 }
 
-function chunk(type: string, body: Uint8Array): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(body.length, 0);
-  head.write(type, 4, 'latin1');
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), body])), 0);
-  return Buffer.concat([head, body, crc]);
-}
-
 /** A valid-looking RGB PNG header of any claimed size, with a tiny IDAT. */
 function pngClaiming(width: number, height: number): Buffer {
   const ihdr = Buffer.alloc(13);
@@ -38,8 +30,7 @@ function pngClaiming(width: number, height: number): Buffer {
   ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 8;
   ihdr[9] = 2;
-  const sig = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([sig, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(4))), chunk('IEND', new Uint8Array())]);
+  return Buffer.concat([PNG_SIGNATURE_BYTES, pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(Buffer.alloc(4))), pngChunk('IEND', new Uint8Array())]);
 }
 
 let server: Server;
