@@ -5,9 +5,10 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { LLM } from '../../src/engine/llm.js';
 import { createServer } from '../../src/server/app.js';
-import { runServeBenchmark } from '../../src/cli/bench/serve.js';
+import { benchServe, probeVocabSize, runServeBenchmark } from '../../src/cli/bench/serve.js';
 import { randomRequests, type ServeBenchOptions } from '../../src/cli/bench/serveClient.js';
 import { stats } from '../../src/cli/bench/serveMetrics.js';
+import { fixture } from '../helpers/paths.js';
 
 let llm: LLM;
 let app: FastifyInstance;
@@ -75,4 +76,21 @@ test('a run with a concurrency cap and one with a request rate complete every re
     }
   }
   assert.equal(llm.engine.blocks.numFreeBlocks, llm.engine.blocks.numBlocks);
+});
+
+test('without --tokenizer the prompt ids come from the served vocabulary, read off /detokenize', async () => {
+  // tiny-a's vocabulary (1280) is smaller than the [1000, 4096) range bench serve used to assume.
+  const small = await LLM.create({ model: fixture('models', 'tiny-a', 'mistral'), maxModelLen: 64, maxNumSeqs: 4, threads: 1 });
+  const smallApp = createServer(small);
+  try {
+    await smallApp.listen({ host: '127.0.0.1', port: 0 });
+    const url = `http://127.0.0.1:${(smallApp.server.address() as AddressInfo).port}`;
+    assert.equal(await probeVocabSize(url, undefined, null), 1280);
+    const code = await benchServe(['--base-url', url, '--num-prompts', '3', '--random-input-len', '12', '--random-output-len', '3', '--ignore-eos']);
+    assert.equal(code, 0, 'every request completes');
+    assert.equal(small.engine.blocks.numFreeBlocks, small.engine.blocks.numBlocks);
+  } finally {
+    await smallApp.close();
+    await small.close();
+  }
 });

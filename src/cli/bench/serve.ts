@@ -14,16 +14,48 @@ const USAGE = `usage: tramontane bench serve [--base-url URL | --host H --port P
   [--ignore-eos] [--tokenizer <tekken.json>] [--metric-percentiles 50,99] [--api-key KEY]
   [--save-result] [--result-dir DIR] [--result-filename FILE]`;
 
-/** The normal-token id range of a tekken.json (ids past its special tokens). */
-function idRange(tokenizer: string | undefined): [number, number] {
-  if (tokenizer === undefined) return [1000, 4096]; // present in every Tekken vocabulary we ship or load
+/** Tekken's special tokens: ids below this are control tokens ([INST], [IMG], ...). */
+const TEKKEN_SPECIAL_TOKENS = 1000;
+
+/** The served model's vocabulary size, read off the server: the largest id its /detokenize
+ *  accepts, plus one (vLLM's and ours refuse ids outside the vocabulary). Null when the
+ *  server has no /detokenize. */
+export async function probeVocabSize(baseUrl: string, model: string | undefined, apiKey: string | null): Promise<number | null> {
+  const accepts = async (id: number): Promise<boolean | null> => {
+    const res = await fetch(`${baseUrl}/detokenize`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
+      body: JSON.stringify({ tokens: [id], ...(model ? { model } : {}) }),
+    });
+    if (res.status === 404) return null;
+    return res.ok;
+  };
+  if ((await accepts(0)) !== true) return null;
+  let lo = 0; // accepted
+  let hi = 1 << 24; // refused (no vocabulary is that large)
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    if (await accepts(mid)) lo = mid;
+    else hi = mid;
+  }
+  return lo + 1;
+}
+
+/** Prompt ids: the normal tokens of the given tekken.json, else of the served model's vocabulary. */
+async function idRange(tokenizer: string | undefined, server: { baseUrl: string; model: string | undefined; apiKey: string | null }): Promise<[number, number]> {
+  if (tokenizer === undefined) {
+    const vocab = await probeVocabSize(server.baseUrl, server.model, server.apiKey);
+    if (vocab === null) throw new CliError(`bench serve: ${server.baseUrl} does not say its vocabulary (no /detokenize); pass --tokenizer <tekken.json>`);
+    if (vocab <= TEKKEN_SPECIAL_TOKENS) throw new CliError(`bench serve: the served vocabulary has ${vocab} ids, none past Tekken's ${TEKKEN_SPECIAL_TOKENS} special tokens; pass --tokenizer`);
+    return [TEKKEN_SPECIAL_TOKENS, vocab];
+  }
   let json: { config?: { default_num_special_tokens?: number; default_vocab_size?: number } };
   try {
     json = JSON.parse(readFileSync(tokenizer, 'utf8'));
   } catch (e) {
     throw new CliError(`--tokenizer ${tokenizer}: ${(e as Error).message}`);
   }
-  const special = json.config?.default_num_special_tokens ?? 1000;
+  const special = json.config?.default_num_special_tokens ?? TEKKEN_SPECIAL_TOKENS;
   const vocab = json.config?.default_vocab_size ?? 131072;
   return [special, vocab];
 }
@@ -137,7 +169,7 @@ export async function benchServe(args: string[]): Promise<number> {
   } catch (e) {
     throw new CliError(`bench serve: no server at ${baseUrl} (${(e as Error).message}); start one with 'tramontane serve'`);
   }
-  const [lowId, highId] = idRange(v.tokenizer);
+  const [lowId, highId] = await idRange(v.tokenizer, { baseUrl, model, apiKey });
   const options: ServeBenchOptions = {
     baseUrl,
     model: model ?? '',
