@@ -48,7 +48,6 @@ export interface EngineObserver {
 /** One model step as the engine saw it. */
 export interface StepStats {
   readonly numBatchedTokens: number;
-  readonly numSeqs: number;
   /** Every sequence computed exactly one token (a pure decode step, no prompt chunk). */
   readonly decodeOnly: boolean;
   /** Seconds from issuing the step to its output (the runner's execute). */
@@ -184,7 +183,6 @@ export class Engine {
     if (outputsError !== null) throw outputsError;
     const stats: StepStats = {
       numBatchedTokens: plan.numBatchedTokens,
-      numSeqs: plan.seqs.length,
       decodeOnly: plan.seqs.every((s) => s.numNewTokens === 1 && s.startPosition >= s.request.numPromptTokens),
       executeSeconds: this.lastExecuteSeconds,
     };
