@@ -70,8 +70,9 @@ export async function startRunnerThread(spec: RunnerSpec): Promise<ModelRunner> 
   return {
     kvCache: geometry.kvCache,
     limits: geometry.limits,
-    async execute(batch, sampling, promptLogprobs) {
+    async execute(batch, sampling, promptLogprobs, samplingReady) {
       if (closed) throw new Error('runner is closed');
+      await samplingReady; // masks live in shared memory: posted once written
       const out = await call({ type: 'execute', id: nextId++, batch, sampling, promptLogprobs });
       return out as StepOutput;
     },

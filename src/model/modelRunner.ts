@@ -142,11 +142,11 @@ class BackendModelRunner implements ModelRunner {
     return blocks;
   }
 
-  async execute(batch: ForwardBatch, sampling: BatchSampling, promptLogprobs?: readonly (PromptLogprobsRequest | null)[]): Promise<StepOutput> {
+  async execute(batch: ForwardBatch, sampling: BatchSampling, promptLogprobs?: readonly (PromptLogprobsRequest | null)[], samplingReady?: Promise<void>): Promise<StepOutput> {
     if (this.closed) throw new Error('runner is closed');
     const b = this.backend;
     validateBatch(batch, sampling, this.limits, this.kvCache, promptLogprobs);
-    if (isDecodeStep(batch, promptLogprobs)) return this.executeDecode(batch, sampling);
+    if (isDecodeStep(batch, promptLogprobs)) return this.executeDecode(batch, sampling, samplingReady);
     const n = batch.tokenIds.length;
     const numSeqs = batch.queryLens.length;
     const starts = new Int32Array(numSeqs + 1);
@@ -177,6 +177,7 @@ class BackendModelRunner implements ModelRunner {
     }
     this.runDecoder(n, meta);
     this.images.release(batch);
+    await samplingReady;
     const sampled = await this.sampleSequences(batch, starts, sampling);
     const prompt = await this.scorePrompts(batch, starts, promptLogprobs);
     return { sampled, promptLogprobs: prompt };
@@ -196,7 +197,7 @@ class BackendModelRunner implements ModelRunner {
 
   /** A plain decode step (isDecodeStep): the same ops whether eager or replayed, shaped by
    *  (sequences, block-table stride) only, reading per-step values from the fixed buffers. */
-  private async executeDecode(batch: ForwardBatch, sampling: BatchSampling): Promise<StepOutput> {
+  private async executeDecode(batch: ForwardBatch, sampling: BatchSampling, samplingReady?: Promise<void>): Promise<StepOutput> {
     const b = this.backend;
     const n = batch.tokenIds.length;
     const stride = decodeStride(batch, KV_BLOCK_SIZE, this.maxBlocksPerSeq);
@@ -226,6 +227,7 @@ class BackendModelRunner implements ModelRunner {
     };
     if (this.graphs) this.graphs.run(`${n}:${stride}`, forward);
     else forward();
+    await samplingReady; // the forward pass is queued: grammar masks are filled while it runs
     const requests: SampleRequest[] = [];
     for (let s = 0; s < n; s++) {
       const params = sampling[s];

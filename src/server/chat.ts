@@ -3,7 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ChatContentPart, ChatTurn } from '../engine/llm.js';
 import { ApiError } from './errors.js';
-import { asApiError, collect, deltas, startRequest } from './generation.js';
+import { asApiError, collect, deltas, prepareStructured, startRequest } from './generation.js';
 import { chatLogprobs } from './logprobsFormat.js';
 import { chatRequestSchema, type ChatMessageInput } from './protocol.js';
 import { chatParams } from './samplingMapping.js';
@@ -64,6 +64,7 @@ export async function handleChat(ctx: ServerContext, request: FastifyRequest, re
     if (e instanceof ApiError) throw e;
     throw new ApiError(400, `messages: ${err instanceof Error ? err.message : String(err)}`, 'messages');
   }
+  await prepareStructured(llm, params);
   const meta = newResponseMeta('chatcmpl', ctx.servedModelName);
   const abort = abortOnDisconnect(request, reply);
   const stream = startRequest(llm, input, params, meta.id, abort.signal);
