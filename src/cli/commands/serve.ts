@@ -11,6 +11,7 @@ const USAGE = `usage: tramontane serve [model] [--host H] [--port P] [--api-key 
   [--max-model-len N] [--max-num-seqs N] [--max-num-batched-tokens N] [--gpu-memory-utilization F] [--enforce-eager]
   [--kv-cache-tokens N] [--limit-mm-per-prompt image=N] [--device cpu|cuda] [--load-format auto|dummy]
   [--tokenizer <tekken.json>] [--max-body-bytes N] [--no-enable-prefix-caching] [--runner-thread auto|on|off]
+  [--grammar-compile-timeout SECONDS] (structured outputs: longer compiles are refused with a 400; default 30)
 Without a model it serves the embedded tiny checkpoint (random weights: meaningless text).
 The API key may also come from TRAMONTANE_API_KEY; with one set, every route but /health needs
 "Authorization: Bearer <key>".`;
@@ -61,6 +62,7 @@ export const serveCommand: Command = {
         'limit-mm-per-prompt': { type: 'string' },
         'max-body-bytes': { type: 'string' },
         'no-enable-prefix-caching': { type: 'boolean' },
+        'grammar-compile-timeout': { type: 'string' },
         'runner-thread': { type: 'string' },
         'enforce-eager': { type: 'boolean' },
       },
@@ -95,6 +97,7 @@ export const serveCommand: Command = {
         gpuMemoryUtilization: parseNumberFlag('gpu-memory-utilization', v['gpu-memory-utilization'], { min: 0, minExclusive: true, max: 1 }),
         kvCacheTokens: parseNumberFlag('kv-cache-tokens', v['kv-cache-tokens'], { integer: true, min: 1 }),
         enablePrefixCaching: !v['no-enable-prefix-caching'],
+        grammarCompileTimeoutMs: ((t) => (t === undefined ? undefined : t * 1000))(parseNumberFlag('grammar-compile-timeout', v['grammar-compile-timeout'], { min: 0, minExclusive: true })),
         runnerThread,
         enforceEager: v['enforce-eager'] === true,
       });

@@ -22,5 +22,7 @@ export type ToWorker =
 
 export type FromWorker =
   | { readonly op: 'ready' }
+  /** A compile has begun (its timeout counts from here, not from the queue). */
+  | { readonly op: 'compiling'; readonly id: number }
   | { readonly op: 'compiled'; readonly id: number; readonly ms: number; readonly error: string | null }
   | { readonly op: 'filled'; readonly id: number; readonly ms: number; readonly errors: readonly (string | null)[] };

@@ -54,6 +54,8 @@ export class GrammarService {
   private readonly seqs = new Map<string, SeqState>();
   private readonly waiting = new Map<number, { readonly done: (m: FromWorker) => void; readonly msg: ToWorker }>();
   private nextId = 0;
+  /** Arms a compile's timeout when the worker starts it. */
+  private readonly started = new Map<number, () => void>();
   private shared: SharedArrayBuffer | null = null;
   private closed = false;
   /** Seconds the last fills took in the worker (for benchmarks). */
@@ -84,6 +86,11 @@ export class GrammarService {
     this.worker.unref();
     this.worker.on('message', (m: FromWorker) => {
       if (m.op === 'ready') return;
+      if (m.op === 'compiling') {
+        this.started.get(m.id)?.();
+        this.started.delete(m.id);
+        return;
+      }
       const w = this.waiting.get(m.id);
       this.waiting.delete(m.id);
       w?.done(m);
@@ -123,12 +130,14 @@ export class GrammarService {
     (entry as { ready: Promise<void> }).ready = new Promise<void>((resolve, reject) => {
       let timer: NodeJS.Timeout | null = null;
       const id = this.nextId++;
-      timer = setTimeout(() => {
-        this.waiting.delete(id);
-        this.cache.delete(key);
-        reject(new InvalidRequestError(`${field}: the grammar took longer than ${this.compileTimeoutMs} ms to compile`, field));
-        this.restart(null);
-      }, this.compileTimeoutMs);
+      this.started.set(id, () => {
+        timer = setTimeout(() => {
+          this.waiting.delete(id);
+          this.cache.delete(key);
+          reject(new InvalidRequestError(`${field}: the grammar took longer than ${this.compileTimeoutMs} ms to compile`, field));
+          this.restart(null);
+        }, this.compileTimeoutMs);
+      });
       const msg: ToWorker = { op: 'compile', id, key, spec };
       this.waiting.set(id, { msg, done: (m) => {
         if (timer) clearTimeout(timer);

@@ -76,6 +76,7 @@ async function handle(m: ToWorker): Promise<void> {
       const t0 = performance.now();
       let error: string | null = null;
       if (!grammars.has(m.key)) {
+        send({ op: 'compiling', id: m.id });
         lastPrinted = '';
         try {
           grammars.set(m.key, await compile(compiler, m.spec));
