@@ -1,7 +1,9 @@
 // tramontane: the library entry point. Each layer re-exports its public surface here.
 export { VERSION } from './version.js';
 export { LLM } from './engine/llm.js';
-export type { LLMComponents, LLMTokenizer, UserContentChunk, ChatTurn, ChatEncoder, GenerateOptions as LLMGenerateOptions } from './engine/llm.js';
+export type { LLMTokenizer, UserContentChunk, GenerateOptions as LLMGenerateOptions } from './engine/llm.js';
+export type { LLMComponents } from './engine/loadModel.js';
+export type { ChatTurn, ChatEncoder } from './engine/chatPort.js';
 export { resolveSamplingParams, DEFAULT_SAMPLING_PARAMS } from './engine/samplingParams.js';
 export type { SamplingParams, SamplingParamsInput } from './engine/samplingParams.js';
 export type { RequestOutput, CompletionOutput, TokenLogprob, PositionLogprobs } from './engine/outputs.js';

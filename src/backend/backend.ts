@@ -13,9 +13,9 @@
 // - Ops are enqueued in order; `download` and the sampling ops resolve once their inputs are
 //   computed. A backend may run ops asynchronously (CUDA stream) as long as that order holds.
 
-import type { HostTensor } from '../model/weights.js';
-import type { SampledToken, SeqSampling, TokenLogprobs } from '../model/sampling.js';
-import type { DummyFillSpec } from '../model/dummyWeights.js';
+import type { HostTensor } from './hostTensor.js';
+import type { SampledToken, SeqSampling, TokenLogprobs } from './sampling/types.js';
+import type { DummyFillSpec } from './dummyFill.js';
 
 export type DType = 'f32' | 'bf16' | 'f16' | 'i32';
 

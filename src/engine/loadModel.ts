@@ -7,11 +7,25 @@ import { EMBEDDED_MODEL_DIR, openModelSource, type LoadFormat } from '../model/m
 import type { ModelRunner } from '../model/runner.js';
 import { Tekkenizer } from '../tokenizer/index.js';
 import { InvalidRequestError } from './errors.js';
-import type { LLMComponents } from './llm.js';
-import type { ImagePreprocessor } from './promptInput.js';
+import type { ImagePreprocessor, ImageTokenIds } from './promptInput.js';
 import { openLocalRunner, type RunnerSpec } from './localRunner.js';
 import { startRunnerThread } from './runnerThread.js';
 import { tekkenChatEncoder, tekkenEngineTokenizer, tekkenImageTokenIds } from './tekkenPort.js';
+import type { ChatEncoder } from './chatPort.js';
+import type { EngineTokenizer } from './tokenizerPort.js';
+
+/** The pieces an LLM runs on: a loaded model runner, its tokenizer, its image preprocessor. */
+export interface LLMComponents {
+  readonly runner: ModelRunner;
+  readonly tokenizer: EngineTokenizer;
+  readonly imageTokenIds: ImageTokenIds;
+  /** null for a text-only model. */
+  readonly images: ImagePreprocessor | null;
+  /** The name requests and /v1/models use. */
+  readonly modelName: string;
+  /** The chat template; null for a model without one. */
+  readonly encodeChat: ChatEncoder | null;
+}
 
 export interface LoadOptions {
   /** Model directory (HF or Mistral layout), or with loadFormat 'dummy' a built-in config name

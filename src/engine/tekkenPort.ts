@@ -3,8 +3,8 @@
 import { encodeChat, type ChatMessage, type ImageChunk } from '../tokenizer/index.js';
 import { IncrementalDetokenizer } from '../tokenizer/incrementalDetokenizer.js';
 import type { Tekkenizer } from '../tokenizer/tekkenizer.js';
-import type { ChatEncoder, ChatTurn } from './llm.js';
 import type { ImageTokenIds, PreparedImage } from './promptInput.js';
+import type { ChatEncoder, ChatTurn } from './chatPort.js';
 import type { EngineTokenizer } from './tokenizerPort.js';
 
 export function tekkenEngineTokenizer(t: Tekkenizer): EngineTokenizer {

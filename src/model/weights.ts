@@ -1,15 +1,7 @@
-import type { ModelConfig, WeightDType } from './config.js';
+import type { HostTensor } from '../backend/hostTensor.js';
+import type { ModelConfig } from './config.js';
 
-/**
- * A weight as read from disk: raw little-endian bytes of `dtype`, row-major `shape`.
- * `data` may be a view into a larger buffer; never mutate it.
- */
-export interface HostTensor {
-  readonly name: string;
-  readonly dtype: WeightDType;
-  readonly shape: readonly number[];
-  readonly data: Uint8Array;
-}
+export type { HostTensor };
 
 /**
  * A checkpoint, whatever its layout on disk, seen through canonical weight names (below).

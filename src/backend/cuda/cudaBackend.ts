@@ -14,8 +14,8 @@ import type {
   ScoreRequest,
   VisionAttentionArgs,
 } from '../backend.js';
-import type { HostTensor } from '../../model/weights.js';
-import type { SampledToken, TokenLogprobs } from '../../model/sampling.js';
+import type { HostTensor } from '../hostTensor.js';
+import type { SampledToken, TokenLogprobs } from '../sampling/types.js';
 import { decodeToF32 } from '../dtypeConvert.js';
 import { CudaContext, type CudaContextOptions } from './cudaContext.js';
 import { CudaTensor, DTYPE_BYTES, asCuda, bf16ToF32, checkNumel, f32ToBf16 } from './cudaTensor.js';
@@ -27,7 +27,7 @@ export type { FlashVariant } from './attentionOps.js';
 import type { LaunchDims } from './ffi/launchArgs.js';
 import { CudaError } from './ffi/errors.js';
 import { CUBLAS_STATUS_NOT_SUPPORTED } from './ffi/cublasLt.js';
-import type { DummyFillSpec } from '../../model/dummyWeights.js';
+import type { DummyFillSpec } from '../dummyFill.js';
 
 const CUDA_ERROR_OUT_OF_MEMORY = 2;
 
