@@ -6,11 +6,12 @@ import { ImageEncoder } from '../image/index.js';
 import { EMBEDDED_MODEL_DIR, openModelSource, type LoadFormat } from '../model/modelSource.js';
 import type { ModelRunner } from '../model/runner.js';
 import { Tekkenizer } from '../tokenizer/index.js';
+import { imageTokenIdsOf } from '../tokenizer/requestEncoding.js';
 import { InvalidRequestError } from './errors.js';
 import type { ImagePreprocessor, ImageTokenIds } from './promptInput.js';
 import { openLocalRunner, type RunnerSpec } from './localRunner.js';
 import { startRunnerThread } from './runnerThread.js';
-import { tekkenChatEncoder, tekkenEngineTokenizer, tekkenImageTokenIds } from './tekkenPort.js';
+import { tekkenChatEncoder, tekkenEngineTokenizer } from './tekkenPort.js';
 import type { ChatEncoder } from './chatPort.js';
 import type { EngineTokenizer } from './tokenizerPort.js';
 
@@ -123,7 +124,7 @@ export async function loadComponents(o: LoadOptions): Promise<LLMComponents & { 
     return {
       runner,
       tokenizer: tekkenEngineTokenizer(tekken),
-      imageTokenIds: tekkenImageTokenIds(tekken),
+      imageTokenIds: imageTokenIdsOf(tekken),
       images,
       modelName: o.servedModelName ?? (o.model === undefined ? 'tramontane-tiny' : basename(resolve(model))),
       encodeChat: tekkenChatEncoder(tekken),

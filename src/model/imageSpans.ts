@@ -1,32 +1,14 @@
 // Finds the image token spans in a prompt ([IMG] ... [IMG_BREAK] ... [IMG_END]) and checks
 // them against the images given, in order.
+import { findImageSpans as findSpans, type ImageSpan } from '../tokenizer/imageSpans.js';
 import type { ModelConfig } from './config.js';
 import type { EncoderImage } from './imagePatches.js';
 
-export interface PromptImageSpan {
-  readonly start: number; // index of the span's first token in the prompt
-  readonly length: number; // tokens in the span, [IMG_END] included
-}
+export type PromptImageSpan = ImageSpan;
 
-/** Spans of consecutive image tokens; each must end with [IMG_END]. */
+/** The image token spans of a prompt, with the model config's image token ids. */
 export function findImageSpans(ids: readonly number[], cfg: ModelConfig): PromptImageSpan[] {
-  const isImage = (t: number) => t === cfg.imageTokenId || t === cfg.imageBreakTokenId || t === cfg.imageEndTokenId;
-  const spans: PromptImageSpan[] = [];
-  let i = 0;
-  while (i < ids.length) {
-    if (!isImage(ids[i])) {
-      i++;
-      continue;
-    }
-    const start = i;
-    while (i < ids.length && isImage(ids[i]) && ids[i] !== cfg.imageEndTokenId) i++;
-    if (i === ids.length || ids[i] !== cfg.imageEndTokenId) {
-      throw new Error(`image tokens starting at prompt position ${start} do not end with [IMG_END] (${cfg.imageEndTokenId})`);
-    }
-    i++;
-    spans.push({ start, length: i - start });
-  }
-  return spans;
+  return findSpans(ids, { img: cfg.imageTokenId, imgBreak: cfg.imageBreakTokenId, imgEnd: cfg.imageEndTokenId });
 }
 
 /** Pairs images with spans, in order, checking each span has the image's token layout. */
