@@ -3,7 +3,8 @@
 //       tokenizer, image (and version.ts)  <  backend  <  model  <  engine  <  server  <  index.ts  <  cli
 //   - no import cycle between files (type-only imports count: a circle of types still ties the
 //     files together);
-//   - file size: a note above 400 lines, a failure above 800.
+//   - file size: a note above 400 lines, a failure above 800;
+//   - a document a comment cites (docs/NAME.md, SPEC.md) exists in the repository.
 // Relative specifiers only ('./x.js', '../y/index.js'); packages are outside the graph.
 // Usage: node scripts/check-structure.mjs [repoRoot]. Exit 1 when any rule fails.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -91,6 +92,10 @@ export function checkStructure(dir = root) {
     const lines = text.endsWith('\n') ? text.split('\n').length - 1 : text.split('\n').length;
     if (lines > MAX_LINES) failures.push(`${rel}: ${lines} lines, over the ${MAX_LINES}-line limit`);
     else if (lines > WARN_LINES) warnings.push(`${rel}: ${lines} lines (over ${WARN_LINES}: split by concern)`);
+    for (const m of new Set(text.match(/\b(?:docs\/[\w.-]+\.md|SPEC\.md)\b/g) ?? [])) {
+      const cited = m === 'SPEC.md' ? ['SPEC.md', 'docs/SPEC.md'] : [m];
+      if (!cited.some((c) => existsSync(join(dir, c)))) failures.push(`${rel}: cites ${m}, which the repository does not have`);
+    }
     const edges = new Set();
     const layer = layerOf(srcDir, file);
     for (const spec of importSpecifiers(text)) {

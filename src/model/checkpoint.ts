@@ -1,4 +1,4 @@
-// Opens a model directory as users have it on disk, in either layout of SPEC.md §2, and
+// Opens a model directory as users have it on disk, in either layout of docs/model.md#checkpoint-formats, and
 // presents it as a WeightSource over canonical names (src/model/weights.ts):
 //   Mistral: params.json + consolidated*.safetensors (+ tekken.json)
 //   HF:      config.json + model.safetensors.index.json and its shards, or one model.safetensors

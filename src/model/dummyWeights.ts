@@ -1,6 +1,6 @@
 // `--load-format dummy` (as vLLM's): a WeightSource that invents every tensor of a ModelConfig
 // from a seed, lazily, one tensor per get(). Used to run and benchmark the full-size model
-// without its 48 GB checkpoint.
+// without its 48 GB checkpoint. docs/dummy-weights.md describes the generator and its sources.
 //
 // THE GENERATOR (a CUDA kernel and tools/reference/dummy_weights.py reproduce it bit-exactly;
 // all arithmetic on unsigned 32-bit integers wraps mod 2^32, `>>` is a logical shift):

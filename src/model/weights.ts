@@ -6,7 +6,7 @@ export type { HostTensor };
 /**
  * A checkpoint, whatever its layout on disk, seen through canonical weight names (below).
  * Query/key projection rows are always in the HF "rotate half" RoPE layout: a loader of the
- * Mistral layout permutes wq/wk rows as it reads them (SPEC.md §2).
+ * Mistral layout permutes wq/wk rows as it reads them (docs/model.md#rope-permutation).
  *
  * Canonical names (shapes as [out, in], L = layer index):
  *   text:      tok_embeddings [vocab, hidden]; norm [hidden]; output [vocab, hidden]

@@ -35,7 +35,7 @@ test('check-structure: this repository has no upward import, no cycle, no file o
   assert.deepEqual(r.failures, []);
 });
 
-test('check-structure: a downward tree passes; an upward import, a type-only cycle and an 801-line file fail', async () => {
+test('check-structure: a downward tree passes; an upward import, a type-only cycle, an 801-line file and a citation of a missing document fail', async () => {
   const check = await checker();
   const good = tree({
     'src/backend/a.ts': "import type { T } from '../tokenizer/t.js';\nexport type A = T;\n",
@@ -48,6 +48,8 @@ test('check-structure: a downward tree passes; an upward import, a type-only cyc
     'src/engine/x.ts': "import type { Y } from './y.js';\nexport type X = Y | 1;\n",
     'src/engine/y.ts': "export type { X as Y } from './x.js';\n",
     'src/server/long.ts': 'export const a = 1;\n'.repeat(801),
+    'src/image/rule.ts': '// the size rule (SPEC.md §6; docs/images.md)\nexport const r = 1;\n',
+    'docs/images.md': '# images\n',
   });
   try {
     assert.deepEqual(check(good).failures, []);
@@ -55,7 +57,9 @@ test('check-structure: a downward tree passes; an upward import, a type-only cyc
     assert.match(failures, /src\/backend\/a\.ts: upward import of src\/model\/m\.ts/);
     assert.match(failures, /import cycle: src\/engine\/x\.ts <-> src\/engine\/y\.ts/);
     assert.match(failures, /src\/server\/long\.ts: 801 lines/);
-    assert.equal(check(bad).failures.length, 3);
+    assert.match(failures, /src\/image\/rule\.ts: cites SPEC\.md/);
+    assert.doesNotMatch(failures, /cites docs\/images\.md/);
+    assert.equal(check(bad).failures.length, 4);
   } finally {
     rmSync(good, { recursive: true, force: true });
     rmSync(bad, { recursive: true, force: true });
