@@ -9,7 +9,7 @@ import { loadBuiltinConfig, MISTRAL_SMALL_3_1 } from '../../../src/model/builtin
 import type { DummyFillSpec } from '../../../src/backend/dummyFill.js';
 import { DummyWeightSource, fillDummyBf16 } from '../../../src/model/dummyWeights.js';
 import { createRunner } from '../../../src/model/modelRunner.js';
-import { generate } from '../../../src/model/generateLoop.js';
+import { generate } from '../../helpers/engineGenerate.js';
 import type { WeightSource } from '../../../src/model/weights.js';
 import { tinyConfig } from '../../helpers/randomWeights.js';
 
