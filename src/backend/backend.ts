@@ -16,6 +16,7 @@
 import type { HostTensor } from '../model/weights.js';
 import type { SampledToken, SeqSampling, TokenLogprobs } from '../model/sampling.js';
 import type { DummyFillSpec } from '../model/dummyWeights.js';
+import type { WeightSink } from './weightSink.js';
 
 export type DType = 'f32' | 'bf16' | 'f16' | 'i32';
 
@@ -146,6 +147,9 @@ export interface Backend {
    *  device bit-exactly as the host generator does, in the dtype uploadWeight would store.
    *  `shape` overrides the concatenation's shape (same element count). */
   createDummyWeight?(parts: readonly DummyFillSpec[], shape?: readonly number[]): DeviceTensor;
+  /** Optional: streams checkpoint bytes into weights through staging buffers
+   *  (src/backend/weightSink.ts); the weights equal uploadWeight's bit for bit. */
+  createWeightSink?(): WeightSink;
   /** Copies host data into `dst` starting at element `offset`. Float host data is f32 and is
    *  converted to dst.dtype; i32 tensors take an Int32Array. */
   write(dst: DeviceTensor, data: Float32Array | Int32Array, offset?: number): void;

@@ -5,7 +5,9 @@
 import type { Backend } from '../backend/backend.js';
 import { createDeviceBackend, defaultDevice } from '../backend/deviceBackend.js';
 import { createRunner, KV_BLOCK_SIZE } from './modelRunner.js';
+import type { LoadProgressListener } from './loadProgress.js';
 import { openModelSource, type LoadFormat, type ModelSource } from './modelSource.js';
+import type { ParallelLoadOptions } from './parallelLoader.js';
 import type { ModelRunner } from './runner.js';
 
 export interface LoadModelRunnerOptions {
@@ -28,6 +30,10 @@ export interface LoadModelRunnerOptions {
   readonly gpuMemoryUtilization?: number;
   /** Never replay recorded decode graphs (vLLM's enforce_eager; default: TRAMONTANE_ENFORCE_EAGER=1). */
   readonly enforceEager?: boolean;
+  /** Called as the weights load (src/model/loadProgress.ts). */
+  readonly onProgress?: LoadProgressListener;
+  /** The streaming weight loader's settings, or false for tensor-by-tensor uploads. */
+  readonly weightLoad?: ParallelLoadOptions | false;
 }
 
 export interface LoadedModelRunner {
@@ -65,6 +71,7 @@ export async function loadModelRunner(o: LoadModelRunnerOptions): Promise<Loaded
       kvCacheTokens,
       kvCacheMemoryFraction: util,
       enforceEager: o.enforceEager,
+      load: { onProgress: o.onProgress, parallel: o.weightLoad },
     });
     const b = backend;
     return {

@@ -3,7 +3,7 @@
 // chunks and decode tokens together), places image features, samples, scores prompt tokens.
 import type { AttentionMetadata, Backend, DeviceTensor, SampleRequest, ScoreRequest } from '../backend/backend.js';
 import type { ModelConfig } from './config.js';
-import { loadModelWeights, type ModelWeights } from './deviceWeights.js';
+import { loadModelWeights, type LoadWeightsOptions, type ModelWeights } from './deviceWeights.js';
 import type { ForwardBatch } from './forwardBatch.js';
 import { ImageFeatureCache } from './imageFeatureCache.js';
 import type { KvCacheGeometry, ModelRunner, RunnerLimits } from './runner.js';
@@ -33,6 +33,8 @@ export interface CreateRunnerOptions {
   /** Run every step's ops directly, never replaying recorded decode graphs (vLLM's
    *  enforce_eager). Default: the environment variable TRAMONTANE_ENFORCE_EAGER=1, else false. */
   readonly enforceEager?: boolean;
+  /** Weight loading: progress listener, and the streaming loader's settings. */
+  readonly load?: LoadWeightsOptions;
 }
 
 export async function createRunner(o: CreateRunnerOptions): Promise<ModelRunner> {
@@ -49,7 +51,7 @@ export async function createRunner(o: CreateRunnerOptions): Promise<ModelRunner>
   if (weightBytes > freeBytes) {
     throw new Error(`the model's weights need ${gib(weightBytes)} GiB, ${gib(freeBytes)} GiB free on the ${o.backend.name} backend`);
   }
-  const weights = await loadModelWeights(o.weights, o.backend);
+  const weights = await loadModelWeights(o.weights, o.backend, o.load);
   try {
     return new BackendModelRunner(o, cfg, weights);
   } catch (err) {

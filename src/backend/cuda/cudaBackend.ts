@@ -28,6 +28,8 @@ import type { LaunchDims } from './ffi/launchArgs.js';
 import { CudaError } from './ffi/errors.js';
 import { CUBLAS_STATUS_NOT_SUPPORTED } from './ffi/cublasLt.js';
 import type { DummyFillSpec } from '../../model/dummyWeights.js';
+import type { WeightSink } from '../weightSink.js';
+import { CudaWeightSink } from './cudaWeightSink.js';
 
 const CUDA_ERROR_OUT_OF_MEMORY = 2;
 
@@ -159,6 +161,10 @@ export class CudaBackend implements Backend {
       this.ctx.driver.copyHtoD(t.ptr, f32ToBf16(f), this.stream);
     }
     return t;
+  }
+
+  createWeightSink(): WeightSink {
+    return new CudaWeightSink(this.ctx, (shape) => this.alloc(shape, 'bf16'));
   }
 
   write(dst: DeviceTensor, data: Float32Array | Int32Array, offset = 0): void {
