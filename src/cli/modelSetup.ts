@@ -8,6 +8,7 @@ import { loadModelRunner } from '../model/loadModelRunner.js';
 import { LOAD_FORMATS, type LoadFormat, type ModelSource } from '../model/modelSource.js';
 import type { ModelRunner } from '../model/runner.js';
 import { CliError } from './errors.js';
+import { kvCacheLine, weightLoadProgress } from './progress.js';
 
 export interface LoadedModel {
   readonly source: ModelSource;
@@ -54,7 +55,10 @@ export async function loadModel(o: LoadModelOptions): Promise<LoadedModel> {
       maxNumSeqs: o.maxNumSeqs ?? 1,
       maxNumBatchedTokens: o.maxNumBatchedTokens,
       enforceEager: o.enforceEager,
+      onProgress: weightLoadProgress(),
     });
+    const kv = m.runner.kvCache;
+    console.error(`tramontane: ${kvCacheLine(kv.numBlocks * kv.blockSize, kv.bytes ?? 0)}`);
     return { source: m.source, backend: m.backend, runner: m.runner, close: () => m.close() };
   } catch (e) {
     throw new CliError((e as Error).message);

@@ -1,6 +1,7 @@
 // A model runner on this thread, through the shared loader (src/model/loadModelRunner.ts):
 // the device's backend, the weights, the KV cache.
 import type { LoadFormat } from '../model/modelSource.js';
+import type { LoadProgressListener } from '../model/loadProgress.js';
 import { loadModelRunner } from '../model/loadModelRunner.js';
 import type { ModelRunner } from '../model/runner.js';
 
@@ -20,7 +21,7 @@ export interface RunnerSpec {
 }
 
 /** Builds the runner. Closing it releases the backend (its threads) and the weight files too. */
-export async function openLocalRunner(spec: RunnerSpec): Promise<ModelRunner> {
+export async function openLocalRunner(spec: RunnerSpec, onProgress?: LoadProgressListener): Promise<ModelRunner> {
   const loaded = await loadModelRunner({
     model: spec.model,
     loadFormat: spec.loadFormat,
@@ -33,6 +34,7 @@ export async function openLocalRunner(spec: RunnerSpec): Promise<ModelRunner> {
     kvCacheTokens: spec.kvCacheTokens,
     gpuMemoryUtilization: spec.gpuMemoryUtilization,
     enforceEager: spec.enforceEager,
+    onProgress,
   });
   const inner = loaded.runner;
   return {

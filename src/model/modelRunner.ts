@@ -106,7 +106,8 @@ class BackendModelRunner implements ModelRunner {
     this.gathered = b.alloc([this.logitRows, t.hiddenSize], b.activationDType);
     this.logits = b.alloc([this.logitRows, t.vocabSize], 'f32');
     const numBlocks = this.planKvBlocks(o);
-    this.kvCache = { numBlocks, blockSize: KV_BLOCK_SIZE };
+    const kvBytes = 2 * t.numLayers * numBlocks * KV_BLOCK_SIZE * t.numKvHeads * t.headDim * (b.activationDType === 'f32' ? 4 : 2);
+    this.kvCache = { numBlocks, blockSize: KV_BLOCK_SIZE, bytes: kvBytes };
     for (let l = 0; l < t.numLayers; l++) {
       this.kCaches.push(b.alloc([numBlocks, KV_BLOCK_SIZE, t.numKvHeads, t.headDim], b.activationDType));
       this.vCaches.push(b.alloc([numBlocks, KV_BLOCK_SIZE, t.numKvHeads, t.headDim], b.activationDType));
