@@ -13,10 +13,9 @@
 // - Ops are enqueued in order; `download` and the sampling ops resolve once their inputs are
 //   computed. A backend may run ops asynchronously (CUDA stream) as long as that order holds.
 
-import type { HostTensor } from '../model/weights.js';
-import type { SampledToken, SeqSampling, TokenLogprobs } from '../model/sampling.js';
-import type { DummyFillSpec } from '../model/dummyWeights.js';
-import type { WeightSink } from './weightSink.js';
+import type { HostTensor, WeightDType } from './hostTensor.js';
+import type { SampledToken, SeqSampling, TokenLogprobs } from './sampling/types.js';
+import type { DummyFillSpec } from './dummyFill.js';
 
 export type DType = 'f32' | 'bf16' | 'f16' | 'i32';
 
@@ -210,7 +209,7 @@ export interface Backend {
     theta: number,
   ): void;
 
-  /** Pixtral 2D RoPE (SPEC.md §3), in place on q and k [n, numHeads*headDim]: with
+  /** Pixtral 2D RoPE (docs/model.md#the-math), in place on q and k [n, numHeads*headDim]: with
    *  f_j = theta^(-j/(headDim/2)), patch (r, c) has angles [r f_0, r f_2, .., c f_1, c f_3, ..]
    *  (headDim/2 of them), duplicated to headDim and applied with rotate-half.
    *  patchRows, patchCols i32 [n]. */
@@ -278,4 +277,26 @@ export interface Backend {
   /** Logprob, rank and top alternatives of given tokens under the raw distribution of
    *  f32 logits [rows, vocab] (prompt logprobs). */
   score(logits: DeviceTensor, requests: readonly ScoreRequest[]): Promise<TokenLogprobs[]>;
+}
+
+// How a checkpoint loader streams weights onto a backend without building host copies of them
+// (src/model/parallelLoader.ts): it asks for each device tensor up front, reads tensor bytes
+// from the files into a few host staging buffers the sink owns (page-locked on CUDA), and hands
+// each filled range to `write`, which copies it into place (rows of a fused tensor land at
+// their element offset). Host memory stays at the staging buffers, whatever the model's size.
+
+export interface WeightSink {
+  /** A weight tensor for checkpoint data of `dtype`, stored in the dtype uploadWeight would
+   *  choose for it. Every allocWeight comes before the first write. */
+  allocWeight(shape: readonly number[], dtype: WeightDType): DeviceTensor;
+  /** `count` host buffers of `bytes` each that reads fill and `write` copies from. */
+  stagingBuffers(count: number, bytes: number): Uint8Array[];
+  /** Copies `src` (whole little-endian elements of `dtype`, a range of a staging buffer) into
+   *  `dst` from element `offset`, converting as uploadWeight does; resolves once `src` may be
+   *  overwritten. Copies may still be in flight on the device when it resolves. */
+  write(dst: DeviceTensor, offset: number, src: Uint8Array, dtype: WeightDType): Promise<void>;
+  /** Resolves once every write is in place and visible to ops enqueued afterwards. */
+  finish(): Promise<void>;
+  /** Releases the staging buffers and any copy machinery (after finish, or on failure). */
+  close(): void;
 }

@@ -9,7 +9,7 @@
 // staging buffer. No host copy of a tensor is ever built: host memory is readers x chunkBytes.
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Backend, DeviceTensor } from '../backend/backend.js';
-import type { WeightSink } from '../backend/weightSink.js';
+import type { WeightSink } from '../backend/backend.js';
 import { CheckpointError } from './checkpointError.js';
 import type { WeightDType } from './config.js';
 import type { LoadProgressListener } from './loadProgress.js';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backend, DeviceTensor } from '../../src/backend/backend.js';
-import type { WeightSink } from '../../src/backend/weightSink.js';
+import type { WeightSink } from '../../src/backend/backend.js';
 import { openCheckpoint } from '../../src/model/checkpoint.js';
 import { loadWeightsParallel } from '../../src/model/parallelLoader.js';
 import { planWeights } from '../../src/model/weightPlan.js';

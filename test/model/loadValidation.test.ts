@@ -9,7 +9,7 @@ import { createCpuBackend } from '../../src/backend/cpu/cpuBackend.js';
 import { openCheckpoint } from '../../src/model/checkpoint.js';
 import { CheckpointError } from '../../src/model/checkpointError.js';
 import { loadModelWeights } from '../../src/model/deviceWeights.js';
-import { loadModelRunner } from '../../src/model/loadModelRunner.js';
+import { openRunner } from '../../src/engine/composition.js';
 import { openModelSource } from '../../src/model/modelSource.js';
 import { SafetensorsFile } from '../../src/model/safetensorsFile.js';
 import { fixture } from '../helpers/paths.js';
@@ -44,10 +44,10 @@ async function editedTinyB(dir: string, tensors: (ts: TensorToWrite[]) => Tensor
   await writeFile(join(dir, 'config.json'), JSON.stringify(cfg));
 }
 
-/** The problem must surface from the CPU loader entry too, as the same CheckpointError. */
+/** The problem must surface from the composition root (the CPU runner) too, as the same CheckpointError. */
 async function refused(dir: string, re: RegExp): Promise<void> {
   await assert.rejects(openCheckpoint(dir), (e: Error) => e instanceof CheckpointError && re.test(e.message));
-  await assert.rejects(loadModelRunner({ model: dir, device: 'cpu', threads: 1 }), re);
+  await assert.rejects(openRunner({ model: dir, loadFormat: 'auto', device: 'cpu', threads: 1 }), re);
 }
 
 test('a truncated shard is refused when opened, naming the file and the tensor that runs past its end', async () => {
@@ -136,7 +136,7 @@ test('tied embeddings (top-level tie_word_embeddings, no lm_head) load with the 
     await writeSafetensors(join(dir, 'consolidated.safetensors'), ts);
     const params = JSON.parse(await readFile(join(src, 'params.json'), 'utf8'));
     await writeFile(join(dir, 'params.json'), JSON.stringify({ ...params, tied_embeddings: true }));
-    const m = await loadModelRunner({ model: dir, device: 'cpu', threads: 1, tokenizerPath: join(src, 'tekken.json') });
+    const m = await openRunner({ model: dir, loadFormat: 'auto', device: 'cpu', threads: 1, tokenizer: join(src, 'tekken.json') });
     assert.equal(m.source.config.text.tiedEmbeddings, true);
     await m.close();
   });

@@ -13,9 +13,10 @@ import type {
   SampleRequest,
   ScoreRequest,
   VisionAttentionArgs,
+  WeightSink,
 } from '../backend.js';
-import type { HostTensor } from '../../model/weights.js';
-import type { SampledToken, TokenLogprobs } from '../../model/sampling.js';
+import type { HostTensor } from '../hostTensor.js';
+import type { SampledToken, TokenLogprobs } from '../sampling/types.js';
 import { decodeToF32 } from '../dtypeConvert.js';
 import { sampleRow } from '../sampling/sampleRow.js';
 import { tokenLogprobs } from '../sampling/rowLogprobs.js';
@@ -27,7 +28,6 @@ import { pagedAttention, visionAttention } from './attention.js';
 import { MatmulPool } from './matmulPool.js';
 import { WasmHeap } from './wasmHeap.js';
 import { CpuWeightSink } from './cpuWeightSink.js';
-import type { WeightSink } from '../weightSink.js';
 
 export interface CpuBackendOptions {
   /** Threads for matmuls (default: all cores the OS reports). */

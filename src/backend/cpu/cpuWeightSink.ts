@@ -1,10 +1,9 @@
 // The CPU backend's WeightSink: weights are f32 in the WASM heap; each staged range is
 // converted straight into its place (the same conversion as uploadWeight, so the weights are
 // bit-identical to it).
-import type { WeightDType } from '../../model/config.js';
-import type { DeviceTensor } from '../backend.js';
+import type { WeightDType } from '../hostTensor.js';
+import type { DeviceTensor, WeightSink } from '../backend.js';
 import { decodeToF32 } from '../dtypeConvert.js';
-import type { WeightSink } from '../weightSink.js';
 import { asCpu } from './cpuTensor.js';
 
 const WIDTH: Readonly<Record<WeightDType, number>> = { bf16: 2, f16: 2, f32: 4 };

@@ -6,10 +6,9 @@
 // as they are; f16/f32 ranges are converted to bf16 on the host first, exactly as uploadWeight
 // does.
 import { setImmediate as nextLoopTurn } from 'node:timers/promises';
-import type { WeightDType } from '../../model/config.js';
-import type { DeviceTensor } from '../backend.js';
+import type { WeightDType } from '../hostTensor.js';
+import type { DeviceTensor, WeightSink } from '../backend.js';
 import { decodeToF32 } from '../dtypeConvert.js';
-import type { WeightSink } from '../weightSink.js';
 import type { CudaContext } from './cudaContext.js';
 import { asCuda, f32ToBf16 } from './cudaTensor.js';
 import type { Handle } from './ffi/driver.js';
