@@ -2,6 +2,12 @@
 export { VERSION } from './version.js';
 export { LLM } from './engine/llm.js';
 export type { LLMComponents, LLMTokenizer, UserContentChunk, ChatTurn, ChatEncoder, GenerateOptions as LLMGenerateOptions } from './engine/llm.js';
+export type { ChatOptions, ChatOutput, ChatRequestOutput, ChatCompletionOutput, OpenAIChatMessage, OpenAIContentPart, OpenAITool, OpenAIToolCall } from './engine/llmChat.js';
+export { planTools, toolCallsSchema, newToolCallId } from './engine/toolChoice.js';
+export type { ToolCall, ToolChoice, ToolPlan } from './engine/toolChoice.js';
+export { ToolCallStreamParser, parseToolCalls } from './engine/toolCallParser.js';
+export type { ParsedToolCall, ToolCallEvent } from './engine/toolCallParser.js';
+export type { StructuredOutputsParams } from './engine/structured/params.js';
 export { resolveSamplingParams, DEFAULT_SAMPLING_PARAMS } from './engine/samplingParams.js';
 export type { SamplingParams, SamplingParamsInput } from './engine/samplingParams.js';
 export type { RequestOutput, CompletionOutput, TokenLogprob, PositionLogprobs } from './engine/outputs.js';

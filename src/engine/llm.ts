@@ -10,6 +10,8 @@ import { resolveSamplingParams, type SamplingParams, type SamplingParamsInput } 
 import type { EngineTokenizer } from './tokenizerPort.js';
 import type { ModelRunner } from '../model/runner.js';
 import { loadComponents, type LoadOptions } from './loadModel.js';
+import { ChatFormatError, type ChatToolCall, type ChatToolDefinition } from '../tokenizer/chatMessages.js';
+import { runChat, type ChatOptions, type ChatOutput, type OpenAIChatMessage } from './llmChat.js';
 
 /** mistral_common's content chunks, as the model card's example builds them. */
 export type UserContentChunk =
@@ -26,13 +28,35 @@ export interface LLMTokenizer extends EngineTokenizer {
 
 export type ChatContentPart = { readonly type: 'text'; readonly text: string } | { readonly type: 'image'; readonly image: PreparedImage };
 
+/** One message of a chat, images loaded (mistral_common's messages, camelCase). */
 export interface ChatTurn {
-  readonly role: 'system' | 'user' | 'assistant';
-  readonly content: string | readonly ChatContentPart[];
+  readonly role: 'system' | 'user' | 'assistant' | 'tool';
+  /** null only for an assistant message with toolCalls. */
+  readonly content: string | readonly ChatContentPart[] | null;
+  /** assistant: the calls it made (ids of 9 characters [A-Za-z0-9]). */
+  readonly toolCalls?: readonly ChatToolCall[] | null;
+  /** tool: the id of the call this is the result of. */
+  readonly toolCallId?: string | null;
+  readonly name?: string | null;
+  /** assistant: the start of the answer (last message only): no </s> after it. */
+  readonly prefix?: boolean;
+}
+
+export interface ChatEncodeOptions {
+  readonly continueFinalMessage: boolean;
+  /** Functions the model may call ([AVAILABLE_TOOLS] before the last user message). */
+  readonly tools?: readonly ChatToolDefinition[] | null;
 }
 
 /** The instruct (v7) encoding of a chat: its tokens, and its images in the order of their spans. */
-export type ChatEncoder = (turns: readonly ChatTurn[], options: { readonly continueFinalMessage: boolean }) => { tokens: number[]; images: PreparedImage[] };
+export type ChatEncoder = (turns: readonly ChatTurn[], options: ChatEncodeOptions) => { tokens: number[]; images: PreparedImage[] };
+
+export interface PrepareChatOptions {
+  readonly continueFinalMessage?: boolean;
+  readonly tools?: readonly ChatToolDefinition[] | null;
+  /** Ends the prompt with [TOOL_CALLS] (a forced tool call: tool_choice required or named). */
+  readonly appendToolCallsToken?: boolean;
+}
 
 /** The pieces an LLM runs on: a loaded model runner, its tokenizer, its image preprocessor. */
 export interface LLMComponents {
@@ -45,6 +69,8 @@ export interface LLMComponents {
   readonly modelName: string;
   /** The chat template; null for a model without one. */
   readonly encodeChat: ChatEncoder | null;
+  /** Id of [TOOL_CALLS] (the tool-call parser's switch); null/absent: no tool calling. */
+  readonly toolCallsTokenId?: number | null;
 }
 
 export interface GenerateOptions {
@@ -104,12 +130,32 @@ export class LLM {
     return preparePrompt(prompt, c.tokenizer, c.imageTokenIds, c.images);
   }
 
-  /** Encodes a chat (images already loaded) into an engine input. */
-  async prepareChat(turns: readonly ChatTurn[], continueFinalMessage = false): Promise<EngineInput> {
+  /** Encodes a chat (images already loaded) into an engine input; a chat mistral_common would
+   *  refuse is an InvalidRequestError naming the rule. */
+  async prepareChat(turns: readonly ChatTurn[], options: boolean | PrepareChatOptions = {}): Promise<EngineInput> {
+    const o: PrepareChatOptions = typeof options === 'boolean' ? { continueFinalMessage: options } : options;
     const encode = this.components.encodeChat;
     if (!encode) throw new InvalidRequestError('this model has no chat template', 'messages');
-    const { tokens, images } = encode(turns, { continueFinalMessage });
+    let encoded;
+    try {
+      encoded = encode(turns, { continueFinalMessage: o.continueFinalMessage === true, tools: o.tools ?? null });
+    } catch (err) {
+      if (err instanceof ChatFormatError) throw new InvalidRequestError(err.message, 'messages');
+      throw err;
+    }
+    const { tokens, images } = encoded;
+    if (o.appendToolCallsToken) {
+      const id = this.components.toolCallsTokenId;
+      if (id === null || id === undefined) throw new InvalidRequestError('this model has no [TOOL_CALLS] token', 'tools');
+      tokens.push(id);
+    }
     return this.prepare({ promptTokenIds: tokens, multiModalData: { image: images } });
+  }
+
+  /** vLLM's LLM.chat: OpenAI-shaped messages (text, image URLs or bytes, tool calls, tool
+   *  results) with optional tools; one output per choice with its parsed tool calls. */
+  chat(messages: readonly OpenAIChatMessage[] | readonly (readonly OpenAIChatMessage[])[], samplingParams?: SamplingParamsInput, options: ChatOptions = {}): Promise<ChatOutput> {
+    return runChat(this, messages, samplingParams, options);
   }
 
   /** Generates for every prompt (all batched together); outputs in prompt order. */

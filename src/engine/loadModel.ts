@@ -113,6 +113,7 @@ export async function loadComponents(o: LoadOptions): Promise<LLMComponents & { 
       images,
       modelName: o.servedModelName ?? (o.model === undefined ? 'tramontane-tiny' : basename(resolve(model))),
       encodeChat: tekkenChatEncoder(tekken),
+      toolCallsTokenId: tekken.specialId('[TOOL_CALLS]'),
       defaults: { maxNumSeqs, maxNumBatchedTokens },
     };
   } catch (err) {
