@@ -164,5 +164,11 @@ function withToolConstraint(params: ReturnType<typeof chatParams>, plan: ToolPla
   if (params.structuredOutputs) {
     throw new ApiError(400, 'tool_choice "required" or a named function cannot be combined with response_format or structured_outputs', 'tool_choice');
   }
-  return toSamplingParams({ ...(params as SamplingParamsInput), structuredOutputs: { json: plan.schema } }, vocabSize);
+  try {
+    return toSamplingParams({ ...(params as SamplingParamsInput), structuredOutputs: { json: plan.schema } }, vocabSize);
+  } catch (err) {
+    // The schema is built from the tools' parameters: a refusal is about them.
+    if (err instanceof ApiError && err.status === 400) throw new ApiError(400, `tools: a tool's parameters cannot constrain decoding (tool_choice required or named): ${err.message}`, 'tools');
+    throw err;
+  }
 }
