@@ -107,3 +107,20 @@ test('llm.chat with toolChoice required returns parsed toolCalls that validate',
     assert.ok(ajv.validate(tool.function.parameters, JSON.parse(c.function.arguments)), c.function.arguments);
   }
 });
+
+test('a tool schema constrained decoding cannot enforce is a 400 naming tools, and the server keeps serving', async (t) => {
+  if (skip) return t.skip(skip);
+  const bad = { type: 'function' as const, function: { name: 'pick', parameters: { type: 'object', properties: { x: { oneOf: [{ type: 'string' }, { type: 'integer' }] } } } } };
+  const r = await fetch(`${server.base}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: server.model, messages: MESSAGES, tools: [bad], tool_choice: 'required', max_tokens: 20 }),
+  });
+  const body = (await r.json()) as { error: { message: string; param: string } };
+  assert.equal(r.status, 400);
+  assert.equal(body.error.param, 'tools');
+  assert.match(body.error.message, /oneOf/);
+  const ok = await server.client.chat.completions.create({ model: server.model, messages: MESSAGES, tools: TOOLS, tool_choice: { type: 'function', function: { name: 'now' } }, max_tokens: 40 });
+  checkCalls(ok.choices[0].message, ['now']);
+  assert.equal(ok.choices[0].message.tool_calls![0].type === 'function' && ok.choices[0].message.tool_calls![0].function.arguments, '{}');
+});
