@@ -5,13 +5,13 @@
 import { Engine, type EngineInput, type EngineOptions } from './engine.js';
 import { InvalidRequestError } from './errors.js';
 import type { RequestOutput } from './outputs.js';
-import { preparePrompt, type ImagePreprocessor, type ImageSource, type ImageTokenIds, type PreparedImage, type PromptInput } from './promptInput.js';
+import { preparePrompt, type ImageSource, type PreparedImage, type PromptInput } from './promptInput.js';
 import { resolveSamplingParams, type SamplingParams, type SamplingParamsInput } from './samplingParams.js';
-import type { EngineTokenizer } from './tokenizerPort.js';
-import type { ModelRunner } from '../model/runner.js';
-import { loadComponents, type LoadOptions } from './loadModel.js';
-import { ChatFormatError, type ChatToolCall, type ChatToolDefinition } from '../tokenizer/chatMessages.js';
+import type { ChatTurn, PrepareChatOptions } from './chatPort.js';
+import { ChatFormatError } from '../tokenizer/chatMessages.js';
 import { runChat, type ChatOptions, type ChatOutput, type OpenAIChatMessage } from './llmChat.js';
+import type { EngineTokenizer } from './tokenizerPort.js';
+import { loadComponents, type LLMComponents, type LoadOptions } from './loadModel.js';
 
 /** mistral_common's content chunks, as the model card's example builds them. */
 export type UserContentChunk =
@@ -24,53 +24,6 @@ export interface LLMTokenizer extends EngineTokenizer {
   /** Base-model prompt: the chunks in order, images as their token spans; no BOS, no [INST].
    *  Feed the result to generate() as `{ promptTokenIds: tokens, multiModalData: { image: images } }`. */
   encodeUserContent(chunks: readonly UserContentChunk[]): Promise<{ tokens: number[]; images: PreparedImage[] }>;
-}
-
-export type ChatContentPart = { readonly type: 'text'; readonly text: string } | { readonly type: 'image'; readonly image: PreparedImage };
-
-/** One message of a chat, images loaded (mistral_common's messages, camelCase). */
-export interface ChatTurn {
-  readonly role: 'system' | 'user' | 'assistant' | 'tool';
-  /** null only for an assistant message with toolCalls. */
-  readonly content: string | readonly ChatContentPart[] | null;
-  /** assistant: the calls it made (ids of 9 characters [A-Za-z0-9]). */
-  readonly toolCalls?: readonly ChatToolCall[] | null;
-  /** tool: the id of the call this is the result of. */
-  readonly toolCallId?: string | null;
-  readonly name?: string | null;
-  /** assistant: the start of the answer (last message only): no </s> after it. */
-  readonly prefix?: boolean;
-}
-
-export interface ChatEncodeOptions {
-  readonly continueFinalMessage: boolean;
-  /** Functions the model may call ([AVAILABLE_TOOLS] before the last user message). */
-  readonly tools?: readonly ChatToolDefinition[] | null;
-}
-
-/** The instruct (v7) encoding of a chat: its tokens, and its images in the order of their spans. */
-export type ChatEncoder = (turns: readonly ChatTurn[], options: ChatEncodeOptions) => { tokens: number[]; images: PreparedImage[] };
-
-export interface PrepareChatOptions {
-  readonly continueFinalMessage?: boolean;
-  readonly tools?: readonly ChatToolDefinition[] | null;
-  /** Ends the prompt with [TOOL_CALLS] (a forced tool call: tool_choice required or named). */
-  readonly appendToolCallsToken?: boolean;
-}
-
-/** The pieces an LLM runs on: a loaded model runner, its tokenizer, its image preprocessor. */
-export interface LLMComponents {
-  readonly runner: ModelRunner;
-  readonly tokenizer: EngineTokenizer;
-  readonly imageTokenIds: ImageTokenIds;
-  /** null for a text-only model. */
-  readonly images: ImagePreprocessor | null;
-  /** The name requests and /v1/models use. */
-  readonly modelName: string;
-  /** The chat template; null for a model without one. */
-  readonly encodeChat: ChatEncoder | null;
-  /** Id of [TOOL_CALLS] (the tool-call parser's switch); null/absent: no tool calling. */
-  readonly toolCallsTokenId?: number | null;
 }
 
 export interface GenerateOptions {
@@ -153,7 +106,7 @@ export class LLM {
   }
 
   /** vLLM's LLM.chat: OpenAI-shaped messages (text, image URLs or bytes, tool calls, tool
-   *  results) with optional tools; one output per choice with its parsed tool calls. */
+   *  results) with optional tools; one output per conversation with its parsed tool calls. */
   chat(messages: readonly OpenAIChatMessage[] | readonly (readonly OpenAIChatMessage[])[], samplingParams?: SamplingParamsInput, options: ChatOptions = {}): Promise<ChatOutput> {
     return runChat(this, messages, samplingParams, options);
   }

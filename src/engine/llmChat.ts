@@ -5,10 +5,12 @@
 import type { ChatToolDefinition } from '../tokenizer/chatMessages.js';
 import { truncateToolCallId } from '../tokenizer/chatMessages.js';
 import { InvalidRequestError } from './errors.js';
-import type { ChatContentPart, ChatTurn, LLM } from './llm.js';
+import type { ChatContentPart, ChatTurn, PrepareChatOptions } from './chatPort.js';
+import type { EngineInput } from './engine.js';
+import type { LLMComponents } from './loadModel.js';
 import type { CompletionOutput, RequestOutput } from './outputs.js';
 import type { ImageSource } from './promptInput.js';
-import type { SamplingParamsInput } from './samplingParams.js';
+import type { SamplingParams, SamplingParamsInput } from './samplingParams.js';
 import { extractToolCalls, planTools, type ToolCall, type ToolChoice } from './toolChoice.js';
 
 export type OpenAIContentPart =
@@ -55,6 +57,14 @@ export interface ChatRequestOutput extends RequestOutput {
   readonly outputs: readonly ChatCompletionOutput[];
 }
 
+/** What llm.chat needs of the LLM (an interface, so this file does not import llm.ts). */
+export interface ChatHost {
+  readonly components: LLMComponents;
+  samplingParams(input?: SamplingParamsInput): SamplingParams;
+  prepareChat(turns: readonly ChatTurn[], options: PrepareChatOptions): Promise<EngineInput>;
+  streamPrepared(input: EngineInput, params: SamplingParams): AsyncGenerator<RequestOutput>;
+}
+
 /** One output per conversation, in order (vLLM returns a list for one conversation too). */
 export type ChatOutput = ChatRequestOutput[];
 
@@ -84,7 +94,7 @@ export function toChatToolCalls(calls: readonly OpenAIToolCall[], at: string) {
   });
 }
 
-async function toTurns(llm: LLM, messages: readonly OpenAIChatMessage[]): Promise<ChatTurn[]> {
+async function toTurns(llm: ChatHost, messages: readonly OpenAIChatMessage[]): Promise<ChatTurn[]> {
   if (!Array.isArray(messages)) bad('messages', 'must be a list of messages');
   const images = llm.components.images;
   return Promise.all(
@@ -118,7 +128,7 @@ async function toTurns(llm: LLM, messages: readonly OpenAIChatMessage[]): Promis
 }
 
 export async function runChat(
-  llm: LLM,
+  llm: ChatHost,
   messages: readonly OpenAIChatMessage[] | readonly (readonly OpenAIChatMessage[])[],
   samplingParams: SamplingParamsInput = {},
   options: ChatOptions = {},

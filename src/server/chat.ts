@@ -1,7 +1,7 @@
 // POST /v1/chat/completions: messages with text and image_url parts (http(s) or data: URLs),
 // the model's instruct encoding, stream with stream_options.include_usage, n, logprobs.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ChatContentPart, ChatTurn } from '../engine/llm.js';
+import type { ChatContentPart, ChatTurn } from '../engine/chatPort.js';
 import { toChatToolCalls, toolDefinitions, type OpenAITool, type OpenAIToolCall } from '../engine/llmChat.js';
 import type { SamplingParamsInput } from '../engine/samplingParams.js';
 import { extractToolCalls, planTools, type ToolChoice, type ToolPlan } from '../engine/toolChoice.js';
