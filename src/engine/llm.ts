@@ -7,7 +7,9 @@ import { InvalidRequestError } from './errors.js';
 import type { RequestOutput } from './outputs.js';
 import { preparePrompt, type ImageSource, type PreparedImage, type PromptInput } from './promptInput.js';
 import { resolveSamplingParams, type SamplingParams, type SamplingParamsInput } from './samplingParams.js';
-import type { ChatTurn } from './chatPort.js';
+import type { ChatTurn, PrepareChatOptions } from './chatPort.js';
+import { ChatFormatError } from '../tokenizer/chatMessages.js';
+import { runChat, type ChatOptions, type ChatOutput, type OpenAIChatMessage } from './llmChat.js';
 import type { EngineTokenizer } from './tokenizerPort.js';
 import { loadComponents, type LLMComponents, type LoadOptions } from './loadModel.js';
 
@@ -84,12 +86,32 @@ export class LLM {
     return preparePrompt(prompt, c.tokenizer, c.imageTokenIds, c.images);
   }
 
-  /** Encodes a chat (images already loaded) into an engine input. */
-  async prepareChat(turns: readonly ChatTurn[], continueFinalMessage = false): Promise<EngineInput> {
+  /** Encodes a chat (images already loaded) into an engine input; a chat mistral_common would
+   *  refuse is an InvalidRequestError naming the rule. */
+  async prepareChat(turns: readonly ChatTurn[], options: boolean | PrepareChatOptions = {}): Promise<EngineInput> {
+    const o: PrepareChatOptions = typeof options === 'boolean' ? { continueFinalMessage: options } : options;
     const encode = this.components.encodeChat;
     if (!encode) throw new InvalidRequestError('this model has no chat template', 'messages');
-    const { tokens, images } = encode(turns, { continueFinalMessage });
+    let encoded;
+    try {
+      encoded = encode(turns, { continueFinalMessage: o.continueFinalMessage === true, tools: o.tools ?? null });
+    } catch (err) {
+      if (err instanceof ChatFormatError) throw new InvalidRequestError(err.message, 'messages');
+      throw err;
+    }
+    const { tokens, images } = encoded;
+    if (o.appendToolCallsToken) {
+      const id = this.components.toolCallsTokenId;
+      if (id === null || id === undefined) throw new InvalidRequestError('this model has no [TOOL_CALLS] token', 'tools');
+      tokens.push(id);
+    }
     return this.prepare({ promptTokenIds: tokens, multiModalData: { image: images } });
+  }
+
+  /** vLLM's LLM.chat: OpenAI-shaped messages (text, image URLs or bytes, tool calls, tool
+   *  results) with optional tools; one output per conversation with its parsed tool calls. */
+  chat(messages: readonly OpenAIChatMessage[] | readonly (readonly OpenAIChatMessage[])[], samplingParams?: SamplingParamsInput, options: ChatOptions = {}): Promise<ChatOutput> {
+    return runChat(this, messages, samplingParams, options);
   }
 
   /** Generates for every prompt (all batched together); outputs in prompt order. */

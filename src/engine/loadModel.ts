@@ -28,6 +28,8 @@ export interface LLMComponents {
   readonly modelName: string;
   /** The chat template; null for a model without one. */
   readonly encodeChat: ChatEncoder | null;
+  /** Id of [TOOL_CALLS] (the tool-call parser's switch); null/absent: no tool calling. */
+  readonly toolCallsTokenId?: number | null;
 }
 
 /** vLLM's default max_num_seqs. */
@@ -117,6 +119,7 @@ export async function loadComponents(o: LoadOptions): Promise<LLMComponents & { 
       images,
       modelName: o.servedModelName ?? (o.model === undefined ? 'tramontane-tiny' : basename(resolve(model))),
       encodeChat: tekkenChatEncoder(tekken),
+      toolCallsTokenId: tekken.specialId('[TOOL_CALLS]'),
       defaults: { maxNumSeqs, maxNumBatchedTokens },
     };
   } catch (err) {

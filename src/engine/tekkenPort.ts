@@ -41,11 +41,13 @@ export function tekkenChatEncoder(t: Tekkenizer): ChatEncoder {
   const ids = imageTokenIdsOf(t);
   return (turns: readonly ChatTurn[], options) => {
     const messages = turns.map((turn): ChatMessage<ImageWithGrid> => {
-      if (typeof turn.content === 'string') return { role: turn.role, content: turn.content } as ChatMessage<ImageWithGrid>;
-      const chunks = turn.content.map((p) => (p.type === 'text' ? { type: 'text' as const, text: p.text } : { type: 'image' as const, prepared: p.image, ...gridOf(p.image, ids) }));
-      return { role: turn.role, content: chunks } as ChatMessage<ImageWithGrid>;
+      const content =
+        turn.content === null || typeof turn.content === 'string'
+          ? turn.content
+          : turn.content.map((p) => (p.type === 'text' ? { type: 'text' as const, text: p.text } : { type: 'image' as const, prepared: p.image, ...gridOf(p.image, ids) }));
+      return { ...turn, content } as ChatMessage<ImageWithGrid>;
     });
-    const encoded = encodeChat(t, messages, { continueFinalMessage: options.continueFinalMessage });
+    const encoded = encodeChat(t, messages, { continueFinalMessage: options.continueFinalMessage, tools: options.tools ?? null });
     return { tokens: encoded.ids, images: encoded.images.map((i) => i.prepared) };
   };
 }

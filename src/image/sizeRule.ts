@@ -34,8 +34,9 @@ export function tokenGrid(
   let h = height;
   const ratio = Math.max(h / maxImageSize, w / maxImageSize);
   if (ratio > 1) {
-    w = roundHalfEven(w / ratio);
-    h = roundHalfEven(h / ratio);
+    // mistral_common: an extreme aspect ratio would otherwise round the shorter side to 0 pixels.
+    w = Math.max(roundHalfEven(w / ratio), 1);
+    h = Math.max(roundHalfEven(h / ratio), 1);
   }
   const tokenSide = patchSize * spatialMergeSize;
   // Python's // floors; w, h >= 0 so (w - 1) // t floors toward -inf for w = 0 as well.

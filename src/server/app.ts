@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { VERSION } from '../version.js';
 import type { LLM } from '../engine/llm.js';
 import { handleChat, toChatTurns } from './chat.js';
+import { toolDefinitions, type OpenAITool } from '../engine/llmChat.js';
 import { handleCompletion } from './completions.js';
 import { ServerContext, type ServerOptions } from './context.js';
 import { ApiError, errorBody } from './errors.js';
@@ -81,8 +82,11 @@ export function createServer(llm: LLM, options: ServerOptions = {}): FastifyInst
       if (typeof body.prompt === 'string') {
         tokens = llm.components.tokenizer.encode(body.prompt, { bos: body.add_special_tokens !== false, eos: false });
       } else {
-        const messages = (body as { messages: Parameters<typeof toChatTurns>[1] }).messages;
-        tokens = (await llm.prepareChat(await toChatTurns(ctx, messages))).promptTokenIds;
+        // vLLM's chat /tokenize: the prompt as the chat template writes it (tools included).
+        const chat = body as { messages: Parameters<typeof toChatTurns>[1]; continue_final_message?: boolean | null; tools?: unknown };
+        const tools = toolDefinitions(chat.tools as OpenAITool[] | null | undefined);
+        const turns = await toChatTurns(ctx, chat.messages);
+        tokens = (await llm.prepareChat(turns, { continueFinalMessage: chat.continue_final_message === true, tools })).promptTokenIds;
       }
     } catch (err) {
       throw asApiError(err);

@@ -2,11 +2,16 @@
 // the model's instruct encoding, stream with stream_options.include_usage, n, logprobs.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ChatContentPart, ChatTurn } from '../engine/chatPort.js';
+import { toChatToolCalls, toolDefinitions, type OpenAITool, type OpenAIToolCall } from '../engine/llmChat.js';
+import type { SamplingParamsInput } from '../engine/samplingParams.js';
+import { extractToolCalls, planTools, type ToolChoice, type ToolPlan } from '../engine/toolChoice.js';
+import { truncateToolCallId } from '../tokenizer/chatMessages.js';
 import { ApiError } from './errors.js';
 import { asApiError, collect, deltas, prepareStructured, startRequest } from './generation.js';
 import { chatLogprobs } from './logprobsFormat.js';
 import { chatRequestSchema, type ChatMessageInput } from './protocol.js';
-import { chatParams } from './samplingMapping.js';
+import { chatParams, toSamplingParams } from './samplingMapping.js';
+import { ChoiceToolStream } from './toolStream.js';
 import type { ServerContext } from './context.js';
 import { collectOrAbort, envelope, newResponseMeta, streamChoices, usage } from './responseStream.js';
 import { abortOnDisconnect, parseBody } from './routeHelpers.js';
@@ -41,24 +46,57 @@ export async function toChatTurns(ctx: ServerContext, messages: readonly ChatMes
     return r.value;
   });
   let next = 0;
-  return messages.map((m) => {
+  return messages.map((m, i) => {
     const role = m.role === 'developer' ? 'system' : m.role;
-    const content = m.content ?? '';
-    if (typeof content === 'string') return { role, content };
-    const parts: ChatContentPart[] = content.map((p) => (p.type === 'text' ? { type: 'text', text: p.text } : { type: 'image', image: loaded[next++] }));
-    return { role, content: parts };
+    const content = m.content ?? null;
+    const parts: string | ChatContentPart[] | null =
+      content === null || typeof content === 'string' ? content : content.map((p) => (p.type === 'text' ? { type: 'text', text: p.text } : { type: 'image', image: loaded[next++] }));
+    return { role, content: parts, ...toolFields(m, i) };
   });
+}
+
+/** The tool fields of a message, honoured (never dropped): tool_calls and prefix of an assistant
+ *  message, tool_call_id and name of a tool message; ids cut to their last 9 as vLLM does. */
+function toolFields(m: ChatMessageInput, i: number): Partial<ChatTurn> {
+  const at = `messages.${i}`;
+  if (m.role === 'assistant') {
+    return {
+      ...(m.tool_calls ? { toolCalls: toChatToolCalls(m.tool_calls as OpenAIToolCall[], at) } : {}),
+      ...(m.prefix != null ? { prefix: m.prefix } : {}),
+    };
+  }
+  if (m.tool_calls != null) throw new ApiError(400, `${at}.tool_calls: only assistant messages make tool calls`, `${at}.tool_calls`);
+  if (m.prefix != null) throw new ApiError(400, `${at}.prefix: only an assistant message may be a prefix`, `${at}.prefix`);
+  if (m.role === 'tool') return { toolCallId: m.tool_call_id == null ? null : truncateToolCallId(m.tool_call_id), name: m.name ?? null };
+  if (m.tool_call_id != null) throw new ApiError(400, `${at}.tool_call_id: only tool messages answer a tool call`, `${at}.tool_call_id`);
+  return {};
+}
+
+/** Tools and tool_choice of a request (vLLM's rules), errors as 400s naming the field. */
+export function chatTools(ctx: ServerContext, body: { tools?: unknown; tool_choice?: unknown; parallel_tool_calls?: boolean | null }) {
+  try {
+    const tools = toolDefinitions(body.tools as OpenAITool[] | null | undefined);
+    const plan = planTools(tools, body.tool_choice as ToolChoice | null | undefined, {
+      parallelToolCalls: body.parallel_tool_calls,
+      enableAutoToolChoice: ctx.enableAutoToolChoice,
+      field: 'tool_choice',
+    });
+    return { tools, plan };
+  } catch (err) {
+    throw asApiError(err);
+  }
 }
 
 export async function handleChat(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
   const body = parseBody(chatRequestSchema, request.body);
   ctx.checkModel(body.model);
   const llm = ctx.llm;
-  const params = chatParams(body, llm.components.runner.limits.vocabSize);
+  const { tools, plan } = chatTools(ctx, body);
+  const params = withToolConstraint(chatParams(body, llm.components.runner.limits.vocabSize), plan, llm.components.runner.limits.vocabSize);
   const turns = await toChatTurns(ctx, body.messages);
   let input;
   try {
-    input = await llm.prepareChat(turns, body.continue_final_message === true);
+    input = await llm.prepareChat(turns, { continueFinalMessage: body.continue_final_message === true, tools, appendToolCallsToken: plan.mode === 'forced' });
   } catch (err) {
     const e = asApiError(err);
     if (e instanceof ApiError) throw e;
@@ -70,18 +108,39 @@ export async function handleChat(ctx: ServerContext, request: FastifyRequest, re
   const stream = startRequest(llm, input, params, meta.id, abort.signal);
   const topK = body.top_logprobs ?? 0;
   const promptTokens = input.promptTokenIds.length;
+  const toolCallsId = llm.components.toolCallsTokenId ?? null;
 
   if (!body.stream) {
     const out = await collectOrAbort(collect(stream), abort);
     const completionTokens = out.outputs.reduce((n, o) => n + o.tokenIds.length, 0);
-    const choices = out.outputs.map((o) => ({
-      index: o.index,
-      message: { role: 'assistant', content: o.text },
-      logprobs: o.logprobs ? chatLogprobs(o.logprobs, topK) : null,
-      finish_reason: o.finishReason,
-      stop_reason: o.stopReason,
-    }));
+    const choices = out.outputs.map((o) => {
+      const x = extractToolCalls(o, plan, llm.components.tokenizer, toolCallsId, params.skipSpecialTokens);
+      const message = x.toolCalls.length > 0 ? { role: 'assistant', content: x.content, tool_calls: x.toolCalls } : { role: 'assistant', content: o.text };
+      return {
+        index: o.index,
+        message,
+        logprobs: o.logprobs ? chatLogprobs(o.logprobs, topK) : null,
+        finish_reason: x.finishReason,
+        stop_reason: o.stopReason,
+      };
+    });
     return reply.send(envelope(meta, 'chat.completion', choices, { usage: usage(promptTokens, completionTokens) }));
+  }
+
+  if (plan.mode !== 'none') {
+    const streams: ChoiceToolStream[] = [];
+    return streamChoices(reply, abort, meta, {
+      chunkObject: 'chat.completion.chunk',
+      includeUsage: body.stream_options?.include_usage === true,
+      promptTokens,
+      opening: Array.from({ length: params.n }, (_, i) => ({ index: i, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null })),
+      deltas: deltas(stream, 0),
+      choice: (d) => {
+        const s = (streams[d.index] ??= new ChoiceToolStream(plan, llm.components.tokenizer, toolCallsId, params.skipSpecialTokens));
+        const t = s.next(d);
+        return { index: d.index, delta: t.delta, logprobs: d.logprobs ? chatLogprobs(d.logprobs, topK) : null, finish_reason: t.finishReason, stop_reason: d.stopReason };
+      },
+    });
   }
 
   return streamChoices(reply, abort, meta, {
@@ -98,4 +157,19 @@ export async function handleChat(ctx: ServerContext, request: FastifyRequest, re
       stop_reason: d.stopReason,
     }),
   });
+}
+
+/** A forced tool choice (required / named) constrains the output to the calls' JSON schema. */
+function withToolConstraint(params: ReturnType<typeof chatParams>, plan: ToolPlan, vocabSize: number): ReturnType<typeof chatParams> {
+  if (!plan.schema) return params;
+  if (params.structuredOutputs) {
+    throw new ApiError(400, 'tool_choice "required" or a named function cannot be combined with response_format or structured_outputs', 'tool_choice');
+  }
+  try {
+    return toSamplingParams({ ...(params as SamplingParamsInput), structuredOutputs: { json: plan.schema } }, vocabSize);
+  } catch (err) {
+    // The schema is built from the tools' parameters: a refusal is about them.
+    if (err instanceof ApiError && err.status === 400) throw new ApiError(400, `tools: a tool's parameters cannot constrain decoding (tool_choice required or named): ${err.message}`, 'tools');
+    throw err;
+  }
 }

@@ -10,12 +10,15 @@ export interface ServerOptions {
   readonly bodyLimit?: number;
   /** Most images one request may carry. */
   readonly limitImagesPerPrompt?: number;
+  /** vLLM's --enable-auto-tool-choice: tool_choice "auto" (the default with tools) is served. */
+  readonly enableAutoToolChoice?: boolean;
 }
 
 export class ServerContext {
   readonly servedModelName: string;
   readonly apiKey: string | null;
   readonly limitImagesPerPrompt: number;
+  readonly enableAutoToolChoice: boolean;
 
   constructor(
     readonly llm: LLM,
@@ -24,6 +27,7 @@ export class ServerContext {
     this.servedModelName = options.servedModelName ?? llm.modelName;
     this.apiKey = options.apiKey ?? null;
     this.limitImagesPerPrompt = options.limitImagesPerPrompt ?? 16;
+    this.enableAutoToolChoice = options.enableAutoToolChoice ?? false;
   }
 
   checkModel(model: string | null | undefined): void {

@@ -48,11 +48,34 @@ const imageUrlPart = z.looseObject({
 const textPart = z.looseObject({ type: z.literal('text'), text: z.string() });
 const contentPart = z.discriminatedUnion('type', [textPart, imageUrlPart]);
 
+const toolCallInput = z.looseObject({
+  id: z.string().max(256),
+  type: z.literal('function').nullish(),
+  function: z.looseObject({ name: z.string().max(256), arguments: z.union([z.string(), z.record(z.string(), z.unknown())]).nullish() }),
+});
 const chatMessage = z.looseObject({
-  role: z.enum(['system', 'developer', 'user', 'assistant']),
+  role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
   content: z.union([z.string(), z.array(contentPart)]).nullish(),
   name: z.string().nullish(),
+  tool_calls: z.array(toolCallInput).max(128).nullish(),
+  tool_call_id: z.string().max(256).nullish(),
+  prefix: z.boolean().nullish(),
 });
+const toolDefinition = z.looseObject({
+  type: z.literal('function'),
+  function: z.looseObject({
+    name: z.string().max(256),
+    description: z.string().nullish(),
+    parameters: z.record(z.string(), z.unknown()).nullish(),
+    strict: z.boolean().nullish(),
+  }),
+});
+const toolFields = {
+  tools: z.array(toolDefinition).max(128).nullish(),
+  tool_choice: z
+    .union([z.enum(['none', 'auto', 'required']), z.looseObject({ type: z.literal('function'), function: z.looseObject({ name: z.string().max(256) }) })])
+    .nullish(),
+};
 export type ChatMessageInput = z.infer<typeof chatMessage>;
 
 export const chatRequestSchema = z.looseObject({
@@ -63,12 +86,14 @@ export const chatRequestSchema = z.looseObject({
   top_logprobs: int().min(0).max(20).nullish(),
   add_generation_prompt: z.boolean().nullish(),
   continue_final_message: z.boolean().nullish(),
+  ...toolFields,
+  parallel_tool_calls: z.boolean().nullish(),
 });
 export type ChatRequest = z.infer<typeof chatRequestSchema>;
 
 export const tokenizeRequestSchema = z.union([
   z.looseObject({ model: z.string().nullish(), prompt: z.string(), add_special_tokens: z.boolean().nullish() }),
-  z.looseObject({ model: z.string().nullish(), messages: z.array(chatMessage).min(1) }),
+  z.looseObject({ model: z.string().nullish(), messages: z.array(chatMessage).min(1), continue_final_message: z.boolean().nullish(), ...toolFields }),
 ]);
 export type TokenizeRequest = z.infer<typeof tokenizeRequestSchema>;
 
@@ -80,8 +105,6 @@ export const detokenizeRequestSchema = z.looseObject({
 /** Fields of OpenAI's API that tramontane does not serve yet; sent with a non-null value they
  *  get a 400 naming them. */
 const UNSUPPORTED = [
-  'tools',
-  'tool_choice',
   'functions',
   'function_call',
   'suffix',
@@ -94,8 +117,6 @@ const UNSUPPORTED = [
 
 export function unsupportedFields(body: Record<string, unknown>): string[] {
   const found = UNSUPPORTED.filter((k) => body[k] !== undefined && body[k] !== null);
-  if (Array.isArray(body.tools) && body.tools.length === 0 && found.includes('tools')) found.splice(found.indexOf('tools'), 1);
-  if (body.tool_choice === 'none' && found.includes('tool_choice')) found.splice(found.indexOf('tool_choice'), 1);
   return found;
 }
 

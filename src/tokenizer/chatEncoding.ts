@@ -1,45 +1,42 @@
 // The v7 instruct encoding of a chat, as mistral_common's InstructRequestNormalizerV7 followed by
-// InstructTokenizerV7.encode_instruct:
+// InstructTokenizerV7.encode_instruct (mistral_common 1.12):
 //   <s> then, per (normalised) message:
 //   system     [SYSTEM_PROMPT] text [/SYSTEM_PROMPT]      (each system message on its own, in place)
-//   user       [INST] content [/INST]                      (text and image chunks)
-//   assistant  text</s>                                    (trailing spaces stripped; no </s> when prefix)
-// Normalisation: consecutive user messages merge into one, as do consecutive assistant messages;
-// their text joins with "\n\n". In a user content of exactly two chunks whose second is an image,
-// the two swap (mistral_common's image-first rule).
+//   user       ([AVAILABLE_TOOLS] tools-json [/AVAILABLE_TOOLS] before the LAST user message, when
+//              tools are given) [INST] content [/INST]   (text and image chunks)
+//   assistant  text ([TOOL_CALLS] calls-json)</s>        (text: trailing spaces stripped; no </s>
+//              when prefix or continued)
+//   tool       [TOOL_RESULTS] id [TOOL_CONTENT] content [/TOOL_RESULTS]
+// JSON is Python's json.dumps(..., ensure_ascii=False) (pyJson.ts): tools are
+// [{"type": "function", "function": {"name", "description", "parameters"}}]; calls are
+// [{"name", "arguments": <arguments parsed as JSON, or the text when not JSON>, "id"}].
+// Normalisation: consecutive user messages merge into one, as do consecutive assistant messages
+// (their tool calls concatenate, prefix if any has it); text joins with "\n\n". In a user
+// content whose last chunk is an image and every chunk before it text, the image moves first.
+import { ChatFormatError, type ChatEncodeOptions, type ChatMessage, type ChatToolCall, type ChatToolDefinition } from './chatMessages.js';
+import { validateChat } from './chatValidation.js';
+import { dumpPyJson, fromJs, PyObject, tryParsePyJson, type PyValue } from './pyJson.js';
 import { encodeChunksInto, type ContentChunk, type EncodedPrompt, type ImageChunk, type TextChunk } from './requestEncoding.js';
 import type { Tekkenizer } from './tekkenizer.js';
 
-export type ChatMessage<I extends ImageChunk = ImageChunk> =
-  | { role: 'system'; content: string | readonly TextChunk[] }
-  | { role: 'user'; content: string | readonly ContentChunk<I>[] }
-  | { role: 'assistant'; content: string | readonly TextChunk[]; prefix?: boolean };
-
-export interface ChatEncodeOptions {
-  /** The last message is an assistant message to be continued: no </s> after it. */
-  continueFinalMessage?: boolean;
-}
-
-/** Thrown for a chat mistral_common would refuse; the message says which message and why. */
-export class ChatFormatError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ChatFormatError';
-  }
-}
+export { ChatFormatError, truncateToolCallId } from './chatMessages.js';
+export type { ChatEncodeOptions, ChatMessage, ChatToolCall, ChatToolDefinition } from './chatMessages.js';
 
 const JOIN = '\n\n';
+
+type Content<I extends ImageChunk> = string | readonly ContentChunk<I>[] | null | undefined;
 
 type Normalized<I extends ImageChunk> =
   | { role: 'system'; content: string | ContentChunk<I>[] }
   | { role: 'user'; content: string | ContentChunk<I>[] }
-  | { role: 'assistant'; content: string | ContentChunk<I>[]; prefix: boolean };
+  | { role: 'assistant'; content: string | ContentChunk<I>[]; toolCalls: ChatToolCall[]; prefix: boolean }
+  | { role: 'tool'; content: string; toolCallId: string };
 
 /**
  * mistral_common `_aggregate_content_chunks_impl`: text of different messages joins with "\n\n",
  * adjacent text chunks of one message too; empty texts vanish; a string if only text remains.
  */
-function aggregateContent<I extends ImageChunk>(contents: readonly (string | readonly ContentChunk<I>[])[]): string | ContentChunk<I>[] {
+function aggregateContent<I extends ImageChunk>(contents: readonly Content<I>[]): string | ContentChunk<I>[] {
   const all: ContentChunk<I>[] = [];
   const text: string[] = [];
   const flush = () => {
@@ -47,7 +44,7 @@ function aggregateContent<I extends ImageChunk>(contents: readonly (string | rea
     text.length = 0;
   };
   for (const content of contents) {
-    if (content.length === 0) continue;
+    if (content === null || content === undefined || content.length === 0) continue;
     if (typeof content === 'string') {
       text.push((text.length > 0 ? JOIN : '') + content);
       continue;
@@ -76,15 +73,23 @@ function normalize<I extends ImageChunk>(messages: readonly ChatMessage<I>[]): N
     let j = i;
     while (j < messages.length && messages[j].role === role) j++;
     const group = messages.slice(i, j);
-    if (role === 'system') {
-      for (const m of group) out.push({ role, content: aggregateContent<I>([m.content]) });
-    } else if (role === 'user') {
-      out.push({ role, content: aggregateContent(group.map((m) => m.content)) });
-    } else if (role === 'assistant') {
-      const prefix = group.some((m) => m.role === 'assistant' && m.prefix === true);
-      out.push({ role, content: aggregateContent<I>(group.map((m) => m.content)), prefix });
-    } else {
-      throw new ChatFormatError(`message ${i}: unknown role ${JSON.stringify(role)} (expected system, user or assistant)`);
+    for (const m of group) {
+      if (m.role === 'system') out.push({ role: 'system', content: aggregateContent<I>([m.content]) });
+      else if (m.role === 'tool') {
+        const content = aggregateContent<I>([m.content]);
+        if (typeof content !== 'string') throw new ChatFormatError(`messages[${i}] (tool): tool content must be text`);
+        out.push({ role: 'tool', content, toolCallId: m.toolCallId ?? 'null' });
+      }
+    }
+    if (role === 'user') out.push({ role, content: aggregateContent(group.map((m) => m.content as Content<I>)) });
+    else if (role === 'assistant') {
+      const assistants = group as Extract<ChatMessage<I>, { role: 'assistant' }>[];
+      out.push({
+        role,
+        content: aggregateContent<I>(assistants.map((m) => m.content)),
+        toolCalls: assistants.flatMap((m) => m.toolCalls ?? []),
+        prefix: assistants.some((m) => m.prefix === true),
+      });
     }
     i = j;
   }
@@ -92,15 +97,52 @@ function normalize<I extends ImageChunk>(messages: readonly ChatMessage<I>[]): N
   return out;
 }
 
-function checkMessages(messages: readonly ChatMessage<ImageChunk>[]): void {
-  messages.forEach((m, i) => {
-    if (typeof m !== 'object' || m === null) throw new ChatFormatError(`message ${i} is not an object`);
-    const c = (m as { content: unknown }).content;
-    if (typeof c !== 'string' && !Array.isArray(c)) throw new ChatFormatError(`message ${i} (${m.role}): content must be a string or a list of chunks`);
-    if (Array.isArray(c) && m.role !== 'user' && c.some((ch: { type?: unknown }) => ch?.type !== 'text')) {
-      throw new ChatFormatError(`message ${i} (${m.role}): only user messages may hold image chunks`);
-    }
-  });
+/** mistral_common `_normalize_json_content` then `_prepare_function_call`'s json.loads. */
+function argumentsValue(text: string): PyValue {
+  const parsed = tryParsePyJson(text.length === 0 ? '{}' : text);
+  return parsed ? parsed.value : text;
+}
+
+/** The JSON after [TOOL_CALLS] for these calls (mistral_common v7's `_prepare_function_call`). */
+export function toolCallsJson(calls: readonly ChatToolCall[]): string {
+  return dumpPyJson(
+    calls.map((c) => {
+      const entries: [string, PyValue][] = [
+        ['name', c.name],
+        ['arguments', argumentsValue(c.arguments)],
+      ];
+      if (c.id && c.id !== 'null') entries.push(['id', c.id]);
+      return new PyObject(entries);
+    }),
+  );
+}
+
+/** The JSON between [AVAILABLE_TOOLS] and [/AVAILABLE_TOOLS] (Tool.model_dump without `strict`). */
+export function availableToolsJson(tools: readonly ChatToolDefinition[]): string {
+  return dumpPyJson(
+    tools.map(
+      (t) =>
+        new PyObject([
+          ['type', 'function'],
+          [
+            'function',
+            new PyObject([
+              ['name', t.name],
+              ['description', t.description ?? ''],
+              ['parameters', fromJs(t.parameters ?? {})],
+            ]),
+          ],
+        ]),
+    ),
+  );
+}
+
+/** mistral_common 1.11.5+ `_maybe_put_image_first`: the last chunk moves first when it is an
+ *  image and every chunk before it is text. */
+function imageFirst<I extends ImageChunk>(content: readonly ContentChunk<I>[]): readonly ContentChunk<I>[] {
+  const n = content.length;
+  if (n >= 2 && content[n - 1].type === 'image' && content.slice(0, -1).every((c) => c.type === 'text')) return [content[n - 1], ...content.slice(0, -1)];
+  return content;
 }
 
 export function encodeChat<I extends ImageChunk>(
@@ -108,32 +150,47 @@ export function encodeChat<I extends ImageChunk>(
   messages: readonly ChatMessage<I>[],
   options: ChatEncodeOptions = {},
 ): EncodedPrompt<I> {
-  checkMessages(messages);
+  validateChat(messages, options);
   const normalized = normalize(messages);
   const ids: number[] = [tokenizer.bosId];
   const images: I[] = [];
   const last = normalized.length - 1;
-  if (options.continueFinalMessage && normalized[last].role !== 'assistant') {
-    throw new ChatFormatError('continueFinalMessage needs the last message to be an assistant message');
-  }
+  const lastUser = normalized.map((m) => m.role).lastIndexOf('user');
+  const tools = options.tools ?? [];
+  const special = (name: string) => tokenizer.specialId(name);
   normalized.forEach((m, idx) => {
-    const content = typeof m.content === 'string' ? [{ type: 'text', text: m.content } as TextChunk] : m.content;
     if (m.role === 'system') {
+      const content = typeof m.content === 'string' ? [{ type: 'text', text: m.content } as TextChunk] : m.content;
       ids.push(tokenizer.systemPromptId);
       encodeChunksInto(tokenizer, content, ids, images);
       ids.push(tokenizer.systemPromptEndId);
     } else if (m.role === 'user') {
-      // mistral_common's image-first rule: exactly two chunks, the second an image -> swap them.
-      const chunks = content.length === 2 && content[1].type === 'image' ? [content[1], content[0]] : content;
+      if (idx === lastUser && tools.length > 0) {
+        ids.push(special('[AVAILABLE_TOOLS]'));
+        tokenizer.encodeInto(availableToolsJson(tools), ids);
+        ids.push(special('[/AVAILABLE_TOOLS]'));
+      }
       ids.push(tokenizer.instId);
-      encodeChunksInto(tokenizer, chunks, ids, images);
+      if (typeof m.content === 'string') tokenizer.encodeInto(m.content, ids);
+      else encodeChunksInto(tokenizer, imageFirst(m.content), ids, images);
       ids.push(tokenizer.instEndId);
+    } else if (m.role === 'tool') {
+      ids.push(special('[TOOL_RESULTS]'));
+      tokenizer.encodeInto(m.toolCallId, ids);
+      ids.push(special('[TOOL_CONTENT]'));
+      tokenizer.encodeInto(m.content, ids);
+      ids.push(special('[/TOOL_RESULTS]'));
     } else {
       const continueMessage = options.continueFinalMessage === true && idx === last;
-      if (continueMessage && m.prefix) throw new ChatFormatError('continueFinalMessage is only for an assistant message without prefix');
-      if (m.content.length === 0) throw new ChatFormatError(`assistant message ${idx} (after merging) has no content`);
+      if (m.content.length === 0 && m.toolCalls.length === 0) {
+        throw new ChatFormatError(`assistant message ${idx} (after merging) has neither content nor tool_calls`);
+      }
       if (typeof m.content === 'string') tokenizer.encodeInto(m.content.replace(/ +$/, ''), ids);
       else encodeChunksInto(tokenizer, m.content, ids, images);
+      if (m.toolCalls.length > 0) {
+        ids.push(special('[TOOL_CALLS]'));
+        tokenizer.encodeInto(toolCallsJson(m.toolCalls), ids);
+      }
       if (!m.prefix && !continueMessage) ids.push(tokenizer.eosId);
     }
   });

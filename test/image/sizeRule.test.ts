@@ -25,6 +25,19 @@ test('size rule: downscale only past max_image_size, ties to even, tokens (side 
   assert.deepEqual(g(3080, 45), [55, 1, 1540, 28]); // 22.5 -> 22
   assert.deepEqual(g(3080, 1707), [55, 31, 1540, 868]); // 853.5 -> 854 -> (853 // 28) + 1 = 31
   assert.deepEqual(g(4000, 3000), [55, 42, 1540, 1176]);
+  // mistral_common 1.12 clamps each resized side to >= 1 pixel: 4000x1 -> 1540x0.385 -> 1540x1.
+  assert.deepEqual(g(4000, 1), [55, 1, 1540, 28]);
+  assert.deepEqual(g(1, 4000), [1, 55, 28, 1540]);
+  assert.deepEqual(g(100000, 3), [55, 1, 1540, 28]);
+});
+
+test('extreme aspect ratios encode (one token row / column), as mistral_common does', () => {
+  const enc = new ImageEncoder({ patchSize: 14, maxImageSize: 1540, spatialMergeSize: 2 });
+  const wide = enc.encodeRgb({ width: 4000, height: 1, data: new Uint8Array(4000 * 3).fill(200) });
+  assert.equal(wide.tokens.length, 56);
+  assert.equal(wide.tokens.at(-1), 13);
+  const tall = enc.encodeRgb({ width: 1, height: 4000, data: new Uint8Array(4000 * 3).fill(200) });
+  assert.equal(tall.tokens.length, 55 * 2);
 });
 
 test('image tokens: rows of [IMG] ended by [IMG_BREAK], the last one [IMG_END], with the ids given', () => {

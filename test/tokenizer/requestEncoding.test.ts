@@ -71,13 +71,15 @@ test('v7 chat normalisation: consecutive user or assistant messages merge with "
     { role: 'user', content: 'q' },
   ]);
   assert.deepEqual(systems.ids, [BOS, SYS, ...enc('a'), END_SYS, SYS, ...enc('b'), END_SYS, INST, ...enc('q'), END_INST]);
-  assert.deepEqual(encodeChat(tok, []).ids, [BOS, INST, END_INST]);
+  // mistral_common's validator: "Conversation must have at least one message".
+  assert.throws(() => encodeChat(tok, []), /at least one message/);
 });
 
 test('v7 chat: continuing the final assistant message leaves out </s>; bad chats are refused', () => {
   const out = encodeChat(tok, [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'The answer is' }], { continueFinalMessage: true });
   assert.deepEqual(out.ids, [BOS, INST, ...enc('q'), END_INST, ...enc('The answer is')]);
   assert.throws(() => encodeChat(tok, [{ role: 'user', content: 'q' }], { continueFinalMessage: true }), ChatFormatError);
-  assert.throws(() => encodeChat(tok, [{ role: 'user', content: 'q' }, { role: 'assistant', content: '' }]), /has no content/);
-  assert.throws(() => encodeChat(tok, [{ role: 'tool', content: 'q' } as never]), /unknown role "tool"/);
+  assert.throws(() => encodeChat(tok, [{ role: 'user', content: 'q' }, { role: 'assistant', content: '' }]), /last message must be from the user or a tool/);
+  assert.throws(() => encodeChat(tok, [{ role: 'user', content: 'q' }, { role: 'assistant', content: '', prefix: true }]), /neither content nor tool_calls/);
+  assert.throws(() => encodeChat(tok, [{ role: 'critic', content: 'q' } as never]), /unknown role "critic"/);
 });

@@ -13,6 +13,7 @@ const USAGE = `usage: tramontane serve [model] [--host H] [--port P] [--api-key 
   [--kv-cache-tokens N] [--limit-mm-per-prompt image=N] [--device cpu|cuda] [--load-format auto|dummy]
   [--tokenizer <tekken.json>] [--max-body-bytes N] [--no-enable-prefix-caching] [--runner-thread auto|on|off]
   [--grammar-compile-timeout SECONDS] (structured outputs: longer compiles are refused with a 400; default 30)
+  [--enable-auto-tool-choice] [--tool-call-parser mistral] [--tokenizer-mode mistral]
 Without a model it serves the embedded tiny checkpoint (random weights: meaningless text).
 The API key may also come from TRAMONTANE_API_KEY; with one set, every route but /health needs
 "Authorization: Bearer <key>".`;
@@ -66,6 +67,9 @@ export const serveCommand: Command = {
         'grammar-compile-timeout': { type: 'string' },
         'runner-thread': { type: 'string' },
         'enforce-eager': { type: 'boolean' },
+        'enable-auto-tool-choice': { type: 'boolean' },
+        'tool-call-parser': { type: 'string' },
+        'tokenizer-mode': { type: 'string' },
       },
       true,
     );
@@ -84,6 +88,13 @@ export const serveCommand: Command = {
     const threadFlag = v['runner-thread'] ?? 'auto';
     if (!['auto', 'on', 'off'].includes(threadFlag)) throw new CliError(`--runner-thread must be auto, on or off (got ${threadFlag})`);
     const runnerThread = threadFlag === 'auto' ? undefined : threadFlag === 'on';
+    // vLLM's flags for Mistral tool calling: the mistral parser is the only one (and the default).
+    const parser = v['tool-call-parser'];
+    if (parser !== undefined && parser !== 'mistral') throw new CliError(`--tool-call-parser: only 'mistral' is supported (got '${parser}')`);
+    if (v['enable-auto-tool-choice'] && parser === undefined) throw new CliError('--enable-auto-tool-choice needs --tool-call-parser mistral (as vLLM)');
+    const mode = v['tokenizer-mode'];
+    if (mode !== undefined && mode !== 'mistral' && mode !== 'auto') throw new CliError(`--tokenizer-mode: only 'mistral' (or 'auto') is supported (got '${mode}')`);
+    const enableAutoToolChoice = v['enable-auto-tool-choice'] === true;
     let llm: LLM;
     try {
       llm = await LLM.create({
@@ -109,7 +120,7 @@ export const serveCommand: Command = {
       if (e instanceof CliError) throw e;
       throw new CliError(`serve: ${(e as Error).message}`);
     }
-    const app = createServer(llm, { apiKey, bodyLimit, limitImagesPerPrompt });
+    const app = createServer(llm, { apiKey, bodyLimit, limitImagesPerPrompt, enableAutoToolChoice });
     try {
       await app.listen({ host, port });
     } catch (e) {
