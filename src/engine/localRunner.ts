@@ -35,10 +35,15 @@ export async function openLocalRunner(spec: RunnerSpec): Promise<ModelRunner> {
     enforceEager: spec.enforceEager,
   });
   const inner = loaded.runner;
+  let closed = false;
   return {
     kvCache: inner.kvCache,
     limits: inner.limits,
     execute: (batch, sampling, promptLogprobs) => inner.execute(batch, sampling, promptLogprobs),
-    close: () => loaded.close(),
+    isAlive: () => !closed,
+    close: () => {
+      closed = true;
+      return loaded.close();
+    },
   };
 }

@@ -4,6 +4,7 @@
 import type { EngineImage, EngineInput } from './engine.js';
 import { InvalidRequestError } from './errors.js';
 import type { EngineTokenizer } from './tokenizerPort.js';
+import type { ImageEncodeOptions } from '../image/index.js';
 
 export type ImageSource = string | URL | Uint8Array;
 
@@ -18,7 +19,8 @@ export interface PreparedImage {
 }
 
 export interface ImagePreprocessor {
-  encode(source: ImageSource): Promise<PreparedImage>;
+  /** `options`: the server's policy, cancel signal and budgets (the offline API passes none). */
+  encode(source: ImageSource, options?: ImageEncodeOptions): Promise<PreparedImage>;
 }
 
 export type ImageItem = ImageSource | PreparedImage;

@@ -75,6 +75,7 @@ export async function startRunnerThread(spec: RunnerSpec): Promise<ModelRunner> 
       const out = await call({ type: 'execute', id: nextId++, batch, sampling, promptLogprobs });
       return out as StepOutput;
     },
+    isAlive: () => !closed && dead === null,
     async close() {
       if (closed) return;
       closed = true;

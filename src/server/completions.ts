@@ -23,6 +23,7 @@ export async function handleCompletion(ctx: ServerContext, request: FastifyReque
   const llm = ctx.llm;
   const params = completionParams(body, llm.components.runner.limits.vocabSize);
   const prompts = promptsOf(body);
+  const abort = abortOnDisconnect(request, reply);
   const inputs: EngineInput[] = [];
   for (const p of prompts) {
     try {
@@ -32,7 +33,6 @@ export async function handleCompletion(ctx: ServerContext, request: FastifyReque
     }
   }
   const meta = newResponseMeta('cmpl', ctx.servedModelName);
-  const abort = abortOnDisconnect(request, reply);
   const streams: AsyncGenerator<RequestOutput>[] = [];
   try {
     inputs.forEach((input, i) => streams.push(startRequest(llm, input, params, inputs.length === 1 ? meta.id : `${meta.id}-${i}`, abort.signal)));

@@ -70,7 +70,12 @@ export async function streamChoices(reply: FastifyReply, abort: AbortController,
     await sse.send('[DONE]');
   } catch (err) {
     const e = asApiError(err);
-    await sse.send({ error: { message: e instanceof Error ? e.message : String(e), type: e instanceof ApiError ? e.type : 'server_error', param: null, code: e instanceof ApiError ? e.status : 500 } });
+    if (e instanceof ApiError && e.status < 500) await sse.send({ error: { message: e.message, type: e.type, param: e.param, code: e.status } });
+    else {
+      // The detail to the log; the client gets the id to quote.
+      reply.request.log.error({ err, reqId: reply.request.id }, 'internal error while streaming');
+      await sse.send({ error: { message: `internal error (request id ${reply.request.id})`, type: 'server_error', param: null, code: 500 } });
+    }
   } finally {
     abort.abort();
     sse.end();
