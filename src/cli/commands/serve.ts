@@ -6,11 +6,14 @@ import { MODEL_FLAGS } from '../modelSetup.js';
 import { parseNumberFlag } from '../parseNumbers.js';
 import { LLM } from '../../engine/llm.js';
 import { createServer, DEFAULT_BODY_LIMIT } from '../../server/app.js';
+import { SECURITY_FLAGS, SECURITY_USAGE, securityOptions } from '../serveSecurityFlags.js';
 
 const USAGE = `usage: tramontane serve [model] [--host H] [--port P] [--api-key KEY] [--served-model-name NAME]
   [--max-model-len N] [--max-num-seqs N] [--max-num-batched-tokens N] [--gpu-memory-utilization F] [--enforce-eager]
   [--kv-cache-tokens N] [--limit-mm-per-prompt image=N] [--device cpu|cuda] [--load-format auto|dummy]
   [--tokenizer <tekken.json>] [--max-body-bytes N] [--no-enable-prefix-caching] [--runner-thread auto|on|off]
+${SECURITY_USAGE}
+Image URLs: http(s) to public hosts and data: only, unless widened by the flags above (README "Security").
 Without a model it serves the embedded tiny checkpoint (random weights: meaningless text).
 The API key may also come from TRAMONTANE_API_KEY; with one set, every route but /health needs
 "Authorization: Bearer <key>".`;
@@ -63,6 +66,7 @@ export const serveCommand: Command = {
         'no-enable-prefix-caching': { type: 'boolean' },
         'runner-thread': { type: 'string' },
         'enforce-eager': { type: 'boolean' },
+        ...SECURITY_FLAGS,
       },
       true,
     );
@@ -81,6 +85,7 @@ export const serveCommand: Command = {
     const threadFlag = v['runner-thread'] ?? 'auto';
     if (!['auto', 'on', 'off'].includes(threadFlag)) throw new CliError(`--runner-thread must be auto, on or off (got ${threadFlag})`);
     const runnerThread = threadFlag === 'auto' ? undefined : threadFlag === 'on';
+    const security = securityOptions(v);
     let llm: LLM;
     try {
       llm = await LLM.create({
@@ -102,7 +107,7 @@ export const serveCommand: Command = {
       if (e instanceof CliError) throw e;
       throw new CliError(`serve: ${(e as Error).message}`);
     }
-    const app = createServer(llm, { apiKey, bodyLimit, limitImagesPerPrompt });
+    const app = createServer(llm, { apiKey, bodyLimit, limitImagesPerPrompt, ...security });
     try {
       await app.listen({ host, port });
     } catch (e) {
