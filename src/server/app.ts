@@ -35,7 +35,6 @@ export function createServer(llm: LLM, options: ServerOptions = {}): FastifyInst
   const app = Fastify({
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     logger: options.logStream ? { level, stream: options.logStream } : { level },
-    disableRequestLogging: true,
     forceCloseConnections: true,
     serverFactory: serverFactory(http),
     genReqId: () => randomUUID(),
@@ -43,7 +42,7 @@ export function createServer(llm: LLM, options: ServerOptions = {}): FastifyInst
   // Bounds on the body's text before JSON.parse: any array or object at most as long as the
   // longest list a route takes (a prompt of token ids: the context), a few of those in all.
   const maxItems = Math.max(ctx.limits.maxPromptTokens, ctx.limits.maxMessages, ctx.limits.maxFanout, 1024);
-  installJsonParser(app, { maxItems, maxValues: 4 * maxItems + 65_536, maxDepth: 64 });
+  installJsonParser(app, { maxItems, maxValues: 4 * maxItems + 65_536, maxDepth: 64 }, options.bodyLimit ?? DEFAULT_BODY_LIMIT);
   const allowedMethods = trackRouteMethods(app);
   registerCors(app, options.cors ?? null);
 

@@ -5,7 +5,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from './errors.js';
-import { checkJsonBounds, JsonBoundsError, type JsonBounds } from './jsonBounds.js';
+import { JsonBoundsError, JsonBoundsScanner, type JsonBounds } from './jsonBounds.js';
 
 export interface HttpLimits {
   /** Most time to receive a whole request, headers and body (Node's requestTimeout), ms. */
@@ -50,19 +50,43 @@ export function serverFactory(limits: HttpLimits) {
   };
 }
 
-/** application/json bodies: bounds on the text (array lengths, values, depth), then Fastify's
- *  own parser (prototype-poisoning safe). */
-export function installJsonParser(app: FastifyInstance, bounds: JsonBounds): void {
+/** application/json bodies: bounds checked on the bytes as they arrive (a refusal does not
+ *  wait for the rest of the body), the size capped, then Fastify's own parser (prototype-
+ *  poisoning safe). */
+export function installJsonParser(app: FastifyInstance, bounds: JsonBounds, bodyLimit: number): void {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    try {
-      checkJsonBounds(body as string, bounds);
-    } catch (err) {
-      if (err instanceof JsonBoundsError) return done(new ApiError(400, err.message, err.param), undefined);
-      return done(err as Error, undefined);
-    }
-    parse(request, body as string, done);
+  app.addContentTypeParser('application/json', (request, payload, done) => {
+    const tooLarge = (): Error => Object.assign(new Error(`the request body is over the limit of ${bodyLimit} bytes`), { statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE' });
+    const declared = Number(request.headers['content-length']);
+    if (Number.isFinite(declared) && declared > bodyLimit) return done(tooLarge(), undefined);
+    const scanner = new JsonBoundsScanner(bounds);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let finished = false;
+    const finish = (err: Error | null, text?: string): void => {
+      if (finished) return;
+      finished = true;
+      payload.removeListener('data', onData);
+      if (err) {
+        payload.resume(); // the rest is read and dropped, so the answer still reaches the client
+        return done(err, undefined);
+      }
+      parse(request, text ?? '', done);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > bodyLimit) return finish(tooLarge());
+      try {
+        scanner.push(chunk);
+      } catch (err) {
+        return finish(err instanceof JsonBoundsError ? new ApiError(400, err.message, err.param) : (err as Error));
+      }
+      chunks.push(chunk);
+    };
+    payload.on('data', onData);
+    payload.once('end', () => finish(null, Buffer.concat(chunks, size).toString('utf8')));
+    payload.once('error', (err: Error) => finish(err));
   });
 }
 

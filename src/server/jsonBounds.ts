@@ -1,11 +1,13 @@
-// A single pass over a JSON body's text, before JSON.parse: refuses a body whose arrays or
-// objects are longer, whose nesting is deeper, or whose values are more numerous than the
-// server's limits. JSON.parse of 16M numbers blocks the event loop for seconds and the
-// validator after it would build one issue per element; this scan costs O(bytes) with no
-// allocation per value, and stops at the first limit crossed.
+// A single pass over a JSON body's bytes as they arrive, before JSON.parse: refuses a body
+// whose arrays or objects are longer, whose nesting is deeper, or whose values are more
+// numerous than the server's limits. JSON.parse of 16M numbers blocks the event loop for
+// seconds and the validator after it would build one issue per element; this scan keeps no
+// state per value, runs chunk by chunk (so a refusal comes before the rest of the body is
+// even read) and stops at the first limit crossed. Bytes, not characters: UTF-8 never puts
+// an ASCII byte inside a multi-byte character, so the structure reads the same.
 
 export interface JsonBounds {
-  /** Most elements of one array, or keys of one object. */
+  /** Most elements of one array, or members of one object. */
   readonly maxItems: number;
   /** Most values in the whole body (array elements and object members together). */
   readonly maxValues: number;
@@ -32,6 +34,8 @@ const OPEN_ARRAY = 0x5b;
 const CLOSE_ARRAY = 0x5d;
 const OPEN_OBJECT = 0x7b;
 const CLOSE_OBJECT = 0x7d;
+/** Bytes of a key kept for messages. */
+const KEY_BYTES = 64;
 
 interface Frame {
   readonly array: boolean;
@@ -40,63 +44,77 @@ interface Frame {
   count: number;
 }
 
-function path(stack: readonly Frame[]): string {
-  return stack
-    .slice(1)
-    .map((f) => f.at)
-    .join('.');
-}
+/** Feed a body chunk by chunk; push() throws JsonBoundsError at the first bound crossed.
+ *  Malformed JSON is left to JSON.parse. */
+export class JsonBoundsScanner {
+  private readonly stack: Frame[] = [];
+  private values = 0;
+  private inString = false;
+  private escaped = false;
+  private readonly stringHead: number[] = [];
+  private lastString = '';
+  private key = '';
 
-/** Throws JsonBoundsError when `text` crosses a bound. Malformed JSON is left to JSON.parse. */
-export function checkJsonBounds(text: string, bounds: JsonBounds): void {
-  const stack: Frame[] = [];
-  let values = 0;
-  let lastString = -1; // start of the last string (a key when a colon follows)
-  let lastStringEnd = -1;
-  let key = '';
-  const n = text.length;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c === QUOTE) {
-      lastString = i + 1;
-      i++;
-      while (i < n) {
-        const d = text.charCodeAt(i);
-        if (d === BACKSLASH) i += 2;
-        else if (d === QUOTE) break;
-        else i++;
+  constructor(private readonly bounds: JsonBounds) {}
+
+  push(bytes: Uint8Array): void {
+    const n = bytes.length;
+    for (let i = 0; i < n; i++) {
+      const c = bytes[i];
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (c === BACKSLASH) this.escaped = true;
+        else if (c === QUOTE) {
+          this.inString = false;
+          this.lastString = Buffer.from(this.stringHead).toString('utf8');
+          continue;
+        }
+        if (this.stringHead.length < KEY_BYTES) this.stringHead.push(c);
+        continue;
       }
-      lastStringEnd = i;
-      continue;
-    }
-    if (c === COLON) {
-      key = text.slice(lastString, Math.min(lastStringEnd, lastString + 64));
-      continue;
-    }
-    if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
-      const top = stack[stack.length - 1];
-      const at = top === undefined ? '' : top.array ? String(top.count - 1) : key;
-      if (stack.length >= bounds.maxDepth) {
-        throw new JsonBoundsError(`the request body nests arrays and objects more than ${bounds.maxDepth} deep (at ${path(stack) || 'body'})`, path(stack) || null);
-      }
-      stack.push({ array: c === OPEN_ARRAY, at, count: 1 });
-      continue;
-    }
-    if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
-      stack.pop();
-      continue;
-    }
-    if (c === COMMA) {
-      const top = stack[stack.length - 1];
-      if (top === undefined) continue;
-      if (++top.count > bounds.maxItems) {
-        const where = path(stack) || 'body';
-        const what = top.array ? 'array' : 'object';
-        throw new JsonBoundsError(`${where}: the ${what} has more than ${bounds.maxItems} ${top.array ? 'elements' : 'members'} (the server's limit)`, path(stack) || null);
-      }
-      if (++values > bounds.maxValues) {
-        throw new JsonBoundsError(`the request body holds more than ${bounds.maxValues} values (the server's limit)`, null);
-      }
+      if (c === QUOTE) {
+        this.inString = true;
+        this.stringHead.length = 0;
+      } else if (c === COLON) this.key = this.lastString;
+      else if (c === OPEN_ARRAY || c === OPEN_OBJECT) this.open(c === OPEN_ARRAY);
+      else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) this.stack.pop();
+      else if (c === COMMA) this.next();
     }
   }
+
+  private path(): string {
+    return this.stack
+      .slice(1)
+      .map((f) => f.at)
+      .join('.');
+  }
+
+  private open(array: boolean): void {
+    const top = this.stack[this.stack.length - 1];
+    if (this.stack.length >= this.bounds.maxDepth) {
+      const where = this.path();
+      throw new JsonBoundsError(`the request body nests arrays and objects more than ${this.bounds.maxDepth} deep (at ${where || 'body'})`, where || null);
+    }
+    this.stack.push({ array, at: top === undefined ? '' : top.array ? String(top.count - 1) : this.key, count: 1 });
+  }
+
+  private next(): void {
+    const top = this.stack[this.stack.length - 1];
+    if (top === undefined) return;
+    if (++top.count > this.bounds.maxItems) {
+      const where = this.path();
+      throw new JsonBoundsError(
+        `${where || 'body'}: the ${top.array ? 'array' : 'object'} has more than ${this.bounds.maxItems} ${top.array ? 'elements' : 'members'} (the server's limit)`,
+        where || null,
+      );
+    }
+    if (++this.values > this.bounds.maxValues) {
+      throw new JsonBoundsError(`the request body holds more than ${this.bounds.maxValues} values (the server's limit)`, null);
+    }
+  }
+}
+
+/** The whole text at once (tests, tools). */
+export function checkJsonBounds(text: string, bounds: JsonBounds): void {
+  new JsonBoundsScanner(bounds).push(Buffer.from(text, 'utf8'));
 }

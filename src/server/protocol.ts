@@ -48,7 +48,7 @@ const imageUrlPart = z.looseObject({
 const textPart = z.looseObject({ type: z.literal('text'), text: z.string() });
 const contentPart = z.discriminatedUnion('type', [textPart, imageUrlPart]);
 
-const chatMessage = z.looseObject({
+export const chatMessage = z.looseObject({
   role: z.enum(['system', 'developer', 'user', 'assistant']),
   content: z.union([z.string(), z.array(contentPart)]).nullish(),
   name: z.string().nullish(),

@@ -3,6 +3,7 @@
 // type-checked here element by element, stopping at the first bad one, so that a wrong body
 // costs O(1) issues in the validator rather than one per element.
 import { ApiError } from './errors.js';
+import { chatMessage, describeIssues } from './protocol.js';
 
 export interface RequestLimits {
   /** Token ids in one prompt (or /detokenize list): the context length. */
@@ -130,6 +131,13 @@ function checkMessages(messages: unknown, limits: RequestLimits): void {
   for (let i = 0; i < messages.length; i++) {
     const m: unknown = messages[i];
     if (m === null || typeof m !== 'object' || Array.isArray(m)) throw new ApiError(400, `messages.${i}: a message must be an object`, `messages.${i}`);
+    // One message at a time, stopping at the first bad one: a list of wrong messages costs one
+    // issue, not one per message.
+    const parsed = chatMessage.safeParse(m);
+    if (!parsed.success) {
+      const { message, param } = describeIssues(parsed.error);
+      throw new ApiError(400, `messages.${i}.${message}`, `messages.${i}${param ? `.${param}` : ''}`);
+    }
     const content = (m as Body).content;
     if (typeof content === 'string') chars += content.length;
     else if (Array.isArray(content)) {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { ApiError } from './errors.js';
@@ -21,6 +22,7 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infe
 /** An AbortController fired when the client goes away before the response is complete. */
 export function abortOnDisconnect(request: FastifyRequest, reply: FastifyReply): AbortController {
   const controller = new AbortController();
+  setMaxListeners(0, controller.signal); // one listener per prompt and image: bounded by the request limits
   const onClose = (): void => {
     if (!reply.raw.writableFinished) controller.abort();
   };
