@@ -2,7 +2,7 @@
 // the model's instruct encoding, stream with stream_options.include_usage, n, logprobs.
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import { ImageError, ImageFetchError } from '../image/index.js';
-import type { ChatContentPart, ChatTurn } from '../engine/llm.js';
+import type { ChatContentPart, ChatTurn } from '../engine/chatPort.js';
 import { ApiError } from './errors.js';
 import { asApiError, collect, deltas, startRequest } from './generation.js';
 import { chatLogprobs } from './logprobsFormat.js';
