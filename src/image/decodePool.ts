@@ -3,13 +3,12 @@
 // the process alive while idle; one that dies fails its job and is replaced.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { EncodedImage, ImageEncoderOptions } from './encoder.js';
+import type { DecodedImage, DecodeJobOptions, DecodeReply, DecodeRequest } from './decodeMessages.js';
 import { ImageError } from './errors.js';
-import type { DecodeReply, DecodeRequest } from './decodeWorker.js';
 
 interface Job {
   readonly request: DecodeRequest;
-  readonly resolve: (r: EncodedImage) => void;
+  readonly resolve: (r: DecodedImage) => void;
   readonly reject: (e: Error) => void;
 }
 
@@ -22,7 +21,7 @@ class DecodePool {
 
   constructor(private readonly size: number) {}
 
-  run(bytes: Uint8Array, label: string, options: ImageEncoderOptions): Promise<EncodedImage> {
+  run(bytes: Uint8Array, label: string, options: DecodeJobOptions): Promise<DecodedImage> {
     return new Promise((resolve, reject) => {
       this.queue.push({ request: { id: this.nextId++, bytes, label, options }, resolve, reject });
       this.pump();
@@ -76,7 +75,7 @@ class DecodePool {
 let pool: DecodePool | undefined;
 
 /** Decode, resize and normalise `bytes` in a worker thread. */
-export function decodeInWorker(bytes: Uint8Array, label: string, options: ImageEncoderOptions): Promise<EncodedImage> {
+export function decodeInWorker(bytes: Uint8Array, label: string, options: DecodeJobOptions): Promise<DecodedImage> {
   pool ??= new DecodePool(Math.max(1, Math.min(2, availableParallelism())));
   return pool.run(bytes, label, options);
 }

@@ -2,19 +2,9 @@
 // large image never blocks the main thread's event loop.
 import { parentPort } from 'node:worker_threads';
 import { decodeToRgb } from './decode.js';
-import { ImageEncoder, type ImageEncoderOptions } from './encoder.js';
+import { ImageEncoder } from './encoder.js';
+import type { DecodeReply, DecodeRequest } from './decodeMessages.js';
 import { ImageError } from './errors.js';
-
-export interface DecodeRequest {
-  readonly id: number;
-  readonly bytes: Uint8Array;
-  readonly label: string;
-  readonly options: ImageEncoderOptions;
-}
-
-export type DecodeReply =
-  | { readonly id: number; readonly ok: true; readonly pixels: Float32Array; readonly tokens: number[]; readonly height: number; readonly width: number; readonly widthTokens: number; readonly heightTokens: number }
-  | { readonly id: number; readonly ok: false; readonly imageError: boolean; readonly source: string; readonly message: string };
 
 const encoders = new Map<string, ImageEncoder>();
 

@@ -3,6 +3,7 @@
 import type { CubicArithmetic } from './cubicResize.js';
 import { decodeToRgb, DEFAULT_MAX_PIXELS, readImageSize, type RgbImage } from './decode.js';
 import { decodeInWorker } from './decodePool.js';
+import type { DecodeJobOptions } from './decodeMessages.js';
 import type { RequestImageBudget } from './pixelBudget.js';
 import { ImageError } from './errors.js';
 import { tokenGrid } from './sizeRule.js';
@@ -184,7 +185,7 @@ export class ImageEncoder {
   }
 
   /** What a decode worker needs to build the same encoder. */
-  private workerOptions(): ImageEncoderOptions {
+  private workerOptions(): DecodeJobOptions {
     return {
       patchSize: this.patchSize,
       maxImageSize: this.maxImageSize,
