@@ -50,9 +50,9 @@ export function serverFactory(limits: HttpLimits) {
   };
 }
 
-/** application/json bodies: bounds checked on the bytes as they arrive (a refusal does not
- *  wait for the rest of the body), the size capped, then Fastify's own parser (prototype-
- *  poisoning safe). */
+/** application/json bodies: bounds checked on the bytes as they arrive (after a refusal the
+ *  rest is read but neither kept nor scanned), the size capped, then Fastify's own parser
+ *  (prototype-poisoning safe). */
 export function installJsonParser(app: FastifyInstance, bounds: JsonBounds, bodyLimit: number): void {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
@@ -63,13 +63,14 @@ export function installJsonParser(app: FastifyInstance, bounds: JsonBounds, body
     const scanner = new JsonBoundsScanner(bounds);
     const chunks: Buffer[] = [];
     let size = 0;
+    let refused: Error | null = null;
     let finished = false;
     const finish = (err: Error | null, text?: string): void => {
       if (finished) return;
       finished = true;
       payload.removeListener('data', onData);
       if (err) {
-        payload.resume(); // the rest is read and dropped, so the answer still reaches the client
+        payload.resume(); // whatever is left is read and dropped
         return done(err, undefined);
       }
       parse(request, text ?? '', done);
@@ -77,15 +78,18 @@ export function installJsonParser(app: FastifyInstance, bounds: JsonBounds, body
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > bodyLimit) return finish(tooLarge());
+      if (refused) return; // read to the end, kept nowhere: answering mid-upload can lose the answer to a reset
       try {
         scanner.push(chunk);
       } catch (err) {
-        return finish(err instanceof JsonBoundsError ? new ApiError(400, err.message, err.param) : (err as Error));
+        refused = err instanceof JsonBoundsError ? new ApiError(400, err.message, err.param) : (err as Error);
+        chunks.length = 0;
+        return;
       }
       chunks.push(chunk);
     };
     payload.on('data', onData);
-    payload.once('end', () => finish(null, Buffer.concat(chunks, size).toString('utf8')));
+    payload.once('end', () => (refused ? finish(refused) : finish(null, Buffer.concat(chunks, size).toString('utf8'))));
     payload.once('error', (err: Error) => finish(err));
   });
 }

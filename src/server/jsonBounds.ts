@@ -2,8 +2,8 @@
 // whose arrays or objects are longer, whose nesting is deeper, or whose values are more
 // numerous than the server's limits. JSON.parse of 16M numbers blocks the event loop for
 // seconds and the validator after it would build one issue per element; this scan keeps no
-// state per value, runs chunk by chunk (so a refusal comes before the rest of the body is
-// even read) and stops at the first limit crossed. Bytes, not characters: UTF-8 never puts
+// state per value, runs chunk by chunk (nothing is buffered past the first limit crossed)
+// and stops scanning there. Bytes, not characters: UTF-8 never puts
 // an ASCII byte inside a multi-byte character, so the structure reads the same.
 
 export interface JsonBounds {
