@@ -13,6 +13,7 @@ import { detokenizeRequestSchema, tokenizeRequestSchema } from './protocol.js';
 import { abortOnDisconnect, parseBody } from './routeHelpers.js';
 import { DEFAULT_HTTP_LIMITS, installJsonParser, pathOf, registerCors, serverFactory, trackRouteMethods } from './httpGuards.js';
 import { ROUTE_BOUNDS } from './requestBounds.js';
+import { ClientGone } from './responseStream.js';
 
 export const DEFAULT_BODY_LIMIT = 32 * 1024 * 1024;
 
@@ -62,6 +63,7 @@ export function createServer(llm: LLM, options: ServerOptions = {}): FastifyInst
   });
 
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    if (err instanceof ClientGone) return reply.code(499).send(); // to a closed socket: nothing is built
     const e = asApiError(err);
     if (e instanceof ApiError && e.status < 500) return sendError(reply, e.status, e.message, e.type, e.param);
     const fe = err as { statusCode?: number; code?: string; message?: string };

@@ -27,14 +27,22 @@ export function usage(promptTokens: number, completionTokens: number): object {
   return { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
 }
 
-/** Awaits whole results; a failure aborts the request (all its prompts) before it propagates. */
+/** Thrown when the client went away: there is no one to build an answer for. */
+export class ClientGone extends Error {}
+
+/** Awaits whole results; a failure aborts the request (all its prompts) before it propagates.
+ *  Once the client is gone it throws ClientGone instead (the route sends nothing). */
 export async function collectOrAbort<T>(results: Promise<T>, abort: AbortController): Promise<T> {
+  let out: T;
   try {
-    return await results;
+    out = await results;
   } catch (err) {
+    if (abort.signal.aborted) throw new ClientGone('the client went away');
     abort.abort();
     throw err;
   }
+  if (abort.signal.aborted) throw new ClientGone('the client went away');
+  return out;
 }
 
 export interface ChoiceStream {
