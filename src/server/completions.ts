@@ -8,7 +8,7 @@ import { completionRequestSchema, type CompletionRequest } from './protocol.js';
 import { completionParams } from './samplingMapping.js';
 import type { ServerContext } from './context.js';
 import { collectOrAbort, envelope, newResponseMeta, streamChoices, usage } from './responseStream.js';
-import { parseBody, abortOnDisconnect } from './routeHelpers.js';
+import { parseBody, abortOnDisconnect, perPromptSignals } from './routeHelpers.js';
 
 function promptsOf(b: CompletionRequest): (string | number[])[] {
   const p = b.prompt;
@@ -34,8 +34,9 @@ export async function handleCompletion(ctx: ServerContext, request: FastifyReque
   }
   const meta = newResponseMeta('cmpl', ctx.servedModelName);
   const streams: AsyncGenerator<RequestOutput>[] = [];
+  const signals = perPromptSignals(abort.signal, inputs.length);
   try {
-    inputs.forEach((input, i) => streams.push(startRequest(llm, input, params, inputs.length === 1 ? meta.id : `${meta.id}-${i}`, abort.signal)));
+    inputs.forEach((input, i) => streams.push(startRequest(llm, input, params, inputs.length === 1 ? meta.id : `${meta.id}-${i}`, signals[i])));
   } catch (err) {
     abort.abort();
     throw err;

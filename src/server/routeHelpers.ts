@@ -30,3 +30,17 @@ export function abortOnDisconnect(request: FastifyRequest, reply: FastifyReply):
   request.raw.once('aborted', () => controller.abort());
   return controller;
 }
+
+/** One signal per prompt of a request, fired one per event-loop turn once `parent` fires: ending
+ *  thousands of sequences (prompts x n) never holds the loop for all of them at once. */
+export function perPromptSignals(parent: AbortSignal, count: number): AbortSignal[] {
+  const controllers = Array.from({ length: count }, () => new AbortController());
+  const fire = (i: number): void => {
+    if (i >= count) return;
+    controllers[i].abort(parent.reason);
+    setImmediate(() => fire(i + 1));
+  };
+  if (parent.aborted) for (const c of controllers) c.abort(parent.reason);
+  else parent.addEventListener('abort', () => fire(0), { once: true });
+  return controllers.map((c) => c.signal);
+}
