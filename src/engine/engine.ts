@@ -11,6 +11,7 @@ import { EngineRequest, imageContentHash } from './request.js';
 import { RequestState } from './requestState.js';
 import type { SamplingParams } from './samplingParams.js';
 import { Scheduler, type SeqUpdate } from './scheduler.js';
+import { EngineGrammar } from './structured/engineGrammar.js';
 import type { EngineTokenizer } from './tokenizerPort.js';
 
 export interface EngineOptions {
@@ -18,6 +19,8 @@ export interface EngineOptions {
   readonly maxNumSeqs?: number;
   readonly maxNumBatchedTokens?: number;
   readonly enablePrefixCaching?: boolean;
+  /** Longest a structured-outputs grammar may take to compile (a 400 beyond); default 30 s. */
+  readonly grammarCompileTimeoutMs?: number;
 }
 
 /** An image and the prompt span it fills. */
@@ -59,6 +62,8 @@ export class Engine {
   readonly scheduler: Scheduler;
   readonly maxModelLen: number;
   readonly observers: EngineObserver[] = [];
+  /** Constrained decoding (structured outputs). */
+  readonly structured: EngineGrammar;
   private readonly states = new Map<string, RequestState>();
   private readonly owner = new Map<string, { state: RequestState; index: number }>();
   private loop: Promise<void> | null = null;
@@ -97,6 +102,7 @@ export class Engine {
     }
     this.blocks = new BlockManager(runner.kvCache.numBlocks, runner.kvCache.blockSize, options.enablePrefixCaching ?? true);
     this.scheduler = new Scheduler(this.blocks, { maxNumSeqs, maxNumBatchedTokens, maxModelLen: this.maxModelLen, eosTokenId: tokenizer.eosId });
+    this.structured = new EngineGrammar(tokenizer, limits.vocabSize, { compileTimeoutMs: options.grammarCompileTimeoutMs });
   }
 
   get numUnfinished(): number {
@@ -128,10 +134,24 @@ export class Engine {
     }
     const state = new RequestState(id, input.prompt ?? null, prompt, resolved, children, this.tokenizer);
     this.states.set(id, state);
-    children.forEach((c, index) => {
-      this.owner.set(c.id, { state, index });
-      this.scheduler.add(c);
-    });
+    children.forEach((c, index) => this.owner.set(c.id, { state, index }));
+    if (params.structuredOutputs) {
+      // Scheduled once its grammar has compiled (off the event loop); other requests run meanwhile.
+      this.structured.attach(params, children.map((c) => c.id)).then(
+        () => {
+          if (!this.states.has(id) || this.closed) return;
+          for (const c of children) this.scheduler.add(c);
+          this.kick();
+        },
+        (err: unknown) => {
+          if (!this.states.has(id)) return;
+          state.fail(err instanceof Error ? err : new Error(String(err)));
+          this.retire(state);
+        },
+      );
+    } else {
+      for (const c of children) this.scheduler.add(c);
+    }
     this.totals.promptTokens += prompt.length;
     this.kick();
     return state;
@@ -165,7 +185,8 @@ export class Engine {
     const t0 = performance.now();
     let outputsError: unknown = null;
     try {
-      const running = this.runner.execute(built.batch, built.sampling, built.promptLogprobs ?? undefined);
+      const masked = this.structured.stepMasks(plan, built.sampling);
+      const running = this.runner.execute(built.batch, masked.sampling, built.promptLogprobs ?? undefined, masked.ready);
       try {
         this.processOutputs();
       } catch (err) {
@@ -188,6 +209,7 @@ export class Engine {
     };
     for (const o of this.observers) o.onStep?.(stats);
     this.pendingUpdates = this.scheduler.update(plan, output);
+    this.structured.onUpdates(this.pendingUpdates);
     return true;
   }
 
@@ -289,6 +311,7 @@ export class Engine {
     for (const id of [...this.states.keys()]) this.abort(id);
     this.kick();
     await this.loop;
+    await this.structured.close();
     await this.runner.close();
   }
 
@@ -321,7 +344,10 @@ export class Engine {
   private retire(state: RequestState): void {
     if (!this.states.has(state.id)) return;
     this.states.delete(state.id);
-    for (const s of state.seqs) this.owner.delete(s.seq.id);
+    for (const s of state.seqs) {
+      this.owner.delete(s.seq.id);
+      this.structured.release(s.seq.id);
+    }
     this.totals.finishedRequests++;
     const e2e = (performance.now() - state.arrivalTime) / 1000;
     const reason = state.error ? 'error' : (state.seqs[0]?.finishReason ?? 'abort');

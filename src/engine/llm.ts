@@ -36,6 +36,8 @@ export interface GenerateOptions {
 export interface LLMOptions extends LoadOptions {
   /** Reuse cached prompt blocks across requests (default true). */
   readonly enablePrefixCaching?: boolean;
+  /** Longest a structured-outputs grammar may take to compile (refused beyond); default 30 s. */
+  readonly grammarCompileTimeoutMs?: number;
 }
 
 export class LLM {
@@ -59,6 +61,7 @@ export class LLM {
       maxNumSeqs: components.defaults.maxNumSeqs,
       maxNumBatchedTokens: components.defaults.maxNumBatchedTokens,
       enablePrefixCaching: options.enablePrefixCaching,
+      grammarCompileTimeoutMs: options.grammarCompileTimeoutMs,
     });
   }
 

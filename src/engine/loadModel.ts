@@ -3,6 +3,7 @@
 import { basename, resolve } from 'node:path';
 import { defaultDevice, deviceTraits } from '../backend/deviceBackend.js';
 import { ImageEncoder } from '../image/index.js';
+import type { LoadProgressListener } from '../model/loadProgress.js';
 import { EMBEDDED_MODEL_DIR, openModelSource, type LoadFormat } from '../model/modelSource.js';
 import type { ModelRunner } from '../model/runner.js';
 import { Tekkenizer } from '../tokenizer/index.js';
@@ -59,6 +60,8 @@ export interface LoadOptions {
   readonly runnerThread?: boolean;
   /** Never replay recorded decode graphs (vLLM's enforce_eager; default: TRAMONTANE_ENFORCE_EAGER=1). */
   readonly enforceEager?: boolean;
+  /** Called as the weights load: bytes and tensors done, elapsed time (src/model/loadProgress.ts). */
+  readonly onProgress?: LoadProgressListener;
 }
 
 export async function loadComponents(o: LoadOptions): Promise<LLMComponents & { readonly defaults: { maxNumSeqs: number; maxNumBatchedTokens: number } }> {
@@ -91,7 +94,7 @@ export async function loadComponents(o: LoadOptions): Promise<LLMComponents & { 
     // in its thread).
     sourceOpen = false;
     await source.weights.close();
-    runner = await (o.runnerThread ?? traits.blocksCallingThread ? startRunnerThread(spec) : openLocalRunner(spec));
+    runner = await (o.runnerThread ?? traits.blocksCallingThread ? startRunnerThread(spec, o.onProgress) : openLocalRunner(spec, o.onProgress));
     let images: ImagePreprocessor | null = null;
     if (cfg.vision) {
       // mistral_common sizes images by the tokenizer's image block; the model config otherwise.

@@ -1,6 +1,8 @@
 // vLLM's SamplingParams with the names in camelCase and vLLM's defaults. `resolveSamplingParams`
 // fills the defaults and rejects invalid values, naming the field.
 import { InvalidRequestError } from './errors.js';
+import type { StructuredOutputsParams } from './structured/params.js';
+import { resolveStructuredOutputs } from './structured/resolveStructured.js';
 
 export interface SamplingParams {
   /** Output sequences per prompt. */
@@ -28,6 +30,8 @@ export interface SamplingParams {
   readonly logitBias: ReadonlyMap<number, number> | null;
   readonly skipSpecialTokens: boolean;
   readonly includeStopStrInOutput: boolean;
+  /** Constrains the output (a JSON schema, regex, choice, grammar or any JSON object); null: free. */
+  readonly structuredOutputs: StructuredOutputsParams | null;
 }
 
 export type SamplingParamsInput = {
@@ -61,6 +65,7 @@ export const DEFAULT_SAMPLING_PARAMS: SamplingParams = Object.freeze({
   logitBias: null,
   skipSpecialTokens: true,
   includeStopStrInOutput: false,
+  structuredOutputs: null,
 });
 
 function fail(field: string, message: string): never {
@@ -184,5 +189,6 @@ export function resolveSamplingParams(input: SamplingParamsInput = {}, vocabSize
     logitBias: logitBiasMap(input.logitBias, vocabSize),
     skipSpecialTokens: bool('skipSpecialTokens', input.skipSpecialTokens, d.skipSpecialTokens),
     includeStopStrInOutput: bool('includeStopStrInOutput', input.includeStopStrInOutput, d.includeStopStrInOutput),
+    structuredOutputs: resolveStructuredOutputs(input.structuredOutputs),
   });
 }

@@ -17,6 +17,7 @@ export function tekkenEngineTokenizer(t: Tekkenizer): EngineTokenizer {
     encode: (text, o) => t.encode(text, { bos: o.bos, eos: o.eos }),
     decode: (ids, o) => t.decode(ids, { specialTokenPolicy: policy(o.skipSpecialTokens) }),
     tokenText: (id) => t.idToPiece(id),
+    tokenBytes: (id) => t.idToBytes(id),
     newDetokenizer(o) {
       const d = new IncrementalDetokenizer(t, { specialTokenPolicy: policy(o.skipSpecialTokens) });
       return { push: (id) => d.push(id), flush: () => d.flush() };

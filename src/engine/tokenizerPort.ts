@@ -17,4 +17,7 @@ export interface EngineTokenizer {
   /** The text of one token for logprob listings (special tokens by name). */
   tokenText(id: number): string;
   newDetokenizer(options: { readonly skipSpecialTokens: boolean }): StreamingDetokenizer;
+  /** A token's raw bytes (empty for special tokens), for constrained decoding's grammar engine;
+   *  absent: structured outputs are refused. */
+  tokenBytes?(id: number): Uint8Array;
 }

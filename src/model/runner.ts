@@ -7,6 +7,8 @@ export interface KvCacheGeometry {
   readonly numBlocks: number;
   /** Tokens per block. */
   readonly blockSize: number;
+  /** Device bytes the cache occupies (K and V, all layers), where the runner knows it. */
+  readonly bytes?: number;
 }
 
 export interface RunnerLimits {
@@ -28,11 +30,15 @@ export interface ModelRunner {
    * sequence with sampleMask 1 samples its next token per `sampling`.
    * `promptLogprobs[i]`, when given and not null, asks for the logprobs of the prompt tokens
    * that sequence i's rows in this step predict.
+   * `samplingReady`, when given, resolves once the sampling params' `allowedTokens` masks are
+   * written (constrained decoding fills them while the forward pass runs): the runner awaits it
+   * just before sampling, and reads no mask before.
    */
   execute(
     batch: ForwardBatch,
     sampling: BatchSampling,
     promptLogprobs?: readonly (PromptLogprobsRequest | null)[],
+    samplingReady?: Promise<void>,
   ): Promise<StepOutput>;
   /** Frees every device resource. */
   close(): Promise<void>;

@@ -4,7 +4,7 @@ import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import { ImageError, ImageFetchError } from '../image/index.js';
 import type { ChatContentPart, ChatTurn } from '../engine/chatPort.js';
 import { ApiError } from './errors.js';
-import { asApiError, collect, deltas, startRequest } from './generation.js';
+import { asApiError, collect, deltas, prepareStructured, startRequest } from './generation.js';
 import { chatLogprobs } from './logprobsFormat.js';
 import { chatRequestSchema, type ChatMessageInput } from './protocol.js';
 import { chatParams } from './samplingMapping.js';
@@ -70,6 +70,7 @@ export async function handleChat(ctx: ServerContext, request: FastifyRequest, re
     if (e instanceof ApiError) throw e;
     throw new ApiError(400, `messages: ${err instanceof Error ? err.message : String(err)}`, 'messages');
   }
+  await prepareStructured(llm, params);
   const meta = newResponseMeta('chatcmpl', ctx.servedModelName);
   const stream = startRequest(llm, input, params, meta.id, abort.signal);
   const topK = body.top_logprobs ?? 0;

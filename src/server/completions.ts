@@ -2,7 +2,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { EngineInput } from '../engine/engine.js';
 import type { RequestOutput } from '../engine/outputs.js';
-import { collect, deltas, merge, startRequest, asApiError } from './generation.js';
+import { collect, deltas, merge, prepareStructured, startRequest, asApiError } from './generation.js';
 import { completionLogprobs, concatLogprobs } from './logprobsFormat.js';
 import { completionRequestSchema, type CompletionRequest } from './protocol.js';
 import { completionParams } from './samplingMapping.js';
@@ -32,6 +32,7 @@ export async function handleCompletion(ctx: ServerContext, request: FastifyReque
       throw asApiError(err);
     }
   }
+  await prepareStructured(llm, params);
   const meta = newResponseMeta('cmpl', ctx.servedModelName);
   const streams: AsyncGenerator<RequestOutput>[] = [];
   const signals = perPromptSignals(abort.signal, inputs.length);

@@ -40,6 +40,17 @@ export function asApiError(err: unknown): unknown {
   return err;
 }
 
+/** Compiles the request's grammar (structured outputs) before it starts: a schema xgrammar
+ *  refuses, or one too slow to compile, is a 400 here, not an error inside a stream. Other
+ *  requests keep running while it compiles (in the grammar worker). */
+export async function prepareStructured(llm: LLM, params: SamplingParams): Promise<void> {
+  try {
+    await llm.engine.structured.prepare(params);
+  } catch (err) {
+    throw asApiError(err);
+  }
+}
+
 /** vLLM refuses a request whose prompt plus requested tokens exceed the context. */
 function checkContext(llm: LLM, input: EngineInput, params: SamplingParams): void {
   const maxLen = llm.engine.maxModelLen;

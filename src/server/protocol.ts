@@ -80,7 +80,6 @@ export const detokenizeRequestSchema = z.looseObject({
 /** Fields of OpenAI's API that tramontane does not serve yet; sent with a non-null value they
  *  get a 400 naming them. */
 const UNSUPPORTED = [
-  'response_format',
   'tools',
   'tool_choice',
   'functions',
@@ -90,11 +89,6 @@ const UNSUPPORTED = [
   'modalities',
   'prediction',
   'web_search_options',
-  'guided_json',
-  'guided_regex',
-  'guided_choice',
-  'guided_grammar',
-  'structured_outputs',
   'use_beam_search',
 ];
 

@@ -4,6 +4,7 @@ import { InvalidRequestError } from '../engine/errors.js';
 import { resolveSamplingParams, type SamplingParams, type SamplingParamsInput } from '../engine/samplingParams.js';
 import type { ChatRequest, CompletionRequest } from './protocol.js';
 import { ApiError } from './errors.js';
+import { structuredFromBody } from './structuredMapping.js';
 
 export function snakeCase(field: string): string {
   return field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -30,6 +31,7 @@ function commonParams(b: Common): SamplingParamsInput {
     skipSpecialTokens: b.skip_special_tokens,
     includeStopStrInOutput: b.include_stop_str_in_output,
     promptLogprobs: b.prompt_logprobs,
+    structuredOutputs: structuredFromBody(b as Record<string, unknown>) as SamplingParamsInput['structuredOutputs'],
   };
 }
 
@@ -42,7 +44,7 @@ export function toSamplingParams(input: SamplingParamsInput, vocabSize: number):
     );
   } catch (err) {
     if (err instanceof InvalidRequestError && err.field) {
-      const api = snakeCase(err.field);
+      const api = err.field.split('.').map(snakeCase).join('.');
       throw new ApiError(400, err.message.replace(err.field, api), api);
     }
     throw err;

@@ -56,3 +56,17 @@ test('each invalid value is refused naming its field', () => {
   }
   assert.throws(() => resolveSamplingParams({ stopTokenIds: [70] }, 64), /outside the vocabulary of 64/);
 });
+
+test('structuredOutputs: exactly one field, validated by name; schema text parsed', () => {
+  assert.equal(resolveSamplingParams({}).structuredOutputs, null);
+  assert.deepEqual(resolveSamplingParams({ structuredOutputs: { json: '{"type":"integer"}' } }).structuredOutputs, { json: { type: 'integer' } });
+  assert.deepEqual(resolveSamplingParams({ structuredOutputs: { choice: ['a', 'b'] } }).structuredOutputs, { choice: ['a', 'b'] });
+  assert.throws(() => resolveSamplingParams({ structuredOutputs: {} }), /exactly one/);
+  assert.throws(() => resolveSamplingParams({ structuredOutputs: { regex: 'a', grammar: 'root ::= "a"' } }), /exactly one/);
+  assert.throws(() => resolveSamplingParams({ structuredOutputs: { regex: '' } }), /structuredOutputs.regex/);
+  assert.throws(() => resolveSamplingParams({ structuredOutputs: { choice: ['a', 3] } as never }), /structuredOutputs.choice/);
+  assert.throws(() => resolveSamplingParams({ structuredOutputs: { json: { type: 'array', uniqueItems: true } } }), /uniqueItems/);
+  assert.throws(() => resolveSamplingParams({ structuredOutputs: { json: { type: 'number', minimum: 1 } } }), /minimum/);
+  assert.throws(() => resolveSamplingParams({ structuredOutputs: { json: { type: 'string', format: 'color' } } }), /format/);
+  assert.throws(() => resolveSamplingParams({ structuredOutputs: { jsonObject: true, bogus: 1 } as never }), /structuredOutputs.bogus/);
+});

@@ -175,9 +175,9 @@ test('tokenize and detokenize round trip; metrics carry vLLM names', async () =>
 
 test('bad requests get OpenAI-style errors and the server keeps serving', async () => {
   const p = (body: object) => client.completions.create({ model: MODEL, prompt: 'x', max_tokens: 2, ...body } as OpenAI.CompletionCreateParamsNonStreaming);
-  let e = await statusOf(client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }], response_format: { type: 'json_object' }, tools: [{ type: 'function', function: { name: 'f' } }] }));
+  let e = await statusOf(client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'x' }], functions: [{ name: 'f' }], tools: [{ type: 'function', function: { name: 'f' } }] } as never));
   assert.equal(e.status, 400);
-  assert.match(e.message, /response_format, tools/);
+  assert.match(e.message, /tools, functions/);
   e = await statusOf(p({ temperature: -1 }));
   assert.equal(e.status, 400);
   assert.equal(e.param, 'temperature');

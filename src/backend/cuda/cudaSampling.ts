@@ -50,6 +50,7 @@ export class CudaSampler {
     const [rows, vocab] = rowsCols(logits);
     const stream = this.ctx.stream;
     const rowIds = Int32Array.from(requests, (q) => (this.checkRow(q.row, rows, 'sample'), q.row));
+    this.applyBitmasks(logits, requests, vocab);
     const work = this.ctx.scratchBuffer('sample.work', r * vocab * 4);
     this.kernel('gather_logits', ['ptr', 'ptr', 'ptr', 'i32']).launch({ grid: [r, 1, 1], block: [BLOCK, 1, 1] }, stream, [work, logits.ptr, this.ctx.upload('sample.rows', rowIds), vocab]);
 
@@ -85,6 +86,26 @@ export class CudaSampler {
       tokenId: tokenIds[i],
       logprobs: q.params.numLogprobs >= 0 && results ? results[i] : null,
     }));
+  }
+
+  /** Constrained rows: their token bitmasks applied to the logits in place (before the draw
+   *  and the logprobs, which read `logits`). */
+  private applyBitmasks(logits: CudaTensor, requests: readonly SampleRequest[], vocab: number): void {
+    const masked = requests.filter((q) => q.params.allowedTokens);
+    if (masked.length === 0) return;
+    const words = Math.ceil(vocab / 32);
+    const packed = new Int32Array(masked.length * words);
+    masked.forEach((q, i) => {
+      const m = q.params.allowedTokens!;
+      if (m.length < words) throw new Error(`sample: token bitmask of ${m.length} words for a vocabulary of ${vocab}`);
+      packed.set(m.subarray(0, words), i * words);
+    });
+    const maskRows = Int32Array.from(masked, (q) => q.row);
+    this.ctx.kernels.kernel('token_bitmask.cu', 'apply_token_bitmask', ['ptr', 'ptr', 'ptr', 'i32', 'i32']).launch(
+      { grid: [Math.ceil(words / 256), masked.length, 1], block: [256, 1, 1] },
+      this.ctx.stream,
+      [logits.ptr, this.ctx.upload('sample.bitmask', packed), this.ctx.upload('sample.bitmaskRows', maskRows), vocab, words],
+    );
   }
 
   async score(logits: CudaTensor, requests: readonly ScoreRequest[]): Promise<TokenLogprobs[]> {

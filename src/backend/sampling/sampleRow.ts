@@ -7,13 +7,17 @@
 import type { SampledToken, SeqSampling } from '../sampling/types.js';
 import { drawKey, uniformAt } from './counterRandom.js';
 import { tokenLogprobs, topKIndices } from './rowLogprobs.js';
+import { applyTokenBitmask } from './tokenBitmask.js';
 
 export const SAMPLING_EPS = 1e-5;
 
 /** Samples one token from `raw` (not modified). */
 export function sampleRow(raw: Float32Array, p: SeqSampling): SampledToken {
+  if (p.allowedTokens) raw = applyTokenBitmask(new Float32Array(raw), p.allowedTokens);
   const logits = new Float32Array(raw);
   applyBiasBansPenalties(logits, p);
+  // A ban (EOS under minTokens) that would leave a grammar nothing to emit yields to the grammar.
+  if (p.allowedTokens && !logits.some((v) => v > -Infinity)) logits.set(raw);
   const tokenId = p.temperature < SAMPLING_EPS ? argmax(logits) : drawFiltered(logits, p);
   const logprobs = p.numLogprobs >= 0 ? tokenLogprobs(raw, tokenId, p.numLogprobs) : null;
   return { tokenId, logprobs };

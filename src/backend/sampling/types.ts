@@ -28,6 +28,10 @@ export interface SeqSampling {
   readonly bannedTokenIds: readonly number[];
   /** How many top alternatives to return with their logprobs (0: only the sampled token's). */
   readonly numLogprobs: number;
+  /** Constrained decoding: ceil(vocab / 32) words, bit (id & 31) of word (id >> 5) set when id is
+   *  allowed. Applied to the logits first (-inf elsewhere), so both the draw and the reported
+   *  logprobs see it. Absent or null: every token is allowed. */
+  readonly allowedTokens?: Int32Array | null;
 }
 
 export interface TokenLogprobs {

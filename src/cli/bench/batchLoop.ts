@@ -12,7 +12,15 @@ export interface BatchTiming {
   decodeSeconds: number;
 }
 
-export async function runBatch(runner: ModelRunner, prompts: readonly number[][], outputLen: number, timing?: BatchTiming): Promise<number[][]> {
+/** Constrained decoding in the loop (bench latency --structured-outputs-json): the masks of the
+ *  sampled sequences are asked for as each step is issued and awaited by the runner just before
+ *  sampling, as the engine does; the sampled tokens advance the matchers. */
+export interface StepConstraint {
+  masks(seqs: readonly number[]): { masks: Int32Array[]; ready: Promise<void> };
+  accept(seqs: readonly number[], tokens: readonly number[]): void;
+}
+
+export async function runBatch(runner: ModelRunner, prompts: readonly number[][], outputLen: number, timing?: BatchTiming, constraint?: StepConstraint): Promise<number[][]> {
   const t0 = process.hrtime.bigint();
   const { blockSize, numBlocks } = runner.kvCache;
   const maxLen = Math.max(...prompts.map((p) => p.length)) + outputLen;
@@ -47,11 +55,19 @@ export async function runBatch(runner: ModelRunner, prompts: readonly number[][]
       images: [],
       sampleMask: Uint8Array.from(parts.map((p) => (p.sample ? 1 : 0))),
     };
-    const res = await runner.execute(batch, parts.map((p) => (p.sample ? greedy(p.s) : null)));
+    const sampled = parts.filter((p) => p.sample).map((p) => p.s);
+    const m = constraint && sampled.length > 0 ? constraint.masks(sampled) : null;
+    const sampling = parts.map((p) => (p.sample ? { ...greedy(p.s), allowedTokens: m ? m.masks[sampled.indexOf(p.s)] : null } : null));
+    const res = await runner.execute(batch, sampling, undefined, m?.ready);
+    const tokens: number[] = [];
     parts.forEach((p, i) => {
       const t = res.sampled[i];
-      if (p.sample && t) outputs[p.s].push(t.tokenId);
+      if (p.sample && t) {
+        outputs[p.s].push(t.tokenId);
+        tokens.push(t.tokenId);
+      }
     });
+    if (constraint && sampled.length > 0) constraint.accept(sampled, tokens);
   };
   // Prefill: pack prompt chunks into steps under the token and sequence budgets.
   const budget = runner.limits.maxNumBatchedTokens;

@@ -3,13 +3,14 @@
 // percentile latencies) on the CPU or CUDA backend, with the prefill (time to the first tokens)
 // and decode parts timed apart; then (unless --skip-matmul) the CPU backend's matmul GFLOP/s
 // beside numpy/OpenBLAS.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseFlags } from '../args.js';
 import { createDeviceBackend } from '../../backend/deviceBackend.js';
 import { loadModel, MODEL_FLAGS } from '../modelSetup.js';
 import { parseNumberFlag } from '../parseNumbers.js';
 import { runBatch, type BatchTiming } from './batchLoop.js';
 import { numpyGflops, oursGflops, type MatmulFigure } from './matmulReference.js';
+import { BenchConstraint } from './structuredBench.js';
 
 const PERCENTILES = [10, 25, 50, 75, 90, 99];
 
@@ -19,6 +20,46 @@ function percentile(sorted: number[], p: number): number {
   const lo = Math.floor(pos);
   const hi = Math.min(lo + 1, sorted.length - 1);
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+/** The same batches again with every sequence constrained by a JSON schema; the decode step's
+ *  median against the free run's (measured just before, same prompts). */
+async function benchConstrained(
+  schemaFile: string,
+  tokenizerPath: string | null | undefined,
+  runner: Parameters<typeof runBatch>[0],
+  prompts: number[][],
+  outputLen: number,
+  warmup: number,
+  iters: number,
+  freeDecodeSeconds: number,
+  median: (xs: number[]) => number,
+): Promise<Record<string, unknown>> {
+  if (!tokenizerPath) throw new Error('--structured-outputs-json needs a tokenizer (--tokenizer <tekken.json>, or a model directory with one)');
+  const c = await BenchConstraint.create(schemaFile, tokenizerPath, runner.limits.vocabSize);
+  try {
+    console.log(`structured outputs: schema ${schemaFile} compiled in ${c.compileMs.toFixed(1)} ms`);
+    const decode: number[] = [];
+    for (let i = 0; i < warmup + iters; i++) {
+      const timing: BatchTiming = { prefillSeconds: 0, decodeSeconds: 0 };
+      const k = c.forBatch(prompts.length);
+      try {
+        await runBatch(runner, prompts, outputLen, timing, k);
+      } finally {
+        k.close();
+      }
+      if (i >= warmup) decode.push(timing.decodeSeconds);
+    }
+    const steps = Math.max(1, outputLen - 1);
+    const constrained = median(decode) / steps;
+    const free = freeDecodeSeconds / steps;
+    const overhead = (constrained / free - 1) * 100;
+    const fill = median(c.fillMs);
+    console.log(`constrained decode (median): ${(constrained * 1e3).toFixed(3)} ms a step vs free ${(free * 1e3).toFixed(3)} ms: ${overhead >= 0 ? '+' : ''}${overhead.toFixed(2)}%; mask fill in the grammar worker ${fill.toFixed(3)} ms a step (median, overlapped with the forward pass)`);
+    return { schema_file: schemaFile, schema: JSON.parse(readFileSync(schemaFile, 'utf8')) as unknown, compile_ms: c.compileMs, constrained_decode_step_seconds: constrained, free_decode_step_seconds: free, overhead_percent: overhead, mask_fill_ms_median: fill, iters, warmup };
+  } finally {
+    await c.close();
+  }
 }
 
 export async function benchLatency(args: string[]): Promise<number> {
@@ -33,6 +74,7 @@ export async function benchLatency(args: string[]): Promise<number> {
     'output-json': { type: 'string' },
     'skip-matmul': { type: 'boolean' },
     'enforce-eager': { type: 'boolean' },
+    'structured-outputs-json': { type: 'string' },
   }).values;
   const inputLen = parseNumberFlag('input-len', v['input-len'], { integer: true, min: 1 }) ?? 32;
   const outputLen = parseNumberFlag('output-len', v['output-len'], { integer: true, min: 1 }) ?? 128;
@@ -65,6 +107,8 @@ export async function benchLatency(args: string[]): Promise<number> {
       decode.push(timing.decodeSeconds);
     }
     const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
+    let structured: Record<string, unknown> | null = null;
+    if (v['structured-outputs-json']) structured = await benchConstrained(v['structured-outputs-json'], v.tokenizer ?? model.source.tokenizerPath, model.runner, prompts, outputLen, Math.min(warmup, 3), iters, median(decode), median);
     const prefillSeconds = median(prefill);
     const decodeSeconds = median(decode);
     const prefillTokensPerSecond = (batchSize * inputLen) / prefillSeconds;
@@ -109,6 +153,7 @@ export async function benchLatency(args: string[]): Promise<number> {
         backend: model.backend.name, device: about.device, threads: about.threads, model: model.source.origin,
         ...model.backend.describe().details, // described again after the run: autotuning records fill in as shapes are first used
         load_format: v['load-format'] ?? 'auto', dtype: model.source.weights.config.dtype, matmul, matmul_reference: numpyNote,
+        structured_outputs: structured,
       };
       writeFileSync(v['output-json'], JSON.stringify(json, null, 2) + '\n');
     }

@@ -1,4 +1,5 @@
 // `tramontane serve [model]`: the OpenAI-compatible HTTP server (vLLM's `vllm serve` flags).
+import { kvCacheLine, weightLoadProgress } from '../progress.js';
 import type { Command } from '../command.js';
 import { parseFlagsWithHelp } from '../args.js';
 import { CliError } from '../errors.js';
@@ -12,6 +13,7 @@ const USAGE = `usage: tramontane serve [model] [--host H] [--port P] [--api-key 
   [--max-model-len N] [--max-num-seqs N] [--max-num-batched-tokens N] [--gpu-memory-utilization F] [--enforce-eager]
   [--kv-cache-tokens N] [--limit-mm-per-prompt image=N] [--device cpu|cuda] [--load-format auto|dummy]
   [--tokenizer <tekken.json>] [--max-body-bytes N] [--no-enable-prefix-caching] [--runner-thread auto|on|off]
+  [--grammar-compile-timeout SECONDS] (structured outputs: longer compiles are refused with a 400; default 30)
 ${SECURITY_USAGE}
 Image URLs: http(s) to public hosts and data: only, unless widened by the flags above (README "Security").
 Without a model it serves the embedded tiny checkpoint (random weights: meaningless text).
@@ -64,6 +66,7 @@ export const serveCommand: Command = {
         'limit-mm-per-prompt': { type: 'string' },
         'max-body-bytes': { type: 'string' },
         'no-enable-prefix-caching': { type: 'boolean' },
+        'grammar-compile-timeout': { type: 'string' },
         'runner-thread': { type: 'string' },
         'enforce-eager': { type: 'boolean' },
         ...SECURITY_FLAGS,
@@ -100,9 +103,13 @@ export const serveCommand: Command = {
         gpuMemoryUtilization: parseNumberFlag('gpu-memory-utilization', v['gpu-memory-utilization'], { min: 0, minExclusive: true, max: 1 }),
         kvCacheTokens: parseNumberFlag('kv-cache-tokens', v['kv-cache-tokens'], { integer: true, min: 1 }),
         enablePrefixCaching: !v['no-enable-prefix-caching'],
+        grammarCompileTimeoutMs: ((t) => (t === undefined ? undefined : t * 1000))(parseNumberFlag('grammar-compile-timeout', v['grammar-compile-timeout'], { min: 0, minExclusive: true })),
         runnerThread,
         enforceEager: v['enforce-eager'] === true,
+        onProgress: weightLoadProgress(),
       });
+      const kv = llm.components.runner.kvCache;
+      console.error(`tramontane: ${kvCacheLine(kv.numBlocks * kv.blockSize, kv.bytes ?? 0)}`);
     } catch (e) {
       if (e instanceof CliError) throw e;
       throw new CliError(`serve: ${(e as Error).message}`);
