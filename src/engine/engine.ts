@@ -220,26 +220,39 @@ export class Engine {
     for (const u of updates) {
       const own = this.owner.get(u.request.id);
       if (!own) continue;
-      const { state, index } = own;
-      if (u.promptLogprobs) state.addPromptLogprobs(u.promptLogprobs);
-      let stopString: string | null = null;
-      if (u.sampled) {
-        const prev = state.lastTokenTime;
-        stopString = state.addToken(index, u.sampled);
-        this.totals.generationTokens++;
-        const now = state.lastTokenTime ?? 0;
-        if (prev === null) for (const o of this.observers) o.onFirstToken?.((now - state.arrivalTime) / 1000);
-        else for (const o of this.observers) o.onInterToken?.((now - prev) / 1000);
+      try {
+        this.deliver(u, own.state, own.index);
+      } catch (err) {
+        // One request's failure (detokenisation, a stop check) fails that request alone.
+        this.failSeq(u.request.id, err instanceof Error ? err : new Error(String(err)));
       }
-      if (stopString !== null) {
-        this.scheduler.finish(u.request.id, 'stop', stopString);
-        state.finishSeq(index, 'stop', stopString);
-      } else if (u.finished) {
-        // A stop string completed only by the detokenizer's last bytes still reads as 'stop'.
-        state.finishSeq(index, u.finished, u.request.stopReason);
-      }
-      if (state.finished) this.retire(state);
     }
+  }
+
+  private deliver(u: SeqUpdate, state: RequestState, index: number): void {
+    if (u.promptLogprobs) state.addPromptLogprobs(u.promptLogprobs);
+    let stopString: string | null = null;
+    if (u.sampled) {
+      const prev = state.lastTokenTime;
+      stopString = state.addToken(index, u.sampled);
+      this.totals.generationTokens++;
+      const now = state.lastTokenTime ?? 0;
+      if (prev === null) for (const o of this.observers) o.onFirstToken?.((now - state.arrivalTime) / 1000);
+      else for (const o of this.observers) o.onInterToken?.((now - prev) / 1000);
+    }
+    if (stopString !== null) {
+      this.scheduler.finish(u.request.id, 'stop', stopString);
+      state.finishSeq(index, 'stop', stopString);
+    } else if (u.finished) {
+      // A stop string completed only by the detokenizer's last bytes still reads as 'stop'.
+      state.finishSeq(index, u.finished, u.request.stopReason);
+    }
+    if (state.finished) this.retire(state);
+  }
+
+  /** False once the engine is closed or its runner can no longer run steps (/health says 503). */
+  get healthy(): boolean {
+    return !this.closed && (this.runner.isAlive?.() ?? true);
   }
 
   /** Starts the background loop if it is not running. */
@@ -255,7 +268,11 @@ export class Engine {
   private async runLoop(): Promise<void> {
     while (!this.closed) {
       if (!this.scheduler.hasUnfinished()) {
-        this.processOutputs();
+        try {
+          this.processOutputs();
+        } catch (err) {
+          this.failAll(err instanceof Error ? err : new Error(String(err)));
+        }
         this.lastStepStart = null;
         if (this.scheduler.hasUnfinished() || this.closed) continue;
         await new Promise<void>((resolve) => (this.wake = resolve));
@@ -334,7 +351,13 @@ export class Engine {
     this.totals.finishedRequests++;
     const e2e = (performance.now() - state.arrivalTime) / 1000;
     const reason = state.error ? 'error' : (state.seqs[0]?.finishReason ?? 'abort');
-    for (const o of this.observers) o.onFinished?.(e2e, state.promptTokenIds.length, state.numGeneratedTokens, reason);
+    for (const o of this.observers) {
+      try {
+        o.onFinished?.(e2e, state.promptTokenIds.length, state.numGeneratedTokens, reason);
+      } catch {
+        // metrics only: a throwing observer must not take the request or the loop with it
+      }
+    }
   }
 
   private validatePrompt(input: EngineInput): number[] {

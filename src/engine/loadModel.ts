@@ -110,7 +110,7 @@ export async function loadComponents(o: LoadOptions): Promise<LLMComponents & { 
             imageEndTokenId: tekken.imgEndId,
           })
         : ImageEncoder.fromModelConfig(cfg);
-      images = { encode: (src) => enc.encode(src) };
+      images = { encode: (src, options) => enc.encode(src, options) };
     }
     return {
       runner,

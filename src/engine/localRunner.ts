@@ -8,10 +8,15 @@ import { openRunner, type RunnerSpec } from './composition.js';
 export async function openLocalRunner(spec: RunnerSpec, onProgress?: LoadProgressListener): Promise<ModelRunner> {
   const loaded = await openRunner(spec, onProgress);
   const inner = loaded.runner;
+  let closed = false;
   return {
     kvCache: inner.kvCache,
     limits: inner.limits,
     execute: (batch, sampling, promptLogprobs) => inner.execute(batch, sampling, promptLogprobs),
-    close: () => loaded.close(),
+    isAlive: () => !closed,
+    close: () => {
+      closed = true;
+      return loaded.close();
+    },
   };
 }

@@ -6,6 +6,7 @@ import { InvalidRequestError } from './errors.js';
 import { findImageSpans as findSpans, UnterminatedImageSpanError, type ImageSpan } from '../tokenizer/imageSpans.js';
 import type { ImageTokenIds } from '../tokenizer/requestEncoding.js';
 import type { EngineTokenizer } from './tokenizerPort.js';
+import type { ImageEncodeOptions } from '../image/index.js';
 
 export type ImageSource = string | URL | Uint8Array;
 
@@ -20,7 +21,8 @@ export interface PreparedImage {
 }
 
 export interface ImagePreprocessor {
-  encode(source: ImageSource): Promise<PreparedImage>;
+  /** `options`: the server's policy, cancel signal and budgets (the offline API passes none). */
+  encode(source: ImageSource, options?: ImageEncodeOptions): Promise<PreparedImage>;
 }
 
 export type ImageItem = ImageSource | PreparedImage;

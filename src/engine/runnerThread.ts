@@ -79,6 +79,7 @@ export async function startRunnerThread(spec: RunnerSpec, onProgress?: LoadProgr
       const out = await call({ type: 'execute', id: nextId++, batch, sampling, promptLogprobs });
       return out as StepOutput;
     },
+    isAlive: () => !closed && dead === null,
     async close() {
       if (closed) return;
       closed = true;

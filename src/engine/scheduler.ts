@@ -45,6 +45,9 @@ export class Scheduler {
   private waiting: EngineRequest[] = [];
   private running: EngineRequest[] = [];
   private readonly byId = new Map<string, EngineRequest>();
+  /** finish() only marks: finished requests leave the lists in one pass (compact()), so ending
+   *  k of n sequences costs O(k + n), not O(k * n). */
+  private stale = false;
 
   constructor(
     readonly blocks: BlockManager,
@@ -52,15 +55,24 @@ export class Scheduler {
   ) {}
 
   get numWaiting(): number {
+    this.compact();
     return this.waiting.length;
   }
 
   get numRunning(): number {
+    this.compact();
     return this.running.length;
   }
 
   hasUnfinished(): boolean {
-    return this.waiting.length + this.running.length > 0;
+    return this.byId.size > 0;
+  }
+
+  private compact(): void {
+    if (!this.stale) return;
+    this.stale = false;
+    this.waiting = this.waiting.filter((r) => !r.isFinished);
+    this.running = this.running.filter((r) => !r.isFinished);
   }
 
   get(id: string): EngineRequest | undefined {
@@ -78,8 +90,7 @@ export class Scheduler {
     const req = this.byId.get(id);
     if (!req) return undefined;
     this.byId.delete(id);
-    this.waiting = this.waiting.filter((r) => r !== req);
-    this.running = this.running.filter((r) => r !== req);
+    this.stale = true;
     this.blocks.free(id);
     req.status = 'finished';
     req.finishReason = reason;
@@ -88,6 +99,7 @@ export class Scheduler {
   }
 
   schedule(): StepPlan {
+    this.compact();
     const { maxNumSeqs, maxNumBatchedTokens } = this.config;
     const bs = this.blocks.blockSize;
     let budget = maxNumBatchedTokens;
@@ -198,7 +210,8 @@ export class Scheduler {
   }
 
   private preempt(req: EngineRequest): void {
-    this.running = this.running.filter((r) => r !== req);
+    if (this.running[this.running.length - 1] === req) this.running.pop();
+    else this.running = this.running.filter((r) => r !== req);
     this.blocks.free(req.id);
     req.numComputedTokens = 0;
     req.numPreemptions++;

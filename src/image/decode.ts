@@ -15,6 +15,29 @@ export interface RgbImage {
 /** PIL's decompression-bomb error threshold (2 * Image.MAX_IMAGE_PIXELS). */
 export const DEFAULT_MAX_PIXELS = 178_956_970;
 
+/** The image's size from its header alone (PNG IHDR; JPEG, WebP, GIF through sharp's metadata,
+ *  which reads no pixels), refused over `maxPixels`: what a decode would produce, before it runs. */
+export async function readImageSize(bytes: Uint8Array, label: string, maxPixels: number): Promise<{ width: number; height: number }> {
+  if (bytes.length === 0) throw new ImageError(label, 'is empty (0 bytes)');
+  const sniffed = sniffFormat(bytes);
+  if ('unknown' in sniffed) throw new ImageError(label, 'is not an image (no PNG, JPEG, WebP or GIF signature)');
+  if ('unsupported' in sniffed) {
+    throw new ImageError(label, `unsupported image format ${sniffed.unsupported} (supported: PNG, JPEG, WebP, GIF)`);
+  }
+  const format = sniffed.format;
+  try {
+    const size = format === 'png' ? pngSize(bytes) : await sharpSize(bytes);
+    checkSize(size, label, maxPixels);
+    return { width: size.width, height: size.height };
+  } catch (err) {
+    if (err instanceof ImageError) throw err;
+    if (err instanceof PngFormatError || err instanceof SharpDecodeError) {
+      throw new ImageError(label, `cannot decode ${format.toUpperCase()}: ${err.message}`);
+    }
+    throw err;
+  }
+}
+
 export async function decodeToRgb(bytes: Uint8Array, label: string, maxPixels: number): Promise<RgbImage> {
   if (bytes.length === 0) throw new ImageError(label, 'is empty (0 bytes)');
   const sniffed = sniffFormat(bytes);

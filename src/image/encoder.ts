@@ -1,11 +1,14 @@
 // mistral_common's ImageEncoder: decode, flatten to RGB over white, size rule, OpenCV cubic
 // resize, 1/255 rescale and CLIP normalisation into channel-first float32, and the tokens.
 import type { CubicArithmetic } from './cubicResize.js';
-import { decodeToRgb, DEFAULT_MAX_PIXELS, type RgbImage } from './decode.js';
+import { decodeToRgb, DEFAULT_MAX_PIXELS, readImageSize, type RgbImage } from './decode.js';
+import { decodeInWorker } from './decodePool.js';
+import type { DecodeJobOptions } from './decodeMessages.js';
+import type { RequestImageBudget } from './pixelBudget.js';
 import { ImageError } from './errors.js';
 import { tokenGrid } from './sizeRule.js';
 import { imageTokenIds, type ImageTokenIds } from '../tokenizer/requestEncoding.js';
-import { loadImageBytes, type ImageSource } from './source.js';
+import { loadImageBytes, type ImageSource, type MediaPolicy } from './source.js';
 import { resizeNormalizeRows, type ResizeJob } from './normalize.js';
 import { defaultResizeThreads, resizeNormalize } from './resizePool.js';
 
@@ -53,6 +56,18 @@ export interface ModelImageConfig {
   imageTokenId: number;
   imageBreakTokenId: number;
   imageEndTokenId: number;
+}
+
+/** How one image of a request is loaded (the server's; the offline API passes none). */
+export interface EncodeOptions {
+  /** What may be fetched or read (default: TRUSTED_POLICY, anything). */
+  readonly policy?: MediaPolicy;
+  /** Cancels the fetch and the wait for decode capacity (the client went away). */
+  readonly signal?: AbortSignal;
+  /** The request's token and pixel budget, checked from the header before decoding. */
+  readonly budget?: RequestImageBudget;
+  /** Decode and resize in a worker thread, leaving the event loop free. */
+  readonly offThread?: boolean;
 }
 
 type ExtraOptions = Omit<ImageEncoderOptions, 'patchSize' | 'maxImageSize' | 'spatialMergeSize'>;
@@ -145,15 +160,42 @@ export class ImageEncoder {
     });
   }
 
-  async encode(source: ImageSource): Promise<EncodedImage> {
-    const { bytes, label } = await loadImageBytes(source, {
-      fetchTimeoutMs: this.fetchTimeoutMs,
-      maxFetchBytes: this.maxFetchBytes,
-    });
+  async encode(source: ImageSource, options: EncodeOptions = {}): Promise<EncodedImage> {
+    const limits = { fetchTimeoutMs: this.fetchTimeoutMs, maxFetchBytes: this.maxFetchBytes };
+    const { bytes, label } = await loadImageBytes(source, limits, options.policy, options.signal);
+    if (options.budget || options.offThread) {
+      // The size in pixels and tokens from the header: refuse before decoding a byte of pixels.
+      const { width, height } = await readImageSize(bytes, label, this.maxPixels);
+      const grid = tokenGrid(width, height, this.patchSize, this.maxImageSize, this.spatialMergeSize);
+      const release = options.budget ? await options.budget.reserve(label, width, height, (grid.widthTokens + 1) * grid.heightTokens, options.signal) : () => undefined;
+      try {
+        return await (options.offThread ? decodeInWorker(bytes, label, this.workerOptions()) : this.decodeHere(bytes, label));
+      } finally {
+        release();
+      }
+    }
+    return this.decodeHere(bytes, label);
+  }
+
+  private async decodeHere(bytes: Uint8Array, label: string): Promise<EncodedImage> {
     const rgb = await decodeToRgb(bytes, label, this.maxPixels);
     const { job, result } = this.plan(rgb, label);
     result.pixels = await resizeNormalize(job, this.resizeThreads);
     return result;
+  }
+
+  /** What a decode worker needs to build the same encoder. */
+  private workerOptions(): DecodeJobOptions {
+    return {
+      patchSize: this.patchSize,
+      maxImageSize: this.maxImageSize,
+      spatialMergeSize: this.spatialMergeSize,
+      imageTokenId: this.tokenIds.img,
+      imageBreakTokenId: this.tokenIds.imgBreak,
+      imageEndTokenId: this.tokenIds.imgEnd,
+      maxPixels: this.maxPixels,
+      resizeArithmetic: this.resizeArithmetic,
+    };
   }
 
   /** The steps after decoding, on the calling thread, for pixels already PIL-equivalent RGB. */

@@ -1,8 +1,31 @@
 // Where image bytes come from: a path, a file:// URL, an http(s):// URL (size limit and
-// timeout), a data:image/...;base64 URI, or raw bytes.
-import { readFile, stat } from 'node:fs/promises';
+// timeout), a data:image/...;base64 URI, or raw bytes. What may be read is the policy's call:
+// the offline API trusts its caller (TRUSTED_POLICY); a server passes a restricted one.
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ImageError } from './errors.js';
+import { guardedFetch, FetchRefusedError, type FetchPolicy } from './guardedFetch.js';
+
+export interface MediaPolicy extends FetchPolicy {
+  /** Local files: 'any' (paths and file:// URLs: the offline API), a directory (only file://
+   *  URLs that resolve, after symlinks, inside it), or null (never). */
+  readonly localFiles: 'any' | string | null;
+}
+
+/** The offline API's: the caller is the operator; any path, any URL. */
+export const TRUSTED_POLICY: MediaPolicy = { localFiles: 'any', allowedDomains: null, allowPrivateDestinations: true };
+
+/** A fetch refused or failed under a restricted policy: the message is uniform, `detail` is for logs. */
+export class ImageFetchError extends ImageError {
+  constructor(
+    source: string,
+    reason: string,
+    readonly detail: string,
+  ) {
+    super(source, reason);
+  }
+}
 
 export type ImageSource = string | URL | Uint8Array;
 
@@ -20,15 +43,16 @@ export interface LoadedBytes {
 export function describeSource(source: ImageSource): string {
   if (source instanceof Uint8Array) return `<${source.length} bytes>`;
   const text = source.toString();
-  if (text.startsWith('data:')) return `${text.slice(0, Math.min(text.indexOf(',') + 1 || 40, 40))}... (${text.length} chars)`;
+  if (/^data:/i.test(text)) return `${text.slice(0, Math.min(text.indexOf(',') + 1 || 40, 40))}... (${text.length} chars)`;
   return text.length > 200 ? `${text.slice(0, 200)}...` : text;
 }
 
-export async function loadImageBytes(source: ImageSource, limits: FetchLimits): Promise<LoadedBytes> {
+export async function loadImageBytes(source: ImageSource, limits: FetchLimits, policy: MediaPolicy = TRUSTED_POLICY, signal?: AbortSignal): Promise<LoadedBytes> {
   const label = describeSource(source);
   if (source instanceof Uint8Array) return { bytes: source, label };
   const text = source.toString();
-  if (text.startsWith('data:')) return { bytes: decodeDataUri(text, label), label };
+  if (/^data:/i.test(text)) return { bytes: decodeDataUri(text, label), label };
+  if (policy.localFiles !== 'any') return { bytes: await loadRestricted(text, label, limits, policy, signal), label };
   if (/^https?:\/\//i.test(text)) return { bytes: await fetchBytes(text, label, limits), label };
   if (/^file:/i.test(text)) {
     let path: string;
@@ -43,6 +67,52 @@ export async function loadImageBytes(source: ImageSource, limits: FetchLimits): 
     throw new ImageError(label, `unsupported URL scheme '${text.slice(0, text.indexOf(':'))}' (use a path, file://, http(s):// or data:)`);
   }
   return { bytes: await readLocal(text, label), label };
+}
+
+/** A URL from a client: parsed as a URL and branched on its scheme; never a bare path. */
+async function loadRestricted(text: string, label: string, limits: FetchLimits, policy: MediaPolicy, signal?: AbortSignal): Promise<Uint8Array> {
+  const schemes = `http(s)://, data:${policy.localFiles === null ? '' : ' or file://'}`;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ImageError(label, `is not a URL (use ${schemes})`);
+  }
+  if (url.protocol === 'http:' || url.protocol === 'https:') {
+    try {
+      return await guardedFetch(url, policy, limits, signal);
+    } catch (err) {
+      if (err instanceof FetchRefusedError) throw new ImageFetchError(label, err.message, err.detail);
+      throw err;
+    }
+  }
+  if (url.protocol === 'file:' && policy.localFiles !== null && policy.localFiles !== 'any') {
+    return readInside(url, policy.localFiles, label, limits.maxFetchBytes);
+  }
+  throw new ImageError(label, `unsupported URL scheme '${url.protocol.slice(0, -1).slice(0, 20)}' (use ${schemes})`);
+}
+
+/** A file:// URL resolving (symlinks followed) inside `dir`; every refusal reads the same. */
+async function readInside(url: URL, dir: string, label: string, maxBytes: number): Promise<Uint8Array> {
+  const refuse = (): ImageError => new ImageError(label, 'is not a readable file under --allowed-local-media-path');
+  let path: string;
+  try {
+    if (url.host !== '' && url.host !== 'localhost') throw refuse();
+    const root = await realpath(dir);
+    path = await realpath(fileURLToPath(url));
+    if (!path.startsWith(root.endsWith(sep) ? root : root + sep)) throw refuse();
+    const info = await stat(path);
+    if (!info.isFile()) throw refuse();
+    if (info.size > maxBytes) throw new ImageError(label, `file of ${info.size} bytes is over the limit of ${maxBytes} bytes`);
+  } catch (err) {
+    if (err instanceof ImageError) throw err;
+    throw refuse();
+  }
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch {
+    throw refuse();
+  }
 }
 
 function decodeDataUri(uri: string, label: string): Uint8Array {

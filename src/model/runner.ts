@@ -42,4 +42,6 @@ export interface ModelRunner {
   ): Promise<StepOutput>;
   /** Frees every device resource. */
   close(): Promise<void>;
+  /** False once the runner cannot run steps (its thread died, it was closed); absent: always true. */
+  isAlive?(): boolean;
 }

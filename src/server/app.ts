@@ -1,5 +1,5 @@
 // The OpenAI-compatible HTTP server on fastify: routes, auth, errors, metrics.
-import { timingSafeEqual } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { VERSION } from '../version.js';
 import type { LLM } from '../engine/llm.js';
@@ -11,7 +11,10 @@ import { ApiError, errorBody } from './errors.js';
 import { asApiError } from './generation.js';
 import { ServerMetrics } from './metrics.js';
 import { detokenizeRequestSchema, tokenizeRequestSchema } from './protocol.js';
-import { parseBody } from './routeHelpers.js';
+import { abortOnDisconnect, parseBody } from './routeHelpers.js';
+import { DEFAULT_HTTP_LIMITS, installJsonParser, pathOf, registerCors, serverFactory, trackRouteMethods } from './httpGuards.js';
+import { ROUTE_BOUNDS } from './requestBounds.js';
+import { ClientGone } from './responseStream.js';
 
 export const DEFAULT_BODY_LIMIT = 32 * 1024 * 1024;
 
@@ -28,33 +31,64 @@ function keyMatches(given: string, expected: string): boolean {
 export function createServer(llm: LLM, options: ServerOptions = {}): FastifyInstance {
   const ctx = new ServerContext(llm, options);
   const metrics = new ServerMetrics(llm.engine, ctx.servedModelName);
+  const http = { ...DEFAULT_HTTP_LIMITS, ...options.http };
+  const level = options.logLevel ?? 'warn';
   // On close, connections still open (streams, keep-alive) are cut: their requests are aborted.
-  const app = Fastify({ bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, logger: false, forceCloseConnections: true });
+  const app = Fastify({
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    logger: options.logStream ? { level, stream: options.logStream } : { level },
+    forceCloseConnections: true,
+    serverFactory: serverFactory(http),
+    genReqId: () => randomUUID(),
+  });
+  // Bounds on the body's text before JSON.parse: any array or object at most as long as the
+  // longest list a route takes (a prompt of token ids: the context), a few of those in all.
+  const maxItems = Math.max(ctx.limits.maxPromptTokens, ctx.limits.maxMessages, ctx.limits.maxFanout, 1024);
+  installJsonParser(app, { maxItems, maxValues: 4 * maxItems + 65_536, maxDepth: 64 }, options.bodyLimit ?? DEFAULT_BODY_LIMIT);
+  const allowedMethods = trackRouteMethods(app);
+  registerCors(app, options.cors ?? null);
 
   app.addHook('onRequest', async (request, reply) => {
-    if (!ctx.apiKey || request.url === '/health') return;
+    if (!ctx.apiKey || pathOf(request) === '/health') return;
     const header = request.headers.authorization ?? '';
     const m = /^Bearer\s+(.+)$/i.exec(header);
     if (!m || !keyMatches(m[1].trim(), ctx.apiKey)) {
       return sendError(reply, 401, 'invalid or missing API key (Authorization: Bearer <key>)', 'authentication_error', null);
     }
   });
+  // Every list a client sends is bounded (and the long ones type-checked) before the schema runs.
+  app.addHook('preValidation', async (request) => {
+    const check = ROUTE_BOUNDS[request.routeOptions.url ?? ''];
+    const body = request.body;
+    if (check && body !== null && typeof body === 'object' && !Array.isArray(body)) check(body as Record<string, unknown>, ctx.limits);
+  });
 
-  app.setErrorHandler((err: unknown, _request: FastifyRequest, reply: FastifyReply) => {
+  app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    if (err instanceof ClientGone) return reply.code(499).send(); // to a closed socket: nothing is built
     const e = asApiError(err);
-    if (e instanceof ApiError) return sendError(reply, e.status, e.message, e.type, e.param);
+    if (e instanceof ApiError && e.status < 500) return sendError(reply, e.status, e.message, e.type, e.param);
     const fe = err as { statusCode?: number; code?: string; message?: string };
     if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return sendError(reply, 413, `the request body is over the limit of ${options.bodyLimit ?? DEFAULT_BODY_LIMIT} bytes`, 'invalid_request_error', null);
     }
-    if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    if (!(e instanceof ApiError) && typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
       return sendError(reply, fe.statusCode, fe.message ?? 'bad request', 'invalid_request_error', null);
     }
-    return sendError(reply, 500, `internal error: ${fe.message ?? String(err)}`, 'server_error', null);
+    // A real failure: the detail goes to the log, the client gets the id to quote.
+    request.log.error({ err, reqId: request.id, url: pathOf(request) }, 'internal error');
+    return sendError(reply, 500, `internal error (request id ${request.id})`, 'server_error', null);
   });
-  app.setNotFoundHandler((request, reply) => sendError(reply, 404, `no route ${request.method} ${request.url}`, 'not_found_error', null));
+  app.setNotFoundHandler((request, reply) => {
+    const allow = allowedMethods(request, reply);
+    if (allow) {
+      reply.header('allow', allow.join(', '));
+      return sendError(reply, 405, `method ${request.method} is not allowed on ${pathOf(request)} (allowed: ${allow.join(', ')})`, 'invalid_request_error', null);
+    }
+    return sendError(reply, 404, `no route ${request.method} ${pathOf(request).slice(0, 200)}`, 'not_found_error', null);
+  });
 
-  app.get('/health', async (_req, reply) => reply.code(200).send());
+  // 503 once the engine cannot serve (its runner thread died, or it is shutting down).
+  app.get('/health', async (_req, reply) => reply.code(llm.engine.healthy ? 200 : 503).send());
   app.get('/version', async () => ({ version: VERSION }));
   app.get('/v1/models', async () => ({
     object: 'list',
@@ -74,7 +108,7 @@ export function createServer(llm: LLM, options: ServerOptions = {}): FastifyInst
   app.post('/v1/completions', (req, reply) => handleCompletion(ctx, req, reply));
   app.post('/v1/chat/completions', (req, reply) => handleChat(ctx, req, reply));
 
-  app.post('/tokenize', async (req) => {
+  app.post('/tokenize', async (req, reply) => {
     const body = parseBody(tokenizeRequestSchema, req.body);
     ctx.checkModel(body.model);
     let tokens: readonly number[];
@@ -85,8 +119,15 @@ export function createServer(llm: LLM, options: ServerOptions = {}): FastifyInst
         // vLLM's chat /tokenize: the prompt as the chat template writes it (tools included).
         const chat = body as { messages: Parameters<typeof toChatTurns>[1]; continue_final_message?: boolean | null; tools?: unknown };
         const tools = toolDefinitions(chat.tools as OpenAITool[] | null | undefined);
-        const turns = await toChatTurns(ctx, chat.messages);
-        tokens = (await llm.prepareChat(turns, { continueFinalMessage: chat.continue_final_message === true, tools })).promptTokenIds;
+        const turns = await toChatTurns(ctx, chat.messages, abortOnDisconnect(req, reply).signal, req.log);
+        try {
+          tokens = (await llm.prepareChat(turns, { continueFinalMessage: chat.continue_final_message === true, tools })).promptTokenIds;
+        } catch (err) {
+          // A chat the template cannot encode is the client's error, as on /v1/chat/completions.
+          const e = asApiError(err);
+          if (e instanceof ApiError) throw e;
+          throw new ApiError(400, `messages: ${err instanceof Error ? err.message : String(err)}`, 'messages');
+        }
       }
     } catch (err) {
       throw asApiError(err);

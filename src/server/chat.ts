@@ -1,6 +1,7 @@
 // POST /v1/chat/completions: messages with text and image_url parts (http(s) or data: URLs),
 // the model's instruct encoding, stream with stream_options.include_usage, n, logprobs.
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
+import { ImageError, ImageFetchError } from '../image/index.js';
 import type { ChatContentPart, ChatTurn } from '../engine/chatPort.js';
 import { toChatToolCalls, toolDefinitions, type OpenAITool, type OpenAIToolCall } from '../engine/llmChat.js';
 import type { SamplingParamsInput } from '../engine/samplingParams.js';
@@ -16,8 +17,9 @@ import type { ServerContext } from './context.js';
 import { collectOrAbort, envelope, newResponseMeta, streamChoices, usage } from './responseStream.js';
 import { abortOnDisconnect, parseBody } from './routeHelpers.js';
 
-/** Loads the images of the messages (in parallel) and builds the chat turns. */
-export async function toChatTurns(ctx: ServerContext, messages: readonly ChatMessageInput[]): Promise<ChatTurn[]> {
+/** Loads the images of the messages (in parallel, under the server's media policy and budgets)
+ *  and builds the chat turns. `signal` cancels the loads; `log` gets why a fetch failed. */
+export async function toChatTurns(ctx: ServerContext, messages: readonly ChatMessageInput[], signal?: AbortSignal, log?: FastifyBaseLogger): Promise<ChatTurn[]> {
   const images = ctx.llm.components.images;
   const sources: { at: string; url: string }[] = [];
   for (const [i, m] of messages.entries()) {
@@ -28,7 +30,6 @@ export async function toChatTurns(ctx: ServerContext, messages: readonly ChatMes
       if (m.role !== 'user') throw new ApiError(400, `${at}: only user messages may hold images`, at);
       if (!images) throw new ApiError(400, `${at}: this model takes no images`, at);
       const url = typeof part.image_url === 'string' ? part.image_url : part.image_url.url;
-      if (!/^(https?:|data:)/i.test(url)) throw new ApiError(400, `${at}: the url must be http(s):// or data:`, at);
       sources.push({ at, url });
     }
   }
@@ -36,11 +37,14 @@ export async function toChatTurns(ctx: ServerContext, messages: readonly ChatMes
     throw new ApiError(400, `at most ${ctx.limitImagesPerPrompt} images per prompt (--limit-mm-per-prompt), got ${sources.length}`, 'messages');
   }
   const where = sources.map((s) => s.at);
-  const loads = sources.map((s) => images!.encode(s.url));
+  const options = ctx.imageOptions(signal);
+  const loads = sources.map((s) => images!.encode(s.url, options));
   const settled = await Promise.allSettled(loads);
   const loaded = settled.map((r, k) => {
     if (r.status === 'rejected') {
-      const reason = r.reason instanceof Error ? r.reason.message : String(r.reason);
+      if (r.reason instanceof ImageFetchError) log?.warn({ url: r.reason.source, detail: r.reason.detail }, 'image fetch refused or failed');
+      if (!(r.reason instanceof ImageError)) log?.error({ err: r.reason }, 'image load failed');
+      const reason = r.reason instanceof ImageError ? r.reason.message : 'internal error';
       throw new ApiError(400, `${where[k]}: the image could not be loaded: ${reason}`, where[k]);
     }
     return r.value;
@@ -93,7 +97,9 @@ export async function handleChat(ctx: ServerContext, request: FastifyRequest, re
   const llm = ctx.llm;
   const { tools, plan } = chatTools(ctx, body);
   const params = withToolConstraint(chatParams(body, llm.components.runner.limits.vocabSize), plan, llm.components.runner.limits.vocabSize);
-  const turns = await toChatTurns(ctx, body.messages);
+  // From here a client that goes away cancels its image loads, then the request itself.
+  const abort = abortOnDisconnect(request, reply);
+  const turns = await toChatTurns(ctx, body.messages, abort.signal, request.log);
   let input;
   try {
     input = await llm.prepareChat(turns, { continueFinalMessage: body.continue_final_message === true, tools, appendToolCallsToken: plan.mode === 'forced' });
@@ -104,7 +110,6 @@ export async function handleChat(ctx: ServerContext, request: FastifyRequest, re
   }
   await prepareStructured(llm, params);
   const meta = newResponseMeta('chatcmpl', ctx.servedModelName);
-  const abort = abortOnDisconnect(request, reply);
   const stream = startRequest(llm, input, params, meta.id, abort.signal);
   const topK = body.top_logprobs ?? 0;
   const promptTokens = input.promptTokenIds.length;

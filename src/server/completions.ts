@@ -8,7 +8,7 @@ import { completionRequestSchema, type CompletionRequest } from './protocol.js';
 import { completionParams } from './samplingMapping.js';
 import type { ServerContext } from './context.js';
 import { collectOrAbort, envelope, newResponseMeta, streamChoices, usage } from './responseStream.js';
-import { parseBody, abortOnDisconnect } from './routeHelpers.js';
+import { parseBody, abortOnDisconnect, perPromptSignals } from './routeHelpers.js';
 
 function promptsOf(b: CompletionRequest): (string | number[])[] {
   const p = b.prompt;
@@ -23,6 +23,7 @@ export async function handleCompletion(ctx: ServerContext, request: FastifyReque
   const llm = ctx.llm;
   const params = completionParams(body, llm.components.runner.limits.vocabSize);
   const prompts = promptsOf(body);
+  const abort = abortOnDisconnect(request, reply);
   const inputs: EngineInput[] = [];
   for (const p of prompts) {
     try {
@@ -33,10 +34,10 @@ export async function handleCompletion(ctx: ServerContext, request: FastifyReque
   }
   await prepareStructured(llm, params);
   const meta = newResponseMeta('cmpl', ctx.servedModelName);
-  const abort = abortOnDisconnect(request, reply);
   const streams: AsyncGenerator<RequestOutput>[] = [];
+  const signals = perPromptSignals(abort.signal, inputs.length);
   try {
-    inputs.forEach((input, i) => streams.push(startRequest(llm, input, params, inputs.length === 1 ? meta.id : `${meta.id}-${i}`, abort.signal)));
+    inputs.forEach((input, i) => streams.push(startRequest(llm, input, params, inputs.length === 1 ? meta.id : `${meta.id}-${i}`, signals[i])));
   } catch (err) {
     abort.abort();
     throw err;

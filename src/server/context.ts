@@ -1,6 +1,9 @@
 // What every route handler shares: the LLM, the served name, limits.
 import type { LLM } from '../engine/llm.js';
+import { PixelSemaphore, RequestImageBudget, type ImageEncodeOptions, type MediaPolicy } from '../image/index.js';
 import { ApiError } from './errors.js';
+import type { CorsSettings, HttpLimits } from './httpGuards.js';
+import { defaultRequestLimits, type RequestLimits } from './requestBounds.js';
 
 export interface ServerOptions {
   readonly servedModelName?: string;
@@ -12,13 +15,43 @@ export interface ServerOptions {
   readonly limitImagesPerPrompt?: number;
   /** vLLM's --enable-auto-tool-choice: tool_choice "auto" (the default with tools) is served. */
   readonly enableAutoToolChoice?: boolean;
+  /** Sequences one request may start (prompts x n); 400 above. */
+  readonly maxRequestFanout?: number;
+  /** Image URLs may be file:// URLs inside this directory (vLLM's --allowed-local-media-path). */
+  readonly allowedLocalMediaPath?: string | null;
+  /** Host names image URLs may name (vLLM's --allowed-media-domains); null: any public host. */
+  readonly allowedMediaDomains?: readonly string[] | null;
+  /** Let image fetches reach loopback, private and link-local addresses (default false). */
+  readonly allowPrivateMediaDestinations?: boolean;
+  /** Decoded pixels of one request's images together. */
+  readonly maxImagePixelsPerRequest?: number;
+  /** Decoded pixels in flight over all requests (a semaphore: decodes wait their turn). */
+  readonly maxDecodePixels?: number;
+  /** Timeouts and connection cap of the HTTP server (defaults: DEFAULT_HTTP_LIMITS). */
+  readonly http?: Partial<HttpLimits>;
+  /** CORS (null or absent: none). */
+  readonly cors?: CorsSettings | null;
+  /** pino level of the server's log (default 'warn'; 'silent' for none). */
+  readonly logLevel?: string;
+  /** Where the log goes (default stdout). */
+  readonly logStream?: NodeJS.WritableStream;
 }
+
+export const DEFAULT_MAX_REQUEST_FANOUT = 256;
+/** 8192 x 8192: a request's images together. */
+export const DEFAULT_MAX_IMAGE_PIXELS_PER_REQUEST = 1 << 26;
+/** Twice that over the server: about 1.3 GB of decode buffers at most. */
+export const DEFAULT_MAX_DECODE_PIXELS = 1 << 27;
 
 export class ServerContext {
   readonly servedModelName: string;
   readonly apiKey: string | null;
   readonly limitImagesPerPrompt: number;
   readonly enableAutoToolChoice: boolean;
+  readonly limits: RequestLimits;
+  readonly mediaPolicy: MediaPolicy;
+  readonly maxImagePixelsPerRequest: number;
+  readonly decodePixels: PixelSemaphore;
 
   constructor(
     readonly llm: LLM,
@@ -28,6 +61,20 @@ export class ServerContext {
     this.apiKey = options.apiKey ?? null;
     this.limitImagesPerPrompt = options.limitImagesPerPrompt ?? 16;
     this.enableAutoToolChoice = options.enableAutoToolChoice ?? false;
+    this.limits = defaultRequestLimits(llm.engine.maxModelLen, options.maxRequestFanout ?? DEFAULT_MAX_REQUEST_FANOUT);
+    this.mediaPolicy = {
+      localFiles: options.allowedLocalMediaPath ?? null,
+      allowedDomains: options.allowedMediaDomains ?? null,
+      allowPrivateDestinations: options.allowPrivateMediaDestinations ?? false,
+    };
+    this.decodePixels = new PixelSemaphore(options.maxDecodePixels ?? DEFAULT_MAX_DECODE_PIXELS);
+    this.maxImagePixelsPerRequest = Math.min(options.maxImagePixelsPerRequest ?? DEFAULT_MAX_IMAGE_PIXELS_PER_REQUEST, this.decodePixels.capacity);
+  }
+
+  /** How one request loads its images: the policy, its budget, off the event loop. */
+  imageOptions(signal?: AbortSignal): ImageEncodeOptions {
+    const budget = new RequestImageBudget(this.llm.engine.maxModelLen, this.maxImagePixelsPerRequest, this.decodePixels);
+    return { policy: this.mediaPolicy, signal, budget, offThread: true };
   }
 
   checkModel(model: string | null | undefined): void {

@@ -53,7 +53,7 @@ const toolCallInput = z.looseObject({
   type: z.literal('function').nullish(),
   function: z.looseObject({ name: z.string().max(256), arguments: z.union([z.string(), z.record(z.string(), z.unknown())]).nullish() }),
 });
-const chatMessage = z.looseObject({
+export const chatMessage = z.looseObject({
   role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
   content: z.union([z.string(), z.array(contentPart)]).nullish(),
   name: z.string().nullish(),

@@ -27,14 +27,22 @@ export function usage(promptTokens: number, completionTokens: number): object {
   return { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
 }
 
-/** Awaits whole results; a failure aborts the request (all its prompts) before it propagates. */
+/** Thrown when the client went away: there is no one to build an answer for. */
+export class ClientGone extends Error {}
+
+/** Awaits whole results; a failure aborts the request (all its prompts) before it propagates.
+ *  Once the client is gone it throws ClientGone instead (the route sends nothing). */
 export async function collectOrAbort<T>(results: Promise<T>, abort: AbortController): Promise<T> {
+  let out: T;
   try {
-    return await results;
+    out = await results;
   } catch (err) {
+    if (abort.signal.aborted) throw new ClientGone('the client went away');
     abort.abort();
     throw err;
   }
+  if (abort.signal.aborted) throw new ClientGone('the client went away');
+  return out;
 }
 
 export interface ChoiceStream {
@@ -70,7 +78,12 @@ export async function streamChoices(reply: FastifyReply, abort: AbortController,
     await sse.send('[DONE]');
   } catch (err) {
     const e = asApiError(err);
-    await sse.send({ error: { message: e instanceof Error ? e.message : String(e), type: e instanceof ApiError ? e.type : 'server_error', param: null, code: e instanceof ApiError ? e.status : 500 } });
+    if (e instanceof ApiError && e.status < 500) await sse.send({ error: { message: e.message, type: e.type, param: e.param, code: e.status } });
+    else {
+      // The detail to the log; the client gets the id to quote.
+      reply.request.log.error({ err, reqId: reply.request.id }, 'internal error while streaming');
+      await sse.send({ error: { message: `internal error (request id ${reply.request.id})`, type: 'server_error', param: null, code: 500 } });
+    }
   } finally {
     abort.abort();
     sse.end();

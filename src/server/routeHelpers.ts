@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { ApiError } from './errors.js';
@@ -21,10 +22,25 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infe
 /** An AbortController fired when the client goes away before the response is complete. */
 export function abortOnDisconnect(request: FastifyRequest, reply: FastifyReply): AbortController {
   const controller = new AbortController();
+  setMaxListeners(0, controller.signal); // one listener per prompt and image: bounded by the request limits
   const onClose = (): void => {
     if (!reply.raw.writableFinished) controller.abort();
   };
   reply.raw.once('close', onClose);
   request.raw.once('aborted', () => controller.abort());
   return controller;
+}
+
+/** One signal per prompt of a request, fired one per event-loop turn once `parent` fires: ending
+ *  thousands of sequences (prompts x n) never holds the loop for all of them at once. */
+export function perPromptSignals(parent: AbortSignal, count: number): AbortSignal[] {
+  const controllers = Array.from({ length: count }, () => new AbortController());
+  const fire = (i: number): void => {
+    if (i >= count) return;
+    controllers[i].abort(parent.reason);
+    setImmediate(() => fire(i + 1));
+  };
+  if (parent.aborted) for (const c of controllers) c.abort(parent.reason);
+  else parent.addEventListener('abort', () => fire(0), { once: true });
+  return controllers.map((c) => c.signal);
 }

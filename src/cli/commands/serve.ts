@@ -7,6 +7,7 @@ import { MODEL_FLAGS } from '../modelSetup.js';
 import { parseNumberFlag } from '../parseNumbers.js';
 import { LLM } from '../../engine/llm.js';
 import { createServer, DEFAULT_BODY_LIMIT } from '../../server/app.js';
+import { SECURITY_FLAGS, SECURITY_USAGE, securityOptions } from '../serveSecurityFlags.js';
 
 const USAGE = `usage: tramontane serve [model] [--host H] [--port P] [--api-key KEY] [--served-model-name NAME]
   [--max-model-len N] [--max-num-seqs N] [--max-num-batched-tokens N] [--gpu-memory-utilization F] [--enforce-eager]
@@ -14,6 +15,8 @@ const USAGE = `usage: tramontane serve [model] [--host H] [--port P] [--api-key 
   [--tokenizer <tekken.json>] [--max-body-bytes N] [--no-enable-prefix-caching] [--runner-thread auto|on|off]
   [--grammar-compile-timeout SECONDS] (structured outputs: longer compiles are refused with a 400; default 30)
   [--enable-auto-tool-choice] [--tool-call-parser mistral] [--tokenizer-mode mistral]
+${SECURITY_USAGE}
+Image URLs: http(s) to public hosts and data: only, unless widened by the flags above (README "Security").
 Without a model it serves the embedded tiny checkpoint (random weights: meaningless text).
 The API key may also come from TRAMONTANE_API_KEY; with one set, every route but /health needs
 "Authorization: Bearer <key>".`;
@@ -70,6 +73,7 @@ export const serveCommand: Command = {
         'enable-auto-tool-choice': { type: 'boolean' },
         'tool-call-parser': { type: 'string' },
         'tokenizer-mode': { type: 'string' },
+        ...SECURITY_FLAGS,
       },
       true,
     );
@@ -95,6 +99,7 @@ export const serveCommand: Command = {
     const mode = v['tokenizer-mode'];
     if (mode !== undefined && mode !== 'mistral' && mode !== 'auto') throw new CliError(`--tokenizer-mode: only 'mistral' (or 'auto') is supported (got '${mode}')`);
     const enableAutoToolChoice = v['enable-auto-tool-choice'] === true;
+    const security = securityOptions(v);
     let llm: LLM;
     try {
       llm = await LLM.create({
@@ -120,7 +125,7 @@ export const serveCommand: Command = {
       if (e instanceof CliError) throw e;
       throw new CliError(`serve: ${(e as Error).message}`);
     }
-    const app = createServer(llm, { apiKey, bodyLimit, limitImagesPerPrompt, enableAutoToolChoice });
+    const app = createServer(llm, { apiKey, bodyLimit, limitImagesPerPrompt, enableAutoToolChoice, ...security });
     try {
       await app.listen({ host, port });
     } catch (e) {
