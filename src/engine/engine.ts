@@ -201,10 +201,14 @@ export class Engine {
       const { state, index } = own;
       if (u.promptLogprobs) state.addPromptLogprobs(u.promptLogprobs);
       let stopString: string | null = null;
-      if (u.sampled) {
+      if (u.sampled.length > 0) {
         const prev = state.lastTokenTime;
-        stopString = state.addToken(index, u.sampled);
-        this.totals.generationTokens++;
+        for (let j = 0; j < u.sampled.length && stopString === null; j++) {
+          stopString = state.addToken(index, u.sampled[j]);
+          this.totals.generationTokens++;
+          // A stop string ends the sequence at this token: the step's later tokens are dropped.
+          if (stopString !== null) u.request.outputTokenIds.length -= u.sampled.length - 1 - j;
+        }
         const now = state.lastTokenTime ?? 0;
         if (prev === null) for (const o of this.observers) o.onFirstToken?.((now - state.arrivalTime) / 1000);
         else for (const o of this.observers) o.onInterToken?.((now - prev) / 1000);
