@@ -77,7 +77,7 @@ export function buildStep(plan: StepPlan, blocks: BlockManager, eosTokenId: numb
 
 /** The sampling of the row that follows `numDrafts` of the request's draft tokens (0: the
  *  row after its last real token), as the step without speculation would sample it. */
-function seqSampling(req: EngineRequest, eosTokenId: number, numDrafts: number): SeqSampling {
+export function seqSampling(req: EngineRequest, eosTokenId: number, numDrafts: number): SeqSampling {
   const p = req.params;
   const banned: number[] = [];
   const outputs = numDrafts === 0 ? req.outputTokenIds : [...req.outputTokenIds, ...req.draftTokenIds.slice(0, numDrafts)];

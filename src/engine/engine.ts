@@ -12,12 +12,16 @@ import { RequestState } from './requestState.js';
 import type { SamplingParams } from './samplingParams.js';
 import { Scheduler, type SeqUpdate } from './scheduler.js';
 import type { EngineTokenizer } from './tokenizerPort.js';
+import type { Speculator } from './speculative/speculator.js';
 
 export interface EngineOptions {
   readonly maxModelLen?: number;
   readonly maxNumSeqs?: number;
   readonly maxNumBatchedTokens?: number;
   readonly enablePrefixCaching?: boolean;
+  /** Speculative decoding (see speculative/): proposes drafts that each step verifies. The
+   *  engine closes it. */
+  readonly speculator?: Speculator;
 }
 
 /** An image and the prompt span it fills. */
@@ -59,6 +63,7 @@ export class Engine {
   readonly scheduler: Scheduler;
   readonly maxModelLen: number;
   readonly observers: EngineObserver[] = [];
+  readonly speculator: Speculator | null;
   private readonly states = new Map<string, RequestState>();
   private readonly owner = new Map<string, { state: RequestState; index: number }>();
   private loop: Promise<void> | null = null;
@@ -95,6 +100,7 @@ export class Engine {
     for (const [name, v] of [['maxModelLen', this.maxModelLen], ['maxNumSeqs', maxNumSeqs], ['maxNumBatchedTokens', maxNumBatchedTokens]] as const) {
       if (!Number.isSafeInteger(v) || v < 1) throw new InvalidRequestError(`${name} must be a positive integer, got ${v}`, name);
     }
+    this.speculator = options.speculator ?? null;
     this.blocks = new BlockManager(runner.kvCache.numBlocks, runner.kvCache.blockSize, options.enablePrefixCaching ?? true);
     this.scheduler = new Scheduler(this.blocks, { maxNumSeqs, maxNumBatchedTokens, maxModelLen: this.maxModelLen, eosTokenId: tokenizer.eosId });
   }
@@ -154,6 +160,7 @@ export class Engine {
    * string found then ends its sequence, and the token this step computed for it is dropped.
    */
   async step(): Promise<boolean> {
+    if (this.speculator) await this.speculator.prepare(this.scheduler.runningRequests);
     const plan = this.scheduler.schedule();
     this.totals.preemptions += plan.preempted.length;
     if (plan.seqs.length === 0) {
@@ -188,6 +195,7 @@ export class Engine {
     };
     for (const o of this.observers) o.onStep?.(stats);
     this.pendingUpdates = this.scheduler.update(plan, output);
+    this.speculator?.observe(plan, this.pendingUpdates);
     return true;
   }
 
@@ -276,6 +284,7 @@ export class Engine {
     for (const id of [...this.states.keys()]) this.abort(id);
     this.kick();
     await this.loop;
+    await this.speculator?.close();
     await this.runner.close();
   }
 

@@ -66,6 +66,11 @@ export class Scheduler {
     return this.running.length;
   }
 
+  /** The running sequences, in scheduling order. */
+  get runningRequests(): readonly EngineRequest[] {
+    return this.running;
+  }
+
   hasUnfinished(): boolean {
     return this.waiting.length + this.running.length > 0;
   }
