@@ -317,7 +317,10 @@ export class Engine {
   private retire(state: RequestState): void {
     if (!this.states.has(state.id)) return;
     this.states.delete(state.id);
-    for (const s of state.seqs) this.owner.delete(s.seq.id);
+    for (const s of state.seqs) {
+      this.owner.delete(s.seq.id);
+      this.speculator?.release(s.seq.id);
+    }
     this.totals.finishedRequests++;
     const e2e = (performance.now() - state.arrivalTime) / 1000;
     const reason = state.error ? 'error' : (state.seqs[0]?.finishReason ?? 'abort');

@@ -82,6 +82,7 @@ export class LLM {
       maxNumSeqs: components.defaults.maxNumSeqs,
       maxNumBatchedTokens: components.defaults.maxNumBatchedTokens,
       enablePrefixCaching: options.enablePrefixCaching,
+      speculator: components.speculator ?? undefined,
     });
   }
 

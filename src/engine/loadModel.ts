@@ -12,6 +12,9 @@ import type { ImagePreprocessor } from './promptInput.js';
 import { openLocalRunner, type RunnerSpec } from './localRunner.js';
 import { startRunnerThread } from './runnerThread.js';
 import { tekkenChatEncoder, tekkenEngineTokenizer, tekkenImageTokenIds } from './tekkenPort.js';
+import { parseSpeculativeConfig, type SpeculativeConfig } from './speculative/config.js';
+import { createSpeculator } from './speculative/createSpeculator.js';
+import type { Speculator } from './speculative/speculator.js';
 
 export interface LoadOptions {
   /** Model directory (HF or Mistral layout), or with loadFormat 'dummy' a built-in config name
@@ -40,14 +43,21 @@ export interface LoadOptions {
   readonly runnerThread?: boolean;
   /** Never replay recorded decode graphs (vLLM's enforce_eager; default: TRAMONTANE_ENFORCE_EAGER=1). */
   readonly enforceEager?: boolean;
+  /** vLLM's speculative_config: `{ method: 'ngram', num_speculative_tokens, prompt_lookup_max,
+   *  prompt_lookup_min }` or `{ method: 'draft_model', model, num_speculative_tokens }` (a JSON
+   *  string, snake_case or camelCase keys). */
+  readonly speculativeConfig?: SpeculativeConfig | string | Record<string, unknown>;
 }
 
 function positiveInt(name: string, v: number | undefined): void {
   if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new InvalidRequestError(`${name} must be a positive integer, got ${v}`, name);
 }
 
-export async function loadComponents(o: LoadOptions): Promise<LLMComponents & { readonly defaults: { maxNumSeqs: number; maxNumBatchedTokens: number } }> {
+export async function loadComponents(
+  o: LoadOptions,
+): Promise<LLMComponents & { readonly defaults: { maxNumSeqs: number; maxNumBatchedTokens: number }; readonly speculator: Speculator | null }> {
   const model = o.model ?? EMBEDDED_MODEL_DIR;
+  const speculative = o.speculativeConfig === undefined ? null : parseSpeculativeConfig(o.speculativeConfig);
   positiveInt('maxModelLen', o.maxModelLen);
   positiveInt('maxNumSeqs', o.maxNumSeqs);
   positiveInt('maxNumBatchedTokens', o.maxNumBatchedTokens);
@@ -58,6 +68,7 @@ export async function loadComponents(o: LoadOptions): Promise<LLMComponents & { 
   const traits = deviceTraits(device); // unknown devices fail here, before any file is read
   const source = await openModelSource({ model, loadFormat: o.loadFormat ?? 'auto', tokenizerPath: o.tokenizer });
   let runner: ModelRunner | null = null;
+  let draftRunner: ModelRunner | null = null;
   let sourceOpen = true; // until closed here or handed to the local runner
   try {
     if (!source.tokenizerPath) throw new InvalidRequestError(`no tekken.json for ${source.origin}: pass a tokenizer`, 'tokenizer');
@@ -90,7 +101,18 @@ export async function loadComponents(o: LoadOptions): Promise<LLMComponents & { 
     // in its thread).
     sourceOpen = false;
     await source.weights.close();
-    runner = await (o.runnerThread ?? traits.blocksCallingThread ? startRunnerThread(spec) : openLocalRunner(spec));
+    const open = (s: RunnerSpec) => (o.runnerThread ?? traits.blocksCallingThread ? startRunnerThread(s) : openLocalRunner(s));
+    if (speculative?.method === 'draft_model') {
+      // The draft first, with a cache of its own size, so the target's memory plan sees it.
+      const draftKv = Math.max(maxModelLen, Math.min(maxNumSeqs * maxModelLen, 1 << 17));
+      const draftSpec: RunnerSpec = { ...spec, model: speculative.model, loadFormat: speculative.loadFormat ?? spec.loadFormat, tokenizer: undefined, kvCacheTokens: draftKv };
+      try {
+        draftRunner = await open(draftSpec);
+      } catch (err) {
+        throw new InvalidRequestError(`speculative config: the draft model ${speculative.model}: ${err instanceof Error ? err.message : String(err)}`, 'speculativeConfig');
+      }
+    }
+    runner = await open(spec);
     let images: ImagePreprocessor | null = null;
     if (cfg.vision) {
       // mistral_common sizes images by the tokenizer's image block; the model config otherwise.
@@ -106,7 +128,14 @@ export async function loadComponents(o: LoadOptions): Promise<LLMComponents & { 
         : ImageEncoder.fromModelConfig(cfg);
       images = { encode: (src) => enc.encode(src) };
     }
+    let speculator: Speculator | null = null;
+    if (speculative) {
+      const d = draftRunner;
+      draftRunner = null; // the speculator owns it now (it closes it on failure too)
+      speculator = await createSpeculator(speculative, { vocabSize: runner.limits.vocabSize, eosTokenId: tekken.eosId }, d);
+    }
     return {
+      speculator,
       runner,
       tokenizer: tekkenEngineTokenizer(tekken),
       imageTokenIds: tekkenImageTokenIds(tekken),
@@ -116,6 +145,7 @@ export async function loadComponents(o: LoadOptions): Promise<LLMComponents & { 
       defaults: { maxNumSeqs, maxNumBatchedTokens },
     };
   } catch (err) {
+    if (draftRunner) await draftRunner.close();
     if (runner) await runner.close();
     else if (sourceOpen) await source.weights.close();
     throw err;

@@ -11,6 +11,7 @@ const USAGE = `usage: tramontane serve [model] [--host H] [--port P] [--api-key 
   [--max-model-len N] [--max-num-seqs N] [--max-num-batched-tokens N] [--gpu-memory-utilization F] [--enforce-eager]
   [--kv-cache-tokens N] [--limit-mm-per-prompt image=N] [--device cpu|cuda] [--load-format auto|dummy]
   [--tokenizer <tekken.json>] [--max-body-bytes N] [--no-enable-prefix-caching] [--runner-thread auto|on|off]
+  [--speculative-config '{"method":"ngram","num_speculative_tokens":4,"prompt_lookup_max":4,"prompt_lookup_min":2}']
 Without a model it serves the embedded tiny checkpoint (random weights: meaningless text).
 The API key may also come from TRAMONTANE_API_KEY; with one set, every route but /health needs
 "Authorization: Bearer <key>".`;
@@ -63,6 +64,7 @@ export const serveCommand: Command = {
         'no-enable-prefix-caching': { type: 'boolean' },
         'runner-thread': { type: 'string' },
         'enforce-eager': { type: 'boolean' },
+        'speculative-config': { type: 'string' },
       },
       true,
     );
@@ -97,6 +99,7 @@ export const serveCommand: Command = {
         enablePrefixCaching: !v['no-enable-prefix-caching'],
         runnerThread,
         enforceEager: v['enforce-eager'] === true,
+        speculativeConfig: v['speculative-config'],
       });
     } catch (e) {
       if (e instanceof CliError) throw e;

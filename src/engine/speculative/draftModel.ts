@@ -98,12 +98,9 @@ export class DraftModelProposer implements Proposer {
     seq.pendingBase = null;
   }
 
-  retain(alive: ReadonlySet<string>): void {
-    for (const id of [...this.seqs.keys()]) {
-      if (alive.has(id)) continue;
-      this.seqs.delete(id);
-      this.blocks.free(id);
-    }
+  release(requestId: string): void {
+    this.seqs.delete(requestId);
+    this.blocks.free(requestId);
   }
 
   async close(): Promise<void> {

@@ -19,7 +19,7 @@ export interface Proposer {
   propose(requests: readonly EngineRequest[], k: number): Promise<void>;
   /** After a verify step: `numAccepted` of the request's drafts were accepted. */
   accepted?(request: EngineRequest, numAccepted: number): void;
-  /** Forgets every request not in `alive` (finished, aborted, preempted). */
-  retain?(alive: ReadonlySet<string>): void;
+  /** Forgets a request (finished, aborted or preempted): what it held returns to its pools. */
+  release?(requestId: string): void;
   close?(): Promise<void>;
 }

@@ -23,6 +23,8 @@ export interface SpecDecodeStats {
 export class Speculator {
   readonly stats: SpecDecodeStats;
   private readonly backoff = new Map<string, { failures: number; skip: number }>();
+  /** Requests the proposer has been asked about and not yet told to release. */
+  private readonly known = new Set<string>();
 
   constructor(
     readonly proposer: Proposer,
@@ -47,8 +49,8 @@ export class Speculator {
       }
       eligible.push(req);
     }
-    for (const id of this.backoff.keys()) if (!alive.has(id)) this.backoff.delete(id);
-    this.proposer.retain?.(alive);
+    for (const id of [...this.known]) if (!alive.has(id)) this.release(id); // preempted, or ended unseen
+    for (const req of eligible) this.known.add(req.id);
     if (eligible.length > 0) await this.proposer.propose(eligible, this.numSpeculativeTokens);
   }
 
@@ -76,6 +78,12 @@ export class Speculator {
       }
       this.backoff.set(s.request.id, b);
     }
+  }
+
+  /** The request left the running set (finished, aborted, preempted). */
+  release(requestId: string): void {
+    this.backoff.delete(requestId);
+    if (this.known.delete(requestId)) this.proposer.release?.(requestId);
   }
 
   async close(): Promise<void> {
