@@ -26,6 +26,7 @@ export interface LoadModelOptions {
   readonly maxNumSeqs?: number;
   readonly maxNumBatchedTokens?: number;
   readonly enforceEager?: boolean;
+  readonly kvCacheTokens?: number;
 }
 
 /** parseArgs options of the model, device and context-length flags (each command checks
@@ -54,6 +55,7 @@ export async function loadModel(o: LoadModelOptions): Promise<LoadedModel> {
       maxNumSeqs: o.maxNumSeqs ?? 1,
       maxNumBatchedTokens: o.maxNumBatchedTokens,
       enforceEager: o.enforceEager,
+      kvCacheTokens: o.kvCacheTokens,
     });
     return { source: m.source, backend: m.backend, runner: m.runner, close: () => m.close() };
   } catch (e) {

@@ -140,8 +140,9 @@ export class BlockManager {
     if (!table) return;
     const keep = this.blocksFor(numTokens);
     while (table.length > keep) {
-      const b = table.pop() as number;
+      const b = table[table.length - 1];
       if (this.refCount[b] !== 1 || this.blockHash[b] !== null) throw new Error(`block ${b} of request ${requestId} is shared or cached; it cannot be trimmed`);
+      table.pop();
       this.refCount[b] = 0;
       this.pushTail(b);
     }

@@ -54,6 +54,8 @@ export interface StepStats {
   readonly numBatchedTokens: number;
   /** Every sequence computed exactly one token (a pure decode step, no prompt chunk). */
   readonly decodeOnly: boolean;
+  /** Draft tokens verified in the step (speculative decoding), counted in numBatchedTokens. */
+  readonly numDraftTokens: number;
   /** Seconds from issuing the step to its output (the runner's execute). */
   readonly executeSeconds: number;
 }
@@ -191,6 +193,7 @@ export class Engine {
     const stats: StepStats = {
       numBatchedTokens: plan.numBatchedTokens,
       decodeOnly: plan.seqs.every((s) => s.numNewTokens === 1 && s.startPosition >= s.request.numPromptTokens),
+      numDraftTokens: plan.seqs.reduce((n, s) => n + s.numDraftTokens, 0),
       executeSeconds: this.lastExecuteSeconds,
     };
     for (const o of this.observers) o.onStep?.(stats);
