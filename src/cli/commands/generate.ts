@@ -10,11 +10,15 @@ import { loadPromptImages } from '../generate/promptImages.js';
 import { requestOutputJson } from '../generate/requestOutput.js';
 import { generate } from '../../model/generateLoop.js';
 import { findImageSpans } from '../../model/imageSpans.js';
+import { parseSpeculativeConfig, type SpeculativeConfig } from '../../engine/speculative/config.js';
+import { createSpeculator } from '../../engine/speculative/createSpeculator.js';
+import { generateWithEngine } from '../generate/engineGenerate.js';
 
 const USAGE = `usage: tramontane generate (--prompt <text> | --prompt-tokens <id,id,...>)
   ${MODEL_FLAGS_USAGE}
   [--image <path|url>]... [--max-tokens N] [--temperature T] [--top-p P] [--top-k K] [--min-p P]
   [--seed S] [--logprobs K] [--prompt-logprobs K] [--json] [--max-model-len N]
+  [--speculative-config '{"method":"ngram","num_speculative_tokens":4}' | '{"method":"draft_model","model":DIR,"num_speculative_tokens":4}']
 Without --model it runs the embedded tiny checkpoint (random weights: meaningless text). --device
 defaults to cuda when a CUDA driver and a GPU are present, else cpu.`;
 
@@ -36,6 +40,7 @@ export const generateCommand: Command = {
       logprobs: { type: 'string' },
       'prompt-logprobs': { type: 'string' },
       json: { type: 'boolean' },
+      'speculative-config': { type: 'string' },
     });
     if (!parsed) return 0;
     const v = parsed.values;
@@ -53,7 +58,24 @@ export const generateCommand: Command = {
     const maxModelLen = parseNumberFlag('max-model-len', v['max-model-len'], { integer: true, min: 2 });
     const promptTokens = v['prompt-tokens'] === undefined ? null : parseIdList('prompt-tokens', v['prompt-tokens']);
 
-    const model = await loadModel({ model: v.model, tokenizer: v.tokenizer, loadFormat: v['load-format'], device: v.device, maxModelLen });
+    let speculative: SpeculativeConfig | null = null;
+    try {
+      speculative = v['speculative-config'] === undefined ? null : parseSpeculativeConfig(v['speculative-config']);
+    } catch (e) {
+      throw new CliError(`--speculative-config: ${(e as Error).message}`);
+    }
+    // A draft model loads first, so the target's memory plan sees it.
+    const draft =
+      speculative?.method === 'draft_model'
+        ? await loadModel({ model: speculative.model, loadFormat: speculative.loadFormat ?? v['load-format'], device: v.device, maxModelLen })
+        : null;
+    let model;
+    try {
+      model = await loadModel({ model: v.model, tokenizer: v.tokenizer, loadFormat: v['load-format'], device: v.device, maxModelLen });
+    } catch (e) {
+      await draft?.close();
+      throw e;
+    }
     try {
       const cfg = model.source.config;
       const tokenizerPath = model.source.tokenizerPath;
@@ -89,12 +111,20 @@ export const generateCommand: Command = {
         if (!v.json && piece) process.stdout.write(piece);
       };
       let result;
+      const options = {
+        maxTokens, temperature, topP, topK, minP, seed, logprobs, promptLogprobs,
+        eosTokenId: codec.eosId,
+        onToken: (id: number) => emit(stream.push(id)),
+      };
       try {
-        result = await generate(model.runner, cfg, ids, images, {
-          maxTokens, temperature, topP, topK, minP, seed, logprobs, promptLogprobs,
-          eosTokenId: codec.eosId,
-          onToken: (id) => emit(stream.push(id)),
-        });
+        if (speculative) {
+          const speculator = await createSpeculator(speculative, { vocabSize: model.runner.limits.vocabSize, eosTokenId: codec.eosId }, draft?.runner ?? null);
+          const spans = findImageSpans(ids, cfg);
+          const engineImages = images.map((img, k) => ({ pixels: img.pixels, height: img.height, width: img.width, spanStart: spans[k].start, spanLength: spans[k].length }));
+          result = await generateWithEngine(model.runner, ids, engineImages, options, speculator);
+        } else {
+          result = await generate(model.runner, cfg, ids, images, options);
+        }
       } catch (e) {
         throw e instanceof CliError ? e : new CliError((e as Error).message);
       }
@@ -111,6 +141,7 @@ export const generateCommand: Command = {
       return 0;
     } finally {
       await model.close();
+      await draft?.close(); // after the speculator closed its runner (closing twice is a no-op)
     }
   },
 };
