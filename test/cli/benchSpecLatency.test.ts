@@ -18,13 +18,17 @@ test('bench latency --speculative-config: replay at 100% accepts every draft in 
       { method: 'replay', num_speculative_tokens: 4, replay_accept_rate: 1 },
       { method: 'replay', num_speculative_tokens: 2, replay_accept_rate: 0 },
       { method: 'ngram', num_speculative_tokens: 3 },
+      { method: 'replay', num_speculative_tokens: 4, replay_accept_rate: 0, replay_adaptive: true },
     ];
     const r = spawnSync(process.execPath, [main, 'bench', 'latency', '--model', fixture('models', 'tiny-a', 'mistral'), '--input-len', '12', '--output-len', '21',
       '--batch-size', '2', '--num-iters-warmup', '0', '--num-iters', '1', '--speculative-config', JSON.stringify(configs), '--output-json', out], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     const json = JSON.parse(readFileSync(out, 'utf8'));
-    assert.equal(json.runs.length, 4);
+    assert.equal(json.runs.length, 5);
     const [plain, all, none] = json.runs;
+    const backedOff = json.runs[4];
+    assert.equal(backedOff.acceptance, 0);
+    assert.ok(backedOff.steps_per_iteration >= plain.steps_per_iteration, 'no draft accepted: as many steps as plain');
     assert.equal(plain.config, null);
     assert.equal(all.acceptance, 1);
     assert.equal(all.mean_accepted_per_draft > 3, true);

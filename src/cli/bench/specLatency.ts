@@ -156,7 +156,7 @@ export async function benchSpecLatency(o: SpecBenchOptions): Promise<number> {
     show(runs[0]);
     for (const config of configs) {
       let speculator: Speculator;
-      if (config.method === 'replay') speculator = new Speculator(new ReplayProposer(recordings, config.acceptRate, vocab), config.numSpeculativeTokens, false);
+      if (config.method === 'replay') speculator = new Speculator(new ReplayProposer(recordings, config.acceptRate, vocab), config.numSpeculativeTokens, config.adaptive);
       else speculator = await createSpeculator(config, { vocabSize: vocab, eosTokenId: idsOnly.eosId }, config.method === 'draft_model' && draft ? draft.runner : null);
       const r = await measure(speculator);
       const same = r.outputs.every((t, i) => t.length === plain.outputs[i].length && t.every((x, j) => x === plain.outputs[i][j]));

@@ -30,6 +30,8 @@ export interface ReplaySpeculation {
   readonly method: 'replay';
   readonly numSpeculativeTokens: number;
   readonly acceptRate: number;
+  /** Back off after rejected proposals as n-gram does (measures that path's cost at 0%). */
+  readonly adaptive: boolean;
 }
 
 export type SpeculativeConfig = NgramSpeculation | DraftModelSpeculation | ReplaySpeculation;
@@ -47,6 +49,8 @@ const KEYS: Record<string, string> = {
   loadFormat: 'loadFormat',
   replay_accept_rate: 'acceptRate',
   acceptRate: 'acceptRate',
+  replay_adaptive: 'adaptive',
+  adaptive: 'adaptive',
 };
 
 /** Parses a JSON string or an object; `allowReplay` only for the latency benchmark. */
@@ -95,10 +99,11 @@ export function parseSpeculativeConfig(input: unknown, options: { readonly allow
     }
     case 'replay': {
       if (!options.allowReplay) bad("method 'replay' is for `tramontane bench latency` only");
-      allowed(['method', 'numSpeculativeTokens', 'acceptRate']);
+      allowed(['method', 'numSpeculativeTokens', 'acceptRate', 'adaptive']);
       const r = o.acceptRate ?? 1;
       if (typeof r !== 'number' || !(r >= 0 && r <= 1)) bad(`replay_accept_rate must be in [0, 1], got ${JSON.stringify(r)}`);
-      return { method: 'replay', numSpeculativeTokens: k, acceptRate: r as number };
+      if (o.adaptive !== undefined && typeof o.adaptive !== 'boolean') bad('replay_adaptive must be true or false');
+      return { method: 'replay', numSpeculativeTokens: k, acceptRate: r as number, adaptive: o.adaptive === true };
     }
     default:
       return bad(`method must be 'ngram' or 'draft_model', got ${JSON.stringify(o.method)}`);

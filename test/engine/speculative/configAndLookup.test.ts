@@ -25,7 +25,7 @@ test('speculative config: vLLM JSON and camelCase objects; bad values refused wi
     ['x'.repeat(5000), /longer than 4096/],
   ];
   for (const [input, re] of bad) assert.throws(() => parseSpeculativeConfig(input), re, JSON.stringify(input).slice(0, 60));
-  assert.deepEqual(parseSpeculativeConfig({ method: 'replay', num_speculative_tokens: 2, replay_accept_rate: 0.5 }, { allowReplay: true }), { method: 'replay', numSpeculativeTokens: 2, acceptRate: 0.5 });
+  assert.deepEqual(parseSpeculativeConfig({ method: 'replay', num_speculative_tokens: 2, replay_accept_rate: 0.5 }, { allowReplay: true }), { method: 'replay', numSpeculativeTokens: 2, acceptRate: 0.5, adaptive: false });
 });
 
 test('prompt lookup: the continuation of the latest earlier match of the longest suffix', () => {
