@@ -102,7 +102,10 @@ export async function benchSpecLatency(o: SpecBenchOptions): Promise<number> {
     const engineOptions = { maxNumSeqs: o.batchSize, maxNumBatchedTokens: runner.limits.maxNumBatchedTokens, enablePrefixCaching: false };
     console.log(`model ${model.source.origin}, ${model.backend.name} backend on ${model.backend.describe().device}; input_len ${o.inputLen}, output_len ${o.outputLen}, batch_size ${o.batchSize}`);
     const measure = async (speculator: Speculator | null): Promise<{ fig: Omit<RunFigures, 'config' | 'speedup_vs_plain'>; outputs: number[][] }> => {
-      const engine = new Engine(runner, idsOnly, { ...engineOptions, speculator: speculator ?? undefined });
+      // Plain runs get a speculator that proposes nothing: the engine then starts each iteration
+      // with every prompt queued (it awaits the proposer before its first schedule), as with drafts.
+      const none = new Speculator({ propose: async () => undefined }, 1, false);
+      const engine = new Engine(runner, idsOnly, { ...engineOptions, speculator: speculator ?? none });
       const plainSteps: number[] = [];
       const verifySteps: number[] = [];
       let record = false;
