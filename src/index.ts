@@ -1,7 +1,9 @@
 // tramontane: the library entry point. Each layer re-exports its public surface here.
 export { VERSION } from './version.js';
 export { LLM } from './engine/llm.js';
-export type { LLMComponents, LLMTokenizer, UserContentChunk, ChatTurn, ChatEncoder, GenerateOptions as LLMGenerateOptions } from './engine/llm.js';
+export type { LLMTokenizer, UserContentChunk, GenerateOptions as LLMGenerateOptions } from './engine/llm.js';
+export type { LLMComponents } from './engine/loadModel.js';
+export type { ChatTurn, ChatEncoder } from './engine/chatPort.js';
 export { resolveSamplingParams, DEFAULT_SAMPLING_PARAMS } from './engine/samplingParams.js';
 export type { SamplingParams, SamplingParamsInput } from './engine/samplingParams.js';
 export type { RequestOutput, CompletionOutput, TokenLogprob, PositionLogprobs } from './engine/outputs.js';
@@ -35,17 +37,17 @@ export { createCudaBackend } from './backend/cuda/createCudaBackend.js';
 export type { CudaBackend, CudaBackendOptions } from './backend/cuda/cudaBackend.js';
 export { CudaError, CudaUnavailableError, KernelCompileError } from './backend/cuda/ffi/errors.js';
 
-// The network on a backend: ModelRunner and a single-request generation loop.
+// The network on a backend: the ModelRunner (generation goes through LLM / Engine).
 export { createRunner, KV_BLOCK_SIZE } from './model/modelRunner.js';
 export type { CreateRunnerOptions } from './model/modelRunner.js';
-export { generate } from './model/generateLoop.js';
-export type { GenerateOptions, GenerateResult } from './model/generateLoop.js';
 export type { EncoderImage } from './model/imagePatches.js';
 
 // Model sources: checkpoint directories, built-in configs, seeded dummy weights (--load-format dummy).
 export { openModelSource, LOAD_FORMATS, EMBEDDED_MODEL_DIR } from './model/modelSource.js';
 export type { LoadFormat, ModelSource, ModelSourceOptions } from './model/modelSource.js';
 export { loadModelRunner } from './model/loadModelRunner.js';
+export { envSwitches, openRunner, runnerSizes } from './engine/composition.js';
+export type { EnvSwitches, OpenedRunner, RunnerSizes, RunnerSpec } from './engine/composition.js';
 export type { LoadModelRunnerOptions, LoadedModelRunner } from './model/loadModelRunner.js';
 export { createDeviceBackend, defaultDevice, DEVICES, BackendUnavailableError } from './backend/deviceBackend.js';
 export { BUILTIN_CONFIG_NAMES, loadBuiltinConfig, builtinConfigDir } from './model/builtinConfigs.js';

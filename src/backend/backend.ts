@@ -13,9 +13,9 @@
 // - Ops are enqueued in order; `download` and the sampling ops resolve once their inputs are
 //   computed. A backend may run ops asynchronously (CUDA stream) as long as that order holds.
 
-import type { HostTensor } from '../model/weights.js';
-import type { SampledToken, SeqSampling, TokenLogprobs } from '../model/sampling.js';
-import type { DummyFillSpec } from '../model/dummyWeights.js';
+import type { HostTensor } from './hostTensor.js';
+import type { SampledToken, SeqSampling, TokenLogprobs } from './sampling/types.js';
+import type { DummyFillSpec } from './dummyFill.js';
 
 export type DType = 'f32' | 'bf16' | 'f16' | 'i32';
 
@@ -206,7 +206,7 @@ export interface Backend {
     theta: number,
   ): void;
 
-  /** Pixtral 2D RoPE (SPEC.md §3), in place on q and k [n, numHeads*headDim]: with
+  /** Pixtral 2D RoPE (docs/model.md#the-math), in place on q and k [n, numHeads*headDim]: with
    *  f_j = theta^(-j/(headDim/2)), patch (r, c) has angles [r f_0, r f_2, .., c f_1, c f_3, ..]
    *  (headDim/2 of them), duplicated to headDim and applied with rotate-half.
    *  patchRows, patchCols i32 [n]. */

@@ -16,6 +16,10 @@ export class BackendUnavailableError extends Error {
 export interface DeviceBackendOptions {
   /** CPU: matmul threads (default: every core). */
   readonly threads?: number;
+  /** CUDA: wait for the GPU in cuStreamSynchronize instead of polling (A/B measurements). */
+  readonly cudaBlockingWait?: boolean;
+  /** CUDA: the split-K gemv threshold (CudaBackendOptions.gemvSplitKMaxN). */
+  readonly gemvSplitKMaxN?: number;
 }
 
 /** What the engine plans around, per device. */
@@ -51,7 +55,7 @@ export async function createDeviceBackend(device: string, options: DeviceBackend
       // Loaded on demand: koffi and the CUDA libraries only when a GPU is asked for.
       const { createCudaBackend } = await import('./cuda/createCudaBackend.js');
       try {
-        return await createCudaBackend();
+        return await createCudaBackend({ blockingWait: options.cudaBlockingWait, gemvSplitKMaxN: options.gemvSplitKMaxN });
       } catch (err) {
         const e = err as Error;
         if (e.name === 'CudaUnavailableError') throw new BackendUnavailableError(`CUDA backend not available: ${e.message}`);

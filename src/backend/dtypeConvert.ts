@@ -1,5 +1,5 @@
 // Host-side conversion of raw little-endian weight bytes to f32.
-import type { WeightDType } from '../model/config.js';
+import type { WeightDType } from './hostTensor.js';
 
 /** bf16 bits (upper half of an f32) -> f32 values. */
 export function bf16ToF32(src: Uint16Array, dst: Float32Array): void {

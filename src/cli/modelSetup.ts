@@ -1,12 +1,11 @@
 // Shared by `generate`, `serve` and `bench latency`: the flags that choose a model, a device and
 // the context length (--model, --load-format, --device, --tokenizer, --max-model-len); and, for
-// generate and bench latency, the shared loader behind them (src/model/loadModelRunner.ts),
-// errors as CliErrors.
+// bench latency, the composition root behind it (src/engine/composition.ts), errors as CliErrors.
 import type { Backend } from '../backend/backend.js';
 import { DEVICES } from '../backend/deviceBackend.js';
-import { loadModelRunner } from '../model/loadModelRunner.js';
 import { LOAD_FORMATS, type LoadFormat, type ModelSource } from '../model/modelSource.js';
 import type { ModelRunner } from '../model/runner.js';
+import { openRunner } from '../engine/composition.js';
 import { CliError } from './errors.js';
 
 export interface LoadedModel {
@@ -41,18 +40,25 @@ export const MODEL_FLAGS = {
 
 export const MODEL_FLAGS_USAGE = `[--model <dir|mistral-small-3.1-24b>] [--load-format auto|dummy] [--device cpu|cuda] [--tokenizer <tekken.json>]`;
 
+/** Checks --load-format and --device; returns the load format. */
+export function checkModelChoice(loadFormat: string | undefined, device: string | undefined): LoadFormat {
+  const format = loadFormat ?? 'auto';
+  if (!(LOAD_FORMATS as readonly string[]).includes(format)) throw new CliError(`--load-format must be one of ${LOAD_FORMATS.join(', ')} (got '${format}')`);
+  if (device !== undefined && !(DEVICES as readonly string[]).includes(device)) throw new CliError(`--device must be one of ${DEVICES.join(', ')} (got '${device}')`);
+  return format as LoadFormat;
+}
+
 export async function loadModel(o: LoadModelOptions): Promise<LoadedModel> {
-  const loadFormat = o.loadFormat ?? 'auto';
-  if (!(LOAD_FORMATS as readonly string[]).includes(loadFormat)) throw new CliError(`--load-format must be one of ${LOAD_FORMATS.join(', ')} (got '${loadFormat}')`);
-  if (o.device !== undefined && !(DEVICES as readonly string[]).includes(o.device)) throw new CliError(`--device must be one of ${DEVICES.join(', ')} (got '${o.device}')`);
+  const loadFormat = checkModelChoice(o.loadFormat, o.device);
   try {
-    const m = await loadModelRunner({
+    const m = await openRunner({
       model: o.model,
-      loadFormat: loadFormat as LoadFormat,
-      tokenizerPath: o.tokenizer,
+      loadFormat,
+      tokenizer: o.tokenizer,
       device: o.device,
       maxModelLen: o.maxModelLen,
-      maxNumSeqs: o.maxNumSeqs ?? 1,
+      maxNumSeqs: o.maxNumSeqs,
+      defaultMaxNumSeqs: 1,
       maxNumBatchedTokens: o.maxNumBatchedTokens,
       enforceEager: o.enforceEager,
       kvCacheTokens: o.kvCacheTokens,

@@ -5,11 +5,11 @@
 import { Engine, type EngineInput, type EngineOptions } from './engine.js';
 import { InvalidRequestError } from './errors.js';
 import type { RequestOutput } from './outputs.js';
-import { preparePrompt, type ImagePreprocessor, type ImageSource, type ImageTokenIds, type PreparedImage, type PromptInput } from './promptInput.js';
+import { preparePrompt, type ImageSource, type PreparedImage, type PromptInput } from './promptInput.js';
 import { resolveSamplingParams, type SamplingParams, type SamplingParamsInput } from './samplingParams.js';
+import type { ChatTurn } from './chatPort.js';
 import type { EngineTokenizer } from './tokenizerPort.js';
-import type { ModelRunner } from '../model/runner.js';
-import { loadComponents, type LoadOptions } from './loadModel.js';
+import { loadComponents, type LLMComponents, type LoadOptions } from './loadModel.js';
 
 /** mistral_common's content chunks, as the model card's example builds them. */
 export type UserContentChunk =
@@ -22,29 +22,6 @@ export interface LLMTokenizer extends EngineTokenizer {
   /** Base-model prompt: the chunks in order, images as their token spans; no BOS, no [INST].
    *  Feed the result to generate() as `{ promptTokenIds: tokens, multiModalData: { image: images } }`. */
   encodeUserContent(chunks: readonly UserContentChunk[]): Promise<{ tokens: number[]; images: PreparedImage[] }>;
-}
-
-export type ChatContentPart = { readonly type: 'text'; readonly text: string } | { readonly type: 'image'; readonly image: PreparedImage };
-
-export interface ChatTurn {
-  readonly role: 'system' | 'user' | 'assistant';
-  readonly content: string | readonly ChatContentPart[];
-}
-
-/** The instruct (v7) encoding of a chat: its tokens, and its images in the order of their spans. */
-export type ChatEncoder = (turns: readonly ChatTurn[], options: { readonly continueFinalMessage: boolean }) => { tokens: number[]; images: PreparedImage[] };
-
-/** The pieces an LLM runs on: a loaded model runner, its tokenizer, its image preprocessor. */
-export interface LLMComponents {
-  readonly runner: ModelRunner;
-  readonly tokenizer: EngineTokenizer;
-  readonly imageTokenIds: ImageTokenIds;
-  /** null for a text-only model. */
-  readonly images: ImagePreprocessor | null;
-  /** The name requests and /v1/models use. */
-  readonly modelName: string;
-  /** The chat template; null for a model without one. */
-  readonly encodeChat: ChatEncoder | null;
 }
 
 export interface GenerateOptions {

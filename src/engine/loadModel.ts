@@ -6,15 +6,34 @@ import { ImageEncoder } from '../image/index.js';
 import { EMBEDDED_MODEL_DIR, openModelSource, type LoadFormat } from '../model/modelSource.js';
 import type { ModelRunner } from '../model/runner.js';
 import { Tekkenizer } from '../tokenizer/index.js';
+import { imageTokenIdsOf } from '../tokenizer/requestEncoding.js';
 import { InvalidRequestError } from './errors.js';
-import type { LLMComponents } from './llm.js';
-import type { ImagePreprocessor } from './promptInput.js';
-import { openLocalRunner, type RunnerSpec } from './localRunner.js';
+import type { ImagePreprocessor, ImageTokenIds } from './promptInput.js';
+import { envSwitches, runnerSizes, type RunnerSpec } from './composition.js';
+import { openLocalRunner } from './localRunner.js';
 import { startRunnerThread } from './runnerThread.js';
-import { tekkenChatEncoder, tekkenEngineTokenizer, tekkenImageTokenIds } from './tekkenPort.js';
+import { tekkenChatEncoder, tekkenEngineTokenizer } from './tekkenPort.js';
+import type { ChatEncoder } from './chatPort.js';
+import type { EngineTokenizer } from './tokenizerPort.js';
 import { parseSpeculativeConfig, type SpeculativeConfig } from './speculative/config.js';
 import { createSpeculator } from './speculative/createSpeculator.js';
 import type { Speculator } from './speculative/speculator.js';
+
+/** The pieces an LLM runs on: a loaded model runner, its tokenizer, its image preprocessor. */
+export interface LLMComponents {
+  readonly runner: ModelRunner;
+  readonly tokenizer: EngineTokenizer;
+  readonly imageTokenIds: ImageTokenIds;
+  /** null for a text-only model. */
+  readonly images: ImagePreprocessor | null;
+  /** The name requests and /v1/models use. */
+  readonly modelName: string;
+  /** The chat template; null for a model without one. */
+  readonly encodeChat: ChatEncoder | null;
+}
+
+/** vLLM's default max_num_seqs. */
+const DEFAULT_MAX_NUM_SEQS = 256;
 
 export interface LoadOptions {
   /** Model directory (HF or Mistral layout), or with loadFormat 'dummy' a built-in config name
@@ -49,19 +68,11 @@ export interface LoadOptions {
   readonly speculativeConfig?: SpeculativeConfig | string | Record<string, unknown>;
 }
 
-function positiveInt(name: string, v: number | undefined): void {
-  if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new InvalidRequestError(`${name} must be a positive integer, got ${v}`, name);
-}
-
 export async function loadComponents(
   o: LoadOptions,
 ): Promise<LLMComponents & { readonly defaults: { maxNumSeqs: number; maxNumBatchedTokens: number }; readonly speculator: Speculator | null }> {
   const model = o.model ?? EMBEDDED_MODEL_DIR;
   const speculative = o.speculativeConfig === undefined ? null : parseSpeculativeConfig(o.speculativeConfig);
-  positiveInt('maxModelLen', o.maxModelLen);
-  positiveInt('maxNumSeqs', o.maxNumSeqs);
-  positiveInt('maxNumBatchedTokens', o.maxNumBatchedTokens);
-  positiveInt('kvCacheTokens', o.kvCacheTokens);
   const util = o.gpuMemoryUtilization ?? 0.9;
   if (!(util > 0 && util <= 1)) throw new InvalidRequestError(`gpuMemoryUtilization must be in (0, 1], got ${util}`, 'gpuMemoryUtilization');
   const device = o.device ?? (await defaultDevice());
@@ -74,28 +85,18 @@ export async function loadComponents(
     if (!source.tokenizerPath) throw new InvalidRequestError(`no tekken.json for ${source.origin}: pass a tokenizer`, 'tokenizer');
     const tekken = Tekkenizer.fromFile(source.tokenizerPath);
     const cfg = source.config;
-    // In host memory the default context is capped (as `tramontane generate` does): pass maxModelLen for more.
-    const maxModelLen = o.maxModelLen ?? (traits.hostMemory ? Math.min(cfg.text.maxPositionEmbeddings, 8192) : cfg.text.maxPositionEmbeddings);
-    if (maxModelLen > cfg.text.maxPositionEmbeddings) {
-      throw new InvalidRequestError(`maxModelLen ${maxModelLen} is more than the model's ${cfg.text.maxPositionEmbeddings} positions`, 'maxModelLen');
-    }
-    const maxNumSeqs = o.maxNumSeqs ?? 256;
-    // vLLM's default with chunked prefill.
-    const maxNumBatchedTokens = o.maxNumBatchedTokens ?? 2048;
-    // In host memory, keep the cache to what the sequences can use rather than a memory fraction.
-    const kvCacheTokens = o.kvCacheTokens ?? (traits.hostMemory ? Math.max(maxModelLen, Math.min(maxNumSeqs * maxModelLen, 1 << 17)) : undefined);
+    const sizes = runnerSizes(cfg.text.maxPositionEmbeddings, traits, o, DEFAULT_MAX_NUM_SEQS);
+    const { maxNumSeqs, maxNumBatchedTokens } = sizes;
     const spec: RunnerSpec = {
       model,
       loadFormat: o.loadFormat ?? 'auto',
       tokenizer: o.tokenizer,
       device,
       threads: o.threads,
-      maxModelLen,
-      maxNumSeqs,
-      maxNumBatchedTokens,
-      kvCacheTokens,
+      ...sizes,
       gpuMemoryUtilization: util,
       enforceEager: o.enforceEager,
+      switches: envSwitches(),
     };
     // The source gave the config and tokenizer; the runner opens the weights itself (here or
     // in its thread).
@@ -104,7 +105,7 @@ export async function loadComponents(
     const open = (s: RunnerSpec) => (o.runnerThread ?? traits.blocksCallingThread ? startRunnerThread(s) : openLocalRunner(s));
     if (speculative?.method === 'draft_model') {
       // The draft first, with a cache of its own size, so the target's memory plan sees it.
-      const draftKv = Math.max(maxModelLen, Math.min(maxNumSeqs * maxModelLen, 1 << 17));
+      const draftKv = Math.max(sizes.maxModelLen, Math.min(maxNumSeqs * sizes.maxModelLen, 1 << 17));
       const draftSpec: RunnerSpec = { ...spec, model: speculative.model, loadFormat: speculative.loadFormat ?? spec.loadFormat, tokenizer: undefined, kvCacheTokens: draftKv };
       try {
         draftRunner = await open(draftSpec);
@@ -138,7 +139,7 @@ export async function loadComponents(
       speculator,
       runner,
       tokenizer: tekkenEngineTokenizer(tekken),
-      imageTokenIds: tekkenImageTokenIds(tekken),
+      imageTokenIds: imageTokenIdsOf(tekken),
       images,
       modelName: o.servedModelName ?? (o.model === undefined ? 'tramontane-tiny' : basename(resolve(model))),
       encodeChat: tekkenChatEncoder(tekken),

@@ -3,6 +3,8 @@
 // given and its images fill the prompt's [IMG] spans in order.
 import type { EngineImage, EngineInput } from './engine.js';
 import { InvalidRequestError } from './errors.js';
+import { findImageSpans as findSpans, UnterminatedImageSpanError, type ImageSpan } from '../tokenizer/imageSpans.js';
+import type { ImageTokenIds } from '../tokenizer/requestEncoding.js';
 import type { EngineTokenizer } from './tokenizerPort.js';
 
 export type ImageSource = string | URL | Uint8Array;
@@ -34,31 +36,20 @@ export interface TokensPrompt {
 
 export type PromptInput = string | TextPrompt | TokensPrompt;
 
-export interface ImageTokenIds {
-  readonly img: number;
-  readonly imgBreak: number;
-  readonly imgEnd: number;
-}
+export type { ImageTokenIds };
 
 export function isPreparedImage(x: unknown): x is PreparedImage {
   return typeof x === 'object' && x !== null && !(x instanceof Uint8Array) && !(x instanceof URL) && (x as PreparedImage).pixels instanceof Float32Array;
 }
 
-/** The [IMG]...[IMG_END] spans of a prompt, in order. */
-export function findImageSpans(ids: readonly number[], t: ImageTokenIds): { start: number; length: number }[] {
-  const spans: { start: number; length: number }[] = [];
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i];
-    if (id !== t.img && id !== t.imgBreak && id !== t.imgEnd) continue;
-    let j = i;
-    while (j < ids.length && (ids[j] === t.img || ids[j] === t.imgBreak)) j++;
-    if (j >= ids.length || ids[j] !== t.imgEnd) {
-      throw new InvalidRequestError(`the image tokens starting at position ${i} of the prompt are not ended by [IMG_END]`, 'promptTokenIds');
-    }
-    spans.push({ start: i, length: j + 1 - i });
-    i = j;
+/** The [IMG]...[IMG_END] spans of a prompt, in order; a run without [IMG_END] is the client's error. */
+export function findImageSpans(ids: readonly number[], t: ImageTokenIds): ImageSpan[] {
+  try {
+    return findSpans(ids, t);
+  } catch (err) {
+    if (!(err instanceof UnterminatedImageSpanError)) throw err;
+    throw new InvalidRequestError(`the image tokens starting at position ${err.position} of the prompt are not ended by [IMG_END]`, 'promptTokenIds');
   }
-  return spans;
 }
 
 /** Turns one prompt into an engine input, loading and preprocessing its images. */

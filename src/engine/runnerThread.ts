@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import type { ForwardBatch } from '../model/forwardBatch.js';
 import type { KvCacheGeometry, ModelRunner, RunnerLimits } from '../model/runner.js';
 import type { BatchSampling, PromptLogprobsRequest, StepOutput } from '../model/sampling.js';
-import type { RunnerSpec } from './localRunner.js';
+import type { RunnerSpec } from './composition.js';
 
 /** Messages from the worker. */
 export type RunnerThreadReply =

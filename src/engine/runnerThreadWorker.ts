@@ -2,7 +2,8 @@
 // close requests one at a time.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ModelRunner } from '../model/runner.js';
-import { openLocalRunner, type RunnerSpec } from './localRunner.js';
+import type { RunnerSpec } from './composition.js';
+import { openLocalRunner } from './localRunner.js';
 import type { RunnerThreadReply, RunnerThreadRequest } from './runnerThread.js';
 
 const port = parentPort;

@@ -1,10 +1,11 @@
 // The Tekken tokenizer seen through the engine's ports: EngineTokenizer (encode, decode,
 // incremental detokenisation) and the v7 chat encoder with images.
 import { encodeChat, type ChatMessage, type ImageChunk } from '../tokenizer/index.js';
+import { imageTokenIdsOf } from '../tokenizer/requestEncoding.js';
 import { IncrementalDetokenizer } from '../tokenizer/incrementalDetokenizer.js';
 import type { Tekkenizer } from '../tokenizer/tekkenizer.js';
-import type { ChatEncoder, ChatTurn } from './llm.js';
 import type { ImageTokenIds, PreparedImage } from './promptInput.js';
+import type { ChatEncoder, ChatTurn } from './chatPort.js';
 import type { EngineTokenizer } from './tokenizerPort.js';
 
 export function tekkenEngineTokenizer(t: Tekkenizer): EngineTokenizer {
@@ -23,10 +24,6 @@ export function tekkenEngineTokenizer(t: Tekkenizer): EngineTokenizer {
   };
 }
 
-export function tekkenImageTokenIds(t: Tekkenizer): ImageTokenIds {
-  return { img: t.imgId, imgBreak: t.imgBreakId, imgEnd: t.imgEndId };
-}
-
 interface ImageWithGrid extends ImageChunk {
   readonly prepared: PreparedImage;
 }
@@ -40,7 +37,7 @@ function gridOf(img: PreparedImage, ids: ImageTokenIds): { widthTokens: number; 
 }
 
 export function tekkenChatEncoder(t: Tekkenizer): ChatEncoder {
-  const ids = tekkenImageTokenIds(t);
+  const ids = imageTokenIdsOf(t);
   return (turns: readonly ChatTurn[], options) => {
     const messages = turns.map((turn): ChatMessage<ImageWithGrid> => {
       if (typeof turn.content === 'string') return { role: turn.role, content: turn.content } as ChatMessage<ImageWithGrid>;

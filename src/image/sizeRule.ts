@@ -1,4 +1,4 @@
-// mistral_common's ImageEncoder size rule and image token layout (SPEC.md §5 and §6).
+// mistral_common's ImageEncoder size rule and image token layout (docs/images.md, size rule and token layout).
 
 export interface TokenGrid {
   /** Merged tokens per row (W_tok) and per column (H_tok). */

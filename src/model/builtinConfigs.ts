@@ -10,7 +10,7 @@ import { parseHfConfig, parseMistralParams, readJsonFile, type ParsedConfig } fr
 /** assets/configs in the package (dist/src/model/ -> package root). */
 export const BUILTIN_CONFIGS_DIR = fileURLToPath(new URL('../../../assets/configs', import.meta.url));
 
-/** Mistral Small 3.1 (24B, 2503): SPEC.md §1. */
+/** Mistral Small 3.1 (24B, 2503): docs/model.md#dimensions. */
 export const MISTRAL_SMALL_3_1 = 'mistral-small-3.1-24b';
 export const BUILTIN_CONFIG_NAMES: readonly string[] = [MISTRAL_SMALL_3_1];
 

@@ -1,4 +1,4 @@
-// Opens a model directory as users have it on disk, in either layout of SPEC.md §2, and
+// Opens a model directory as users have it on disk, in either layout of docs/model.md#checkpoint-formats, and
 // presents it as a WeightSource over canonical names (src/model/weights.ts):
 //   Mistral: params.json + consolidated*.safetensors (+ tekken.json)
 //   HF:      config.json + model.safetensors.index.json and its shards, or one model.safetensors
@@ -9,10 +9,10 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CheckpointError } from './checkpointError.js';
-import type { ModelConfig, WeightDType } from './config.js';
+import type { ModelConfig } from './config.js';
 import { parseHfConfig, parseMistralParams, readJsonFile, type ParsedConfig } from './configLoader.js';
 import { mistralToHfRows } from './ropePermute.js';
-import { SafetensorsFile } from './safetensorsFile.js';
+import { readableDType, SafetensorsFile } from './safetensorsFile.js';
 import { canonicalFromHf, canonicalFromMistral, expectedShapes, ropeHeads } from './weightNames.js';
 import type { HostTensor, WeightSource } from './weights.js';
 
@@ -39,8 +39,6 @@ interface Located {
   readonly file: SafetensorsFile;
   readonly diskName: string;
 }
-
-const READABLE_DTYPES: Readonly<Record<string, WeightDType>> = { BF16: 'bf16', F16: 'f16', F32: 'f32' };
 
 export async function openCheckpoint(dir: string, options: OpenCheckpointOptions = {}): Promise<Checkpoint> {
   const files = await listDir(dir);
@@ -158,14 +156,7 @@ function locate(opened: SafetensorsFile[], toCanonical: (name: string) => string
       if (canonical === null) throw new CheckpointError(`unexpected tensor ${diskName} in ${file.path}: it is not part of the Mistral 3 architecture this engine runs`);
       const prev = located.get(canonical);
       if (prev) throw new CheckpointError(`weight ${canonical} appears twice: ${prev.diskName} in ${prev.file.path} and ${diskName} in ${file.path}`);
-      const dtype = file.entry(diskName).dtype;
-      if (!(dtype in READABLE_DTYPES)) {
-        throw new CheckpointError(
-          dtype.startsWith('F8_')
-            ? `tensor ${diskName} in ${file.path} is ${dtype} (FP8): FP8 checkpoints are not supported yet; use a bf16 checkpoint`
-            : `tensor ${diskName} in ${file.path} has dtype ${dtype}: only BF16, F16 and F32 weights are supported`,
-        );
-      }
+      readableDType(file.entry(diskName).dtype, diskName, file.path);
       located.set(canonical, { file, diskName });
     }
   }
@@ -176,7 +167,7 @@ function locate(opened: SafetensorsFile[], toCanonical: (name: string) => string
 function withDtype(parsed: ParsedConfig, located: Map<string, Located>, dir: string): ModelConfig {
   const emb = located.get('tok_embeddings');
   if (!emb) throw new CheckpointError(`checkpoint ${dir} has no token embeddings (tok_embeddings / embed_tokens)`);
-  const dtype = READABLE_DTYPES[emb.file.entry(emb.diskName).dtype];
+  const dtype = readableDType(emb.file.entry(emb.diskName).dtype, emb.diskName, emb.file.path);
   const { declaredDtype: _declared, ...rest } = parsed;
   return { ...rest, dtype };
 }

@@ -1,7 +1,9 @@
 // One typed, normalised model configuration, read from either HF config.json or Mistral
 // params.json (see src/model/configLoader.ts). Each component takes only its own slice.
 
-export type WeightDType = 'bf16' | 'f16' | 'f32';
+import type { WeightDType } from '../backend/hostTensor.js';
+
+export type { WeightDType };
 
 export interface TextConfig {
   readonly hiddenSize: number; // 5120

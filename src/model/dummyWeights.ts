@@ -1,6 +1,6 @@
 // `--load-format dummy` (as vLLM's): a WeightSource that invents every tensor of a ModelConfig
 // from a seed, lazily, one tensor per get(). Used to run and benchmark the full-size model
-// without its 48 GB checkpoint.
+// without its 48 GB checkpoint. docs/dummy-weights.md describes the generator and its sources.
 //
 // THE GENERATOR (a CUDA kernel and tools/reference/dummy_weights.py reproduce it bit-exactly;
 // all arithmetic on unsigned 32-bit integers wraps mod 2^32, `>>` is a logical shift):
@@ -24,10 +24,13 @@
 //                                                                      argmax is well separated
 //   every other matrix / conv kernel:     offset 0, gain 1          -> activations keep their scale
 //                                                                      through 40 pre-norm layers
+import type { DummyFillSpec } from '../backend/dummyFill.js';
 import type { ModelConfig, WeightDType } from './config.js';
 import { CheckpointError } from './checkpointError.js';
 import { expectedShapes } from './weightNames.js';
 import type { HostTensor, WeightSource } from './weights.js';
+
+export type { DummyFillSpec };
 
 export const DEFAULT_DUMMY_SEED = 0;
 const OUTPUT_GAIN = 8;
@@ -62,15 +65,6 @@ export function dummyTensorKey(seed: number, name: string): number {
 export function dummyUniform(key: number, index: number): number {
   const bits = mix32((mix32((index ^ key) >>> 0) + key) >>> 0);
   return ((bits >>> 8) - 8388608) * 2 ** -23;
-}
-
-/** How one tensor's values are drawn: value = float32(offset + float32(scale * s)). */
-export interface DummyFillSpec {
-  readonly name: string;
-  readonly shape: readonly number[];
-  readonly key: number; // uint32
-  readonly scale: number; // a float32 value
-  readonly offset: number; // a float32 value (0 or 1)
 }
 
 export function dummyFillSpec(seed: number, name: string, shape: readonly number[]): DummyFillSpec {

@@ -31,7 +31,8 @@ export interface CreateRunnerOptions {
   readonly kvCacheTokens?: number;
   readonly kvCacheMemoryFraction?: number;
   /** Run every step's ops directly, never replaying recorded decode graphs (vLLM's
-   *  enforce_eager). Default: the environment variable TRAMONTANE_ENFORCE_EAGER=1, else false. */
+   *  enforce_eager). Default false; the composition root (src/engine/composition.ts) maps
+   *  TRAMONTANE_ENFORCE_EAGER=1 to true. */
   readonly enforceEager?: boolean;
 }
 
@@ -110,7 +111,7 @@ class BackendModelRunner implements ModelRunner {
       this.vCaches.push(b.alloc([numBlocks, KV_BLOCK_SIZE, t.numKvHeads, t.headDim], b.activationDType));
     }
     this.images = new ImageFeatureCache(b, cfg, weights.vision, weights.projector);
-    const eager = o.enforceEager ?? process.env.TRAMONTANE_ENFORCE_EAGER === '1';
+    const eager = o.enforceEager ?? false;
     this.graphs = eager || !b.captureGraph ? null : new DecodeGraphs(b);
   }
 

@@ -1,6 +1,6 @@
 // The Mistral layout rotates interleaved pairs (2i, 2i+1) of each head; the HF layout (and our
 // canonical one) rotates halves (i, i + hd/2). transformers' converter moves q/k projection
-// rows so that, per head h of width hd (SPEC.md §2):
+// rows so that, per head h of width hd (docs/model.md#rope-permutation):
 //   HF_row[h*hd + half*hd/2 + i] = MISTRAL_row[h*hd + 2*i + half]    (half in {0, 1}, i < hd/2)
 // Rows are moved whole, so this works on raw bytes of any dtype.
 

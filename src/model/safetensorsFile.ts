@@ -14,6 +14,15 @@ const DTYPE_BYTES: Readonly<Record<string, number>> = {
 };
 const READABLE: Readonly<Record<string, WeightDType>> = { BF16: 'bf16', F16: 'f16', F32: 'f32' };
 
+/** The WeightDType of a safetensors dtype string, or a CheckpointError naming the tensor and file
+ *  (FP8 and every other format this engine cannot compute with yet). */
+export function readableDType(dtype: string, tensor: string, path: string): WeightDType {
+  const readable = READABLE[dtype];
+  if (readable) return readable;
+  if (dtype.startsWith('F8_')) throw new CheckpointError(`tensor ${tensor} in ${path} is ${dtype} (FP8): FP8 weights are not supported yet; use a bf16 checkpoint`);
+  throw new CheckpointError(`tensor ${tensor} in ${path} has dtype ${dtype}: only BF16, F16 and F32 weights are supported`);
+}
+
 /** Largest header we accept (safetensors itself caps it at 100 MB). */
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 /** One fs read moves at most this many bytes (a single read is capped near 2 GiB). */
@@ -100,13 +109,7 @@ export class SafetensorsFile {
   /** Reads one tensor's bytes from its offset. */
   async read(name: string): Promise<RawTensor> {
     const e = this.entry(name);
-    const dtype = READABLE[e.dtype];
-    if (!dtype) {
-      if (e.dtype.startsWith('F8_')) {
-        throw new CheckpointError(`tensor ${name} in ${this.path} is ${e.dtype} (FP8): FP8 weights are not supported yet; use a bf16 checkpoint`);
-      }
-      throw new CheckpointError(`tensor ${name} in ${this.path} has dtype ${e.dtype}: only BF16, F16 and F32 weights are supported`);
-    }
+    const dtype = readableDType(e.dtype, name, this.path);
     const data = new Uint8Array(e.byteLength);
     await readFully(this.handle, data, e.offset, this.path, `tensor ${name}`);
     this.bytesRead += e.byteLength;

@@ -1,34 +1,9 @@
 // What the model runner needs to turn logits into tokens, per sequence of a ForwardBatch.
 // Sampling runs beside the model (on the GPU for the CUDA backend) so only ids and the
 // requested logprobs cross back to the host.
+import type { SampledToken, SeqSampling, TokenLogprobs } from '../backend/sampling/types.js';
 
-export interface SeqSampling {
-  /** 0 means greedy (argmax). */
-  readonly temperature: number;
-  /** 0 or -1 means no top-k. */
-  readonly topK: number;
-  /** 1 means no top-p. */
-  readonly topP: number;
-  /** 0 means no min-p. */
-  readonly minP: number;
-  /** Seed of this sequence's generator; the runner derives the draw for output position
-   *  `step` from (seed, step) so a seeded request is reproducible whatever it is batched with. */
-  readonly seed: number;
-  /** Index of the token being sampled among the request's output tokens. */
-  readonly step: number;
-  readonly presencePenalty: number;
-  readonly frequencyPenalty: number;
-  readonly repetitionPenalty: number;
-  /** Token ids of the prompt (for the repetition penalty) and of the output so far. */
-  readonly promptTokenIds: readonly number[];
-  readonly outputTokenIds: readonly number[];
-  /** token id -> bias added to its logit before everything else. */
-  readonly logitBias: ReadonlyMap<number, number> | null;
-  /** Ids that may not be sampled this step (EOS and stop ids while under minTokens). */
-  readonly bannedTokenIds: readonly number[];
-  /** How many top alternatives to return with their logprobs (0: only the sampled token's). */
-  readonly numLogprobs: number;
-}
+export type { SampledToken, SeqSampling, TokenLogprobs };
 
 /** Per sequence of a batch: null for sequences whose sampleMask is 0; one SeqSampling to
  *  sample its last row; or a list to sample its last list.length rows, row j of them with
@@ -40,22 +15,6 @@ export type BatchSampling = readonly (SeqSampling | readonly SeqSampling[] | nul
 export function rowSamplings(entry: SeqSampling | readonly SeqSampling[] | null | undefined): readonly SeqSampling[] {
   if (!entry) return [];
   return Array.isArray(entry) ? (entry as readonly SeqSampling[]) : [entry as SeqSampling];
-}
-
-export interface TokenLogprobs {
-  /** The logprob of the chosen (sampled or given) token, from the raw model distribution
-   *  (log_softmax of the logits before temperature and filtering, as vLLM reports). */
-  readonly logprob: number;
-  /** Rank of the chosen token in that distribution, 1 = most likely. */
-  readonly rank: number;
-  /** The top alternatives, most likely first: [tokenId, logprob]. */
-  readonly top: readonly (readonly [number, number])[];
-}
-
-export interface SampledToken {
-  readonly tokenId: number;
-  /** Present when the sequence asked for logprobs (numLogprobs >= 0 requested). */
-  readonly logprobs: TokenLogprobs | null;
 }
 
 /** Prompt logprobs wanted from one sequence's rows in a step. Row j (position p) predicts the

@@ -1,4 +1,4 @@
-// The Mistral text decoder on a backend (SPEC.md §3): per layer
+// The Mistral text decoder on a backend (docs/model.md#the-math): per layer
 //   h = x + wo(attn(rope(wq n), rope(wk n), wv n)),  n = rmsnorm(x)
 //   y = h + w2(silu(w1 m) * w3 m),                  m = rmsnorm(h)
 // then the final rmsnorm. Residual adds are fused with the following norm.

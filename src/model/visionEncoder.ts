@@ -1,4 +1,4 @@
-// Pixtral vision encoder and the Mistral 3 projector on a backend (SPEC.md §3):
+// Pixtral vision encoder and the Mistral 3 projector on a backend (docs/model.md#the-math):
 // patch conv (a matmul over flattened patches), ln_pre RMSNorm, pre-norm blocks with 2D RoPE
 // and block-diagonal attention, no final norm; then projector norm, channel-major patch merge,
 // linear_1, exact GELU, linear_2. Vision work is not on the decode path: buffers are

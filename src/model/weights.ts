@@ -1,20 +1,12 @@
-import type { ModelConfig, WeightDType } from './config.js';
+import type { HostTensor } from '../backend/hostTensor.js';
+import type { ModelConfig } from './config.js';
 
-/**
- * A weight as read from disk: raw little-endian bytes of `dtype`, row-major `shape`.
- * `data` may be a view into a larger buffer; never mutate it.
- */
-export interface HostTensor {
-  readonly name: string;
-  readonly dtype: WeightDType;
-  readonly shape: readonly number[];
-  readonly data: Uint8Array;
-}
+export type { HostTensor };
 
 /**
  * A checkpoint, whatever its layout on disk, seen through canonical weight names (below).
  * Query/key projection rows are always in the HF "rotate half" RoPE layout: a loader of the
- * Mistral layout permutes wq/wk rows as it reads them (SPEC.md §2).
+ * Mistral layout permutes wq/wk rows as it reads them (docs/model.md#rope-permutation).
  *
  * Canonical names (shapes as [out, in], L = layer index):
  *   text:      tok_embeddings [vocab, hidden]; norm [hidden]; output [vocab, hidden]

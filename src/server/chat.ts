@@ -1,7 +1,7 @@
 // POST /v1/chat/completions: messages with text and image_url parts (http(s) or data: URLs),
 // the model's instruct encoding, stream with stream_options.include_usage, n, logprobs.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ChatContentPart, ChatTurn } from '../engine/llm.js';
+import type { ChatContentPart, ChatTurn } from '../engine/chatPort.js';
 import { ApiError } from './errors.js';
 import { asApiError, collect, deltas, startRequest } from './generation.js';
 import { chatLogprobs } from './logprobsFormat.js';

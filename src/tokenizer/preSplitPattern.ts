@@ -1,7 +1,7 @@
 // The Tekken pre-split pattern, and its translation from Rust regex (fancy-regex, as tiktoken
 // compiles it) to an equivalent JavaScript RegExp.
 
-/** The v3..v13 Tekken pattern (SPEC.md §4). */
+/** The v3..v13 Tekken pattern (docs/tokenizer.md#pattern). */
 export const TEKKEN_PATTERN =
   '[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+';
 

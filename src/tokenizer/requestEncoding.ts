@@ -1,4 +1,4 @@
-// mistral_common request encoding (SPEC.md §5): content chunks, image token layout, and the
+// mistral_common request encoding (docs/tokenizer.md#prompts): content chunks, image token layout, and the
 // base-model user content (no BOS, no [INST]).
 import type { Tekkenizer } from './tekkenizer.js';
 
@@ -7,7 +7,7 @@ export interface TextChunk {
   readonly text: string;
 }
 
-/** An image, already sized: widthTokens x heightTokens merged tokens (SPEC.md §6 step 3). */
+/** An image, already sized: widthTokens x heightTokens merged tokens (docs/images.md#size-rule, step 3). */
 export interface ImageChunk {
   readonly type: 'image';
   readonly widthTokens: number;

@@ -1,4 +1,4 @@
-// Pre-split of text by the Tekken pattern (SPEC.md §4), hand-compiled: a scanner that returns,
+// Pre-split of text by the Tekken pattern (docs/tokenizer.md#pattern), hand-compiled: a scanner that returns,
 // at each position, the end of the match the backtracking regex engine would find there.
 //
 //   1  [^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+

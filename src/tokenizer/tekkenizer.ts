@@ -2,11 +2,9 @@
 // tokens of mistral_common's Tekkenizer ahead of the BPE ids (id = rank + numSpecialTokens).
 import { readFileSync } from 'node:fs';
 import { BytePairEncoder } from './bytePairEncoder.js';
-import { encodeChat, type ChatEncodeOptions, type ChatMessage } from './chatEncoding.js';
 import type { ImageConfig } from './imageConfig.js';
 import { compilePreSplit, TEKKEN_PATTERN } from './preSplitPattern.js';
 import { PieceCache } from './pieceCache.js';
-import { encodeUserContent, type ContentChunk, type EncodedPrompt, type ImageChunk } from './requestEncoding.js';
 import type { SpecialTokenInfo } from './specialTokens.js';
 import { parseTekkenJson, TekkenFileError, type TekkenData, type TekkenVersion } from './tekkenFile.js';
 import { splitTekken } from './tekkenSplitter.js';
@@ -181,16 +179,6 @@ export class Tekkenizer {
     const from = out.length;
     this.bpe.encode(binary, this.numSpecialTokens, out);
     if (cache !== null) cache.set(piece, slot, out, from);
-  }
-
-  /** Base-model prompt: text and image chunks in order, no BOS, no [INST] (see requestEncoding.ts). */
-  encodeUserContent<I extends ImageChunk>(content: string | readonly ContentChunk<I>[]): EncodedPrompt<I> {
-    return encodeUserContent(this, content);
-  }
-
-  /** Instruct (v7) prompt of a chat: <s>, system, [INST] user [/INST], assistant</s> (see chatEncoding.ts). */
-  encodeChat<I extends ImageChunk>(messages: readonly ChatMessage<I>[], options?: ChatEncodeOptions): EncodedPrompt<I> {
-    return encodeChat(this, messages, options);
   }
 
   /** Text of `ids`; runs of BPE ids are UTF-8 decoded with replacement, as mistral_common does. */

@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Backend, DeviceTensor } from '../../src/backend/backend.js';
-import type { WeightDType } from '../../src/model/config.js';
+import type { WeightDType } from '../../src/backend/hostTensor.js';
 import {
   attendRef, erf64, fromBf16Bits, fromF16Bits, matmulRef, pagedAttentionRef, relErr, rmsNormRef, ropeRef, shuffledBlockTables, toBf16Bits, toF16Bits,
 } from './opsReference.js';

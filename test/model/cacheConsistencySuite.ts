@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Backend } from '../../src/backend/backend.js';
 import { createRunner } from '../../src/model/modelRunner.js';
-import { generate } from '../../src/model/generateLoop.js';
+import { generate } from '../helpers/engineGenerate.js';
 import type { ModelRunner } from '../../src/model/runner.js';
 import { imageTokens, randomImage, randomWeightSource, tinyConfig } from '../helpers/randomWeights.js';
 

@@ -18,7 +18,7 @@ const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
 const asConfig = (p: ParsedConfig): ModelConfig => ({ ...p, dtype: p.declaredDtype ?? 'bf16' });
 const withoutFormat = (p: ParsedConfig) => ({ ...p, format: null, declaredDtype: null, text: { ...p.text, maxPositionEmbeddings: 0 } });
 
-test('Mistral Small 3.1: config.json and params.json give the SPEC.md §1 dimensions and parameter count', () => {
+test('Mistral Small 3.1: config.json and params.json give the docs/model.md#dimensions dimensions and parameter count', () => {
   const hf = parseHfConfig(clone(REAL_HF), 'config.json');
   const mi = parseMistralParams(clone(REAL_PARAMS), 'params.json');
   assert.deepEqual(withoutFormat(hf), withoutFormat(mi));
@@ -47,7 +47,7 @@ test('Mistral Small 3.1: config.json and params.json give the SPEC.md §1 dimens
   const text = count((n) => !n.startsWith('vision.') && !n.startsWith('projector.'));
   const vision = count((n) => n.startsWith('vision.'));
   const projector = count((n) => n.startsWith('projector.'));
-  // SPEC.md §1: text 23.57B, vision 0.40B, projector 0.036B, about 24.0B in all
+  // docs/model.md#dimensions: text 23.57B, vision 0.40B, projector 0.036B, about 24.0B in all
   assert.ok(Math.abs(text / 1e9 - 23.57) < 0.005, `text ${text}`);
   assert.ok(Math.abs(vision / 1e9 - 0.40) < 0.005, `vision ${vision}`);
   assert.ok(Math.abs(projector / 1e9 - 0.036) < 0.0005, `projector ${projector}`);

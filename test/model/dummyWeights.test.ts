@@ -9,7 +9,7 @@ import { CpuBackend } from '../../src/backend/cpu/cpuBackend.js';
 import { loadBuiltinConfig } from '../../src/model/builtinConfigs.js';
 import type { ModelConfig } from '../../src/model/config.js';
 import { DummyWeightSource, dummyFillSpec, dummyTensorKey, fillDummyBf16, fillDummyF32 } from '../../src/model/dummyWeights.js';
-import { generate } from '../../src/model/generateLoop.js';
+import { generate } from '../helpers/engineGenerate.js';
 import { createRunner } from '../../src/model/modelRunner.js';
 import { expectedShapes } from '../../src/model/weightNames.js';
 import { fixture } from '../helpers/paths.js';

@@ -18,7 +18,7 @@ import { CudaBackend } from '../../src/backend/cuda/cudaBackend.js';
 import { loadBuiltinConfig } from '../../src/model/builtinConfigs.js';
 import { DummyWeightSource, dummyTensorKey, fillDummyBf16 } from '../../src/model/dummyWeights.js';
 import { createRunner } from '../../src/model/modelRunner.js';
-import { generate } from '../../src/model/generateLoop.js';
+import { generate } from '../helpers/engineGenerate.js';
 import type { ModelRunner } from '../../src/model/runner.js';
 import type { ModelConfig } from '../../src/model/config.js';
 import { fixture } from '../helpers/paths.js';

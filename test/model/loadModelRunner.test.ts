@@ -1,5 +1,5 @@
-// The shared loader and the runner's memory plan on the CPU backend: dummy weights through
-// loadModelRunner, the up-front refusal of weights that do not fit (before any is generated),
+// The composition root and the runner's memory plan on the CPU backend: dummy weights through
+// openRunner (device, backend, loadModelRunner), the up-front refusal of weights that do not fit (before any is generated),
 // the KV cache sized from the memory-utilization fraction, and device names.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,15 +7,15 @@ import { CpuBackend } from '../../src/backend/cpu/cpuBackend.js';
 import { createDeviceBackend, defaultDevice, DEVICES } from '../../src/backend/deviceBackend.js';
 import { loadBuiltinConfig, MISTRAL_SMALL_3_1 } from '../../src/model/builtinConfigs.js';
 import { DummyWeightSource } from '../../src/model/dummyWeights.js';
-import { generate } from '../../src/model/generateLoop.js';
-import { loadModelRunner } from '../../src/model/loadModelRunner.js';
+import { generate } from '../helpers/engineGenerate.js';
+import { openRunner, runnerSizes } from '../../src/engine/composition.js';
 import { createRunner } from '../../src/model/modelRunner.js';
 import { tinyConfig } from '../helpers/randomWeights.js';
 
-test('loadModelRunner: dummy weights for the embedded model config on the cpu, greedy tokens reproducible', async () => {
+test('openRunner: dummy weights for the embedded model config on the cpu, greedy tokens reproducible', async () => {
   const runs = [];
   for (let i = 0; i < 2; i++) {
-    const m = await loadModelRunner({ loadFormat: 'dummy', device: 'cpu', threads: 1, maxModelLen: 64 });
+    const m = await openRunner({ loadFormat: 'dummy', device: 'cpu', threads: 1, maxModelLen: 64 });
     try {
       assert.equal(m.backend.name, 'cpu');
       assert.equal(m.maxModelLen, 64);
@@ -66,4 +66,16 @@ test('the KV cache comes from the memory-utilization fraction of the total, afte
 test('device names: the default is one of the devices; an unknown one is a clear error', async () => {
   assert.ok((DEVICES as readonly string[]).includes(await defaultDevice()));
   await assert.rejects(createDeviceBackend('tpu'), /unknown device 'tpu' \(expected one of: cpu, cuda\)/);
+});
+
+test('runnerSizes: host memory caps the default context and sizes the KV cache in whole blocks; a device uses its memory', () => {
+  const host = { hostMemory: true, blocksCallingThread: true };
+  const gpu = { hostMemory: false, blocksCallingThread: false };
+  assert.deepEqual(runnerSizes(131072, host, {}, 1), { maxModelLen: 8192, maxNumSeqs: 1, maxNumBatchedTokens: 2048, kvCacheTokens: 8192 });
+  assert.deepEqual(runnerSizes(131072, host, { maxModelLen: 100 }, 4), { maxModelLen: 100, maxNumSeqs: 4, maxNumBatchedTokens: 2048, kvCacheTokens: 4 * 112 });
+  assert.equal(runnerSizes(131072, host, { maxModelLen: 8192 }, 256).kvCacheTokens, 1 << 17);
+  assert.equal(runnerSizes(131072, host, { kvCacheTokens: 64 }, 1).kvCacheTokens, 64);
+  assert.deepEqual(runnerSizes(131072, gpu, {}, 256), { maxModelLen: 131072, maxNumSeqs: 256, maxNumBatchedTokens: 2048, kvCacheTokens: undefined });
+  assert.throws(() => runnerSizes(64, gpu, { maxModelLen: 65 }, 1), /maxModelLen 65 is more than the model's 64 positions/);
+  assert.throws(() => runnerSizes(64, gpu, { maxNumSeqs: 0 }, 1), /maxNumSeqs must be a positive integer, got 0/);
 });

@@ -16,7 +16,7 @@ test('parameterCount matches the tensors of the reference checkpoints', async ()
   }
 });
 
-test('Mistral Small 3.1 has about 24.0B parameters (SPEC.md §1)', () => {
+test('Mistral Small 3.1 has about 24.0B parameters (docs/model.md#dimensions)', () => {
   const cfg: ModelConfig = {
     text: { hiddenSize: 5120, intermediateSize: 32768, numLayers: 40, numHeads: 32, numKvHeads: 8, headDim: 128, rmsNormEps: 1e-5, ropeTheta: 1e9, maxPositionEmbeddings: 131072, vocabSize: 131072 },
     vision: { hiddenSize: 1024, intermediateSize: 4096, numLayers: 24, numHeads: 16, headDim: 64, patchSize: 14, imageSize: 1540, numChannels: 3, ropeTheta: 1e4, rmsNormEps: 1e-5, hiddenAct: 'silu' },

@@ -9,7 +9,7 @@ function taggedRows(rows: number, cols: number): Uint8Array {
   return new Uint8Array(u.buffer);
 }
 
-test('Mistral -> HF rows follow SPEC.md §2: HF[h*hd + half*hd/2 + i] = M[h*hd + 2i + half]', () => {
+test('Mistral -> HF rows follow docs/model.md#rope-permutation: HF[h*hd + half*hd/2 + i] = M[h*hd + 2i + half]', () => {
   for (const [heads, hd, cols] of [[1, 2, 1], [3, 8, 5], [2, 12, 3]]) {
     const rows = heads * hd;
     const out = new Uint16Array(mistralToHfRows(taggedRows(rows, cols), rows, heads).buffer);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import type { Backend } from '../../src/backend/backend.js';
 import { openCheckpoint } from '../../src/model/checkpoint.js';
 import { createRunner } from '../../src/model/modelRunner.js';
-import { generate } from '../../src/model/generateLoop.js';
+import { generate } from '../helpers/engineGenerate.js';
 import { fixture } from '../helpers/paths.js';
 import { readModelReference } from '../helpers/modelReference.js';
 

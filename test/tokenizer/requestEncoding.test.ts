@@ -27,7 +27,7 @@ test('base-model user content: chunks in order, no BOS, no [INST]', () => {
   const textFirst = encodeUserContent(tok, [{ type: 'text', text: 'A' }, image]);
   assert.deepEqual(textFirst.ids, [...enc('A'), ...imageTokenIds(2, 2)]);
   assert.deepEqual(encodeUserContent(tok, 'plain').ids, enc('plain'));
-  assert.deepEqual(tok.encodeUserContent([image]).ids, imageTokenIds(2, 2));
+  assert.deepEqual(encodeUserContent(tok, [image]).ids, imageTokenIds(2, 2));
 });
 
 test('v7 chat: <s>, system in place between its tokens, [INST] user [/INST], assistant text</s>', () => {
@@ -44,7 +44,7 @@ test('v7 chat: <s>, system in place between its tokens, [INST] user [/INST], ass
     INST, ...enc("I'm doing great!"), END_INST,
   ]);
   assert.deepEqual(out.images, []);
-  assert.deepEqual(tok.encodeChat([{ role: 'user', content: 'Hello, how are you?' }]).ids, [BOS, INST, ...enc('Hello, how are you?'), END_INST]);
+  assert.deepEqual(encodeChat(tok, [{ role: 'user', content: 'Hello, how are you?' }]).ids, [BOS, INST, ...enc('Hello, how are you?'), END_INST]);
 });
 
 test('v7 chat: an image after the only text chunk moves first; images come back in token order', () => {

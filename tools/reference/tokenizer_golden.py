@@ -29,7 +29,7 @@ VOCAB_SIZE = 131072
 def load_ranks(path):
     with open(path, encoding="utf-8") as f:
         data = json.load(f)
-    assert data["config"]["pattern"] == TEKKEN_PATTERN, "pattern in the rank file differs from SPEC.md"
+    assert data["config"]["pattern"] == TEKKEN_PATTERN, "pattern in the rank file differs from docs/tokenizer.md#pattern"
     ranks = {}
     for line in data["bpe_ranks"].split("\n"):
         if not line:

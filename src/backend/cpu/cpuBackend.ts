@@ -14,8 +14,8 @@ import type {
   ScoreRequest,
   VisionAttentionArgs,
 } from '../backend.js';
-import type { HostTensor } from '../../model/weights.js';
-import type { SampledToken, TokenLogprobs } from '../../model/sampling.js';
+import type { HostTensor } from '../hostTensor.js';
+import type { SampledToken, TokenLogprobs } from '../sampling/types.js';
 import { decodeToF32 } from '../dtypeConvert.js';
 import { sampleRow } from '../sampling/sampleRow.js';
 import { tokenLogprobs } from '../sampling/rowLogprobs.js';

@@ -14,8 +14,8 @@ import type {
   ScoreRequest,
   VisionAttentionArgs,
 } from '../backend.js';
-import type { HostTensor } from '../../model/weights.js';
-import type { SampledToken, TokenLogprobs } from '../../model/sampling.js';
+import type { HostTensor } from '../hostTensor.js';
+import type { SampledToken, TokenLogprobs } from '../sampling/types.js';
 import { decodeToF32 } from '../dtypeConvert.js';
 import { CudaContext, type CudaContextOptions } from './cudaContext.js';
 import { CudaTensor, DTYPE_BYTES, asCuda, bf16ToF32, checkNumel, f32ToBf16 } from './cudaTensor.js';
@@ -27,7 +27,7 @@ export type { FlashVariant } from './attentionOps.js';
 import type { LaunchDims } from './ffi/launchArgs.js';
 import { CudaError } from './ffi/errors.js';
 import { CUBLAS_STATUS_NOT_SUPPORTED } from './ffi/cublasLt.js';
-import type { DummyFillSpec } from '../../model/dummyWeights.js';
+import type { DummyFillSpec } from '../dummyFill.js';
 
 const CUDA_ERROR_OUT_OF_MEMORY = 2;
 
@@ -42,8 +42,8 @@ export interface CudaBackendOptions extends CudaContextOptions, AttentionOptions
   readonly gemvMaxRows?: number;
   /** Gemv calls with at most 2 rows of x and n <= this take the split-K gemv kernel (each
    *  CTA's warps share 4 rows' k), which keeps more loads in flight on narrow matrices.
-   *  Default 8192 (the decode shapes qkv, o_proj and down); 0 disables. The environment
-   *  variable TRAMONTANE_GEMV_SPLITK_MAX_N overrides the default (for A/B benchmarks). */
+   *  Default 8192 (the decode shapes qkv, o_proj and down); 0 disables. (The composition root
+   *  maps TRAMONTANE_GEMV_SPLITK_MAX_N to this, for A/B benchmarks.) */
   readonly gemvSplitKMaxN?: number;
 }
 
@@ -67,9 +67,8 @@ export class CudaBackend implements Backend {
   private readonly attention: CudaAttention;
 
   constructor(private readonly options: CudaBackendOptions = {}) {
-    const env = process.env.TRAMONTANE_GEMV_SPLITK_MAX_N;
-    this.gemvSplitKMaxN = options.gemvSplitKMaxN ?? (env !== undefined && env !== '' ? Number(env) : DEFAULT_GEMV_SPLITK_MAX_N);
-    if (!(this.gemvSplitKMaxN >= 0)) throw new Error(`gemvSplitKMaxN must be a number >= 0 (got ${env ?? options.gemvSplitKMaxN})`);
+    this.gemvSplitKMaxN = options.gemvSplitKMaxN ?? DEFAULT_GEMV_SPLITK_MAX_N;
+    if (!(this.gemvSplitKMaxN >= 0)) throw new Error(`gemvSplitKMaxN must be a number >= 0 (got ${options.gemvSplitKMaxN})`);
     this.ctx = new CudaContext(options);
     this.sampler = new CudaSampler(this.ctx);
     this.attention = new CudaAttention(this.ctx, options);

@@ -7,13 +7,14 @@ import { CudaDriver, type DeviceInfo, type DevicePtr, type Handle } from './ffi/
 import { CublasLt } from './ffi/cublasLt.js';
 import { KernelLibrary } from './kernelLibrary.js';
 
-/** TRAMONTANE_CUDA_BLOCKING_WAIT=1: wait for the GPU in cuStreamSynchronize (blocking the
- *  thread) instead of polling an event between event-loop turns; for A/B measurements. */
-const BLOCKING_WAIT = process.env.TRAMONTANE_CUDA_BLOCKING_WAIT === '1';
 
 export interface CudaContextOptions {
   readonly device?: number;
   readonly kernelCacheDir?: string;
+  /** Wait for the GPU in cuStreamSynchronize (blocking the thread) instead of polling an event
+   *  between event-loop turns; for A/B measurements (TRAMONTANE_CUDA_BLOCKING_WAIT=1 at the
+   *  composition root). Default false. */
+  readonly blockingWait?: boolean;
 }
 
 export class CudaContext {
@@ -26,10 +27,12 @@ export class CudaContext {
   private readonly retired: DevicePtr[] = [];
   private closed = false;
   private idleEvent: Handle | null = null;
+  private readonly blockingWait: boolean;
 
   constructor(options: CudaContextOptions = {}) {
     this.driver = CudaDriver.get();
     const ordinal = options.device ?? 0;
+    this.blockingWait = options.blockingWait ?? false;
     this.info = this.driver.deviceInfo(ordinal);
     this.driver.retainPrimaryContext(ordinal);
     this.stream = this.driver.createStream();
@@ -72,7 +75,7 @@ export class CudaContext {
    *  while the GPU works (a server's HTTP, SSE and the engine's output processing overlap the
    *  step) instead of blocking the thread in cuStreamSynchronize. */
   async whenIdle(): Promise<void> {
-    if (BLOCKING_WAIT) return this.driver.streamSynchronize(this.stream);
+    if (this.blockingWait) return this.driver.streamSynchronize(this.stream);
     this.idleEvent ??= this.driver.createEvent();
     this.driver.recordEvent(this.idleEvent, this.stream);
     while (!this.driver.eventDone(this.idleEvent)) await nextLoopTurn();

@@ -2,7 +2,7 @@
 // sparse edits (logit bias, banned ids, penalties) into a short list and its parameters into
 // one row of doubles; the rows of logits never leave the device, only ids and logprobs do.
 import type { SampleRequest, ScoreRequest } from '../backend.js';
-import type { SampledToken, SeqSampling, TokenLogprobs } from '../../model/sampling.js';
+import type { SampledToken, SeqSampling, TokenLogprobs } from '../sampling/types.js';
 import { drawKey } from '../sampling/counterRandom.js';
 import { SAMPLING_EPS } from '../sampling/sampleRow.js';
 import type { CudaContext } from './cudaContext.js';

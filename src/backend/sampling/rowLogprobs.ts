@@ -1,6 +1,6 @@
 // Logprobs of one row of raw logits: log_softmax, rank and top-k alternatives, as vLLM reports
 // them (the raw model distribution, before any sampling transformation).
-import type { TokenLogprobs } from '../../model/sampling.js';
+import type { TokenLogprobs } from '../sampling/types.js';
 
 /** log(sum(exp(row))) computed stably in f64. */
 export function logSumExp(row: Float32Array): number {

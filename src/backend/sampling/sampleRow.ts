@@ -4,7 +4,7 @@
 //   greedy argmax when temperature < 1e-5; otherwise logits / temperature, min-p (relative to
 //   the top probability), top-k, top-p (vLLM's ascending-cumsum rule), then an exponential-race
 //   draw (argmax of p_i / E_i, E_i ~ Exp(1)) with E_i from the counter hash of (seed, step, i).
-import type { SampledToken, SeqSampling } from '../../model/sampling.js';
+import type { SampledToken, SeqSampling } from '../sampling/types.js';
 import { drawKey, uniformAt } from './counterRandom.js';
 import { tokenLogprobs, topKIndices } from './rowLogprobs.js';
 

@@ -1,18 +1,16 @@
-// `tramontane generate`: one request through the model on the CPU, text streamed to stdout, or
-// with --json one object shaped like vLLM's RequestOutput.
+// `tramontane generate`: one request through the same engine as the library and the server (LLM),
+// text streamed to stdout, or with --json one object shaped like vLLM's RequestOutput.
 import type { Command } from '../command.js';
 import { parseFlagsWithHelp } from '../args.js';
 import { CliError } from '../errors.js';
-import { loadModel, MODEL_FLAGS, MODEL_FLAGS_USAGE } from '../modelSetup.js';
+import { checkModelChoice, MODEL_FLAGS, MODEL_FLAGS_USAGE } from '../modelSetup.js';
 import { parseIdList, parseNumberFlag } from '../parseNumbers.js';
-import { openTextCodec, type TextCodec } from '../generate/textCodec.js';
 import { loadPromptImages } from '../generate/promptImages.js';
 import { requestOutputJson } from '../generate/requestOutput.js';
-import { generate } from '../../model/generateLoop.js';
-import { findImageSpans } from '../../model/imageSpans.js';
-import { parseSpeculativeConfig, type SpeculativeConfig } from '../../engine/speculative/config.js';
-import { createSpeculator } from '../../engine/speculative/createSpeculator.js';
-import { generateWithEngine } from '../generate/engineGenerate.js';
+import { LLM } from '../../engine/llm.js';
+import type { RequestOutput } from '../../engine/outputs.js';
+import type { PromptInput } from '../../engine/promptInput.js';
+import { findImageSpans } from '../../tokenizer/imageSpans.js';
 
 const USAGE = `usage: tramontane generate (--prompt <text> | --prompt-tokens <id,id,...>)
   ${MODEL_FLAGS_USAGE}
@@ -58,35 +56,21 @@ export const generateCommand: Command = {
     const maxModelLen = parseNumberFlag('max-model-len', v['max-model-len'], { integer: true, min: 2 });
     const promptTokens = v['prompt-tokens'] === undefined ? null : parseIdList('prompt-tokens', v['prompt-tokens']);
 
-    let speculative: SpeculativeConfig | null = null;
+    const loadFormat = checkModelChoice(v['load-format'], v.device);
+    let llm: LLM;
     try {
-      speculative = v['speculative-config'] === undefined ? null : parseSpeculativeConfig(v['speculative-config']);
+      // One request: one sequence's worth of KV cache, the model on this thread.
+      llm = await LLM.create({ model: v.model, tokenizer: v.tokenizer, loadFormat, device: v.device, maxModelLen, maxNumSeqs: 1, runnerThread: false, speculativeConfig: v['speculative-config'] });
     } catch (e) {
-      throw new CliError(`--speculative-config: ${(e as Error).message}`);
-    }
-    // A draft model loads first, so the target's memory plan sees it.
-    const draft =
-      speculative?.method === 'draft_model'
-        ? await loadModel({ model: speculative.model, loadFormat: speculative.loadFormat ?? v['load-format'], device: v.device, maxModelLen })
-        : null;
-    let model;
-    try {
-      model = await loadModel({ model: v.model, tokenizer: v.tokenizer, loadFormat: v['load-format'], device: v.device, maxModelLen });
-    } catch (e) {
-      await draft?.close();
-      throw e;
+      throw new CliError((e as Error).message);
     }
     try {
-      const cfg = model.source.config;
-      const tokenizerPath = model.source.tokenizerPath;
-      if (tokenizerPath === null) throw new CliError(`no tekken.json for ${model.source.origin}: pass --tokenizer <tekken.json>`);
-      const codec: TextCodec = openTextCodec(tokenizerPath);
       const sources = v.image ?? [];
       if (promptTokens) {
         // Images fill the [IMG] runs of the given ids in order: the counts must agree.
         let runs: number;
         try {
-          runs = findImageSpans(promptTokens, cfg).length;
+          runs = findImageSpans(promptTokens, llm.components.imageTokenIds).length;
         } catch (e) {
           throw new CliError(`--prompt-tokens: ${(e as Error).message}`);
         }
@@ -94,54 +78,43 @@ export const generateCommand: Command = {
           throw new CliError(`--prompt-tokens has ${runs} image token run(s) ([IMG]...[IMG_END]) but ${sources.length} --image given`);
         }
       }
-      const images = await loadPromptImages(sources, cfg);
-      let ids: number[];
+      const images = await loadPromptImages(sources, llm.components.images);
+      const tokenizer = llm.getTokenizer();
+      let prompt: PromptInput;
       if (promptTokens) {
-        ids = promptTokens;
+        prompt = { promptTokenIds: promptTokens, multiModalData: { image: images } };
       } else if (images.length > 0) {
         // The model card's base-model example: image tokens, then the text; no BOS.
-        ids = [...images.flatMap((img) => img.tokens), ...codec.encode(v.prompt as string)];
+        prompt = { promptTokenIds: [...images.flatMap((img) => img.tokens), ...tokenizer.encode(v.prompt as string, { bos: false, eos: false })], multiModalData: { image: images } };
       } else {
-        ids = [codec.bosId, ...codec.encode(v.prompt as string)];
+        prompt = v.prompt as string; // BOS, then the text's ids
       }
-      const stream = codec.streamDecoder();
-      let text = '';
-      const emit = (piece: string) => {
-        text += piece;
-        if (!v.json && piece) process.stdout.write(piece);
-      };
-      let result;
-      const options = {
-        maxTokens, temperature, topP, topK, minP, seed, logprobs, promptLogprobs,
-        eosTokenId: codec.eosId,
-        onToken: (id: number) => emit(stream.push(id)),
-      };
+      const params = { maxTokens, temperature, topP, topK, minP, seed: seed ?? null, logprobs: logprobs >= 0 ? logprobs : null, promptLogprobs: promptLogprobs >= 0 ? promptLogprobs : null };
+      let last: RequestOutput | null = null;
+      let printed = 0;
       try {
-        if (speculative) {
-          const speculator = await createSpeculator(speculative, { vocabSize: model.runner.limits.vocabSize, eosTokenId: codec.eosId }, draft?.runner ?? null);
-          const spans = findImageSpans(ids, cfg);
-          const engineImages = images.map((img, k) => ({ pixels: img.pixels, height: img.height, width: img.width, spanStart: spans[k].start, spanLength: spans[k].length }));
-          result = await generateWithEngine(model.runner, ids, engineImages, options, speculator);
-        } else {
-          result = await generate(model.runner, cfg, ids, images, options);
+        for await (const out of llm.generateStream(prompt, params)) {
+          last = out;
+          const text = out.outputs[0].text;
+          if (!v.json && text.length > printed) process.stdout.write(text.slice(printed));
+          printed = text.length;
         }
       } catch (e) {
         throw e instanceof CliError ? e : new CliError((e as Error).message);
       }
-      emit(stream.flush());
+      if (!last) throw new CliError('generate: the engine returned no output');
       if (v.json) {
         const decodeOne = (id: number) => {
-          const d = codec.streamDecoder();
+          const d = tokenizer.newDetokenizer({ skipSpecialTokens: true });
           return d.push(id) + d.flush();
         };
-        console.log(JSON.stringify(requestOutputJson(result, v.prompt ?? null, text, decodeOne)));
+        console.log(JSON.stringify(requestOutputJson({ ...last, prompt: v.prompt ?? null }, decodeOne)));
       } else {
         process.stdout.write('\n');
       }
       return 0;
     } finally {
-      await model.close();
-      await draft?.close(); // after the speculator closed its runner (closing twice is a no-op)
+      await llm.close();
     }
   },
 };

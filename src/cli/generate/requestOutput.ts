@@ -1,6 +1,7 @@
-// `tramontane generate --json`: one object shaped like vLLM's RequestOutput, in snake_case.
-import type { GenerateResult } from '../../model/generateLoop.js';
-import type { TokenLogprobs } from '../../model/sampling.js';
+// `tramontane generate --json`: one object shaped like vLLM's RequestOutput, in snake_case, from
+// the engine's RequestOutput. decoded_token comes from `decode` (the token's text as the stream
+// shows it), not from the engine's token names.
+import type { PositionLogprobs, RequestOutput } from '../../engine/outputs.js';
 
 /** vLLM's Logprob. */
 interface LogprobJson {
@@ -9,37 +10,32 @@ interface LogprobJson {
   decoded_token: string;
 }
 
-/** id -> Logprob for the top alternatives plus the chosen token (vLLM's per-position dict). */
-function positionJson(chosen: number, lp: TokenLogprobs, decode: (id: number) => string): Record<string, LogprobJson> {
+/** id -> Logprob for the top alternatives plus the chosen token (vLLM's per-position dict).
+ *  The engine lists the chosen token first, then the alternatives. */
+function positionJson(position: PositionLogprobs, decode: (id: number) => string): Record<string, LogprobJson> {
   const out: Record<string, LogprobJson> = {};
-  lp.top.forEach(([id, logprob], i) => (out[id] = { logprob, rank: i + 1, decoded_token: decode(id) }));
-  out[chosen] = { logprob: lp.logprob, rank: lp.rank, decoded_token: decode(chosen) };
+  const [chosen, ...others] = position;
+  for (const e of others) out[e.tokenId] = { logprob: e.logprob, rank: e.rank, decoded_token: decode(e.tokenId) };
+  out[chosen.tokenId] = { logprob: chosen.logprob, rank: chosen.rank, decoded_token: decode(chosen.tokenId) };
   return out;
 }
 
-export function requestOutputJson(
-  r: GenerateResult,
-  prompt: string | null,
-  text: string,
-  decode: (id: number) => string,
-): Record<string, unknown> {
-  const promptLogprobs = r.promptLogprobs
-    ? r.promptLogprobs.map((lp, i) => (lp === null ? null : positionJson(r.promptTokenIds[i], lp, decode)))
-    : null;
-  const logprobs = r.logprobs ? r.logprobs.map((lp, i) => positionJson(r.tokenIds[i], lp, decode)) : null;
+export function requestOutputJson(r: RequestOutput, decode: (id: number) => string): Record<string, unknown> {
+  const seq = r.outputs[0];
+  const logprobs = seq.logprobs ? seq.logprobs.map((p) => positionJson(p, decode)) : null;
   return {
     request_id: '0',
-    prompt,
-    prompt_token_ids: r.promptTokenIds,
-    prompt_logprobs: promptLogprobs,
+    prompt: r.prompt,
+    prompt_token_ids: [...r.promptTokenIds],
+    prompt_logprobs: r.promptLogprobs ? r.promptLogprobs.map((p) => (p === null ? null : positionJson(p, decode))) : null,
     outputs: [
       {
         index: 0,
-        text,
-        token_ids: r.tokenIds,
-        cumulative_logprob: r.logprobs ? r.logprobs.reduce((a, lp) => a + lp.logprob, 0) : null,
+        text: seq.text,
+        token_ids: [...seq.tokenIds],
+        cumulative_logprob: seq.logprobs ? seq.logprobs.reduce((a, p) => a + p[0].logprob, 0) : null,
         logprobs,
-        finish_reason: r.finishReason,
+        finish_reason: seq.finishReason,
       },
     ],
     finished: true,

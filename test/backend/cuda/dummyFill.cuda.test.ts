@@ -6,9 +6,10 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CudaBackend } from '../../../src/backend/cuda/cudaBackend.js';
 import { loadBuiltinConfig, MISTRAL_SMALL_3_1 } from '../../../src/model/builtinConfigs.js';
-import { DummyWeightSource, fillDummyBf16, type DummyFillSpec } from '../../../src/model/dummyWeights.js';
+import type { DummyFillSpec } from '../../../src/backend/dummyFill.js';
+import { DummyWeightSource, fillDummyBf16 } from '../../../src/model/dummyWeights.js';
 import { createRunner } from '../../../src/model/modelRunner.js';
-import { generate } from '../../../src/model/generateLoop.js';
+import { generate } from '../../helpers/engineGenerate.js';
 import type { WeightSource } from '../../../src/model/weights.js';
 import { tinyConfig } from '../../helpers/randomWeights.js';
 

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CudaBackend } from '../../../src/backend/cuda/cudaBackend.js';
 import { sampleRow } from '../../../src/backend/sampling/sampleRow.js';
-import type { SeqSampling } from '../../../src/model/sampling.js';
+import type { SeqSampling } from '../../../src/backend/sampling/types.js';
 
 let b: CudaBackend;
 before(() => {

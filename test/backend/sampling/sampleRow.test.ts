@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sampleRow } from '../../../src/backend/sampling/sampleRow.js';
-import type { SeqSampling } from '../../../src/model/sampling.js';
+import type { SeqSampling } from '../../../src/backend/sampling/types.js';
 
 const base: SeqSampling = {
   temperature: 1, topK: 0, topP: 1, minP: 0, seed: 0, step: 0, presencePenalty: 0, frequencyPenalty: 0, repetitionPenalty: 1,

@@ -34,39 +34,25 @@ __device__ __forceinline__ float warp_max(float v) {
   return v;
 }
 
-// Sum over the whole block (blockDim.x a multiple of 32, at most 1024). Every thread gets it.
-__device__ __forceinline__ float block_sum(float v) {
-  __shared__ float partial[32];
+// Reduction of one value per thread over the whole block (blockDim.x a multiple of 32, at most
+// 1024); every thread gets the result. WARP_OP reduces within a warp; IDENTITY fills the lanes
+// past the last warp. Each instantiation has its own shared scratch, so a block_sum and a
+// block_max may be called back to back.
+template <typename T, T (*WARP_OP)(T)>
+__device__ __forceinline__ T block_reduce(T v, T identity) {
+  __shared__ T partial[32];
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-  v = warp_sum(v);
+  v = WARP_OP(v);
   __syncthreads();
   if (lane == 0) partial[warp] = v;
   __syncthreads();
-  v = lane < warps ? partial[lane] : 0.f;
-  return warp_sum(v);
+  v = lane < warps ? partial[lane] : identity;
+  return WARP_OP(v);
 }
 
-__device__ __forceinline__ double block_sum_d(double v) {
-  __shared__ double partial_d[32];
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-  v = warp_sum_d(v);
-  __syncthreads();
-  if (lane == 0) partial_d[warp] = v;
-  __syncthreads();
-  v = lane < warps ? partial_d[lane] : 0.0;
-  return warp_sum_d(v);
-}
-
-__device__ __forceinline__ float block_max(float v) {
-  __shared__ float partial_m[32];
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-  v = warp_max(v);
-  __syncthreads();
-  if (lane == 0) partial_m[warp] = v;
-  __syncthreads();
-  v = lane < warps ? partial_m[lane] : -__int_as_float(0x7f800000);
-  return warp_max(v);
-}
+__device__ __forceinline__ float block_sum(float v) { return block_reduce<float, warp_sum>(v, 0.f); }
+__device__ __forceinline__ double block_sum_d(double v) { return block_reduce<double, warp_sum_d>(v, 0.0); }
+__device__ __forceinline__ float block_max(float v) { return block_reduce<float, warp_max>(v, -__int_as_float(0x7f800000)); }
 
 // Index of the sequence (or image) that owns row t, given prefix sums starts[0..n].
 __device__ __forceinline__ int owner_of(const int* starts, int n, int t) {

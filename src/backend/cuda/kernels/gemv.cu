@@ -17,6 +17,41 @@ __device__ __forceinline__ void bf16x8_to_f32(const uint4& u, float* f) {
   }
 }
 
+// The shared inner loop: from chunk `first` on, every STRIDE-th 16-byte chunk of R weight rows is
+// streamed once (UNROLL loads per row in flight, evict-first), converted to f32 and multiplied
+// into acc[r][i] += W[r, chunk] · x[i, chunk] for the m <= M rows of x. Sums run in f32, in chunk
+// order, eight products per chunk.
+template <int R, int M, int STRIDE>
+__device__ __forceinline__ void gemv_accumulate(float (&acc)[R][M], const uint4* const (&wr)[R], const uint4* xr, int m, int chunks, int first) {
+  for (int c0 = first; c0 < chunks; c0 += STRIDE * UNROLL) {
+    uint4 wv[UNROLL][R];
+#pragma unroll
+    for (int u = 0; u < UNROLL; u++) {
+      const int c = c0 + STRIDE * u;
+#pragma unroll
+      for (int r = 0; r < R; r++) wv[u][r] = c < chunks ? __ldcs(wr[r] + c) : make_uint4(0, 0, 0, 0);
+    }
+#pragma unroll
+    for (int u = 0; u < UNROLL; u++) {
+      const int c = c0 + STRIDE * u;
+      if (c >= chunks) break;
+      float wf[R][8];
+#pragma unroll
+      for (int r = 0; r < R; r++) bf16x8_to_f32(wv[u][r], wf[r]);
+#pragma unroll
+      for (int i = 0; i < M; i++) {
+        if (i >= m) break;
+        float xf[8];
+        bf16x8_to_f32(xr[(long long)i * chunks + c], xf);
+#pragma unroll
+        for (int r = 0; r < R; r++)
+#pragma unroll
+          for (int e = 0; e < 8; e++) acc[r][i] += wf[r][e] * xf[e];
+      }
+    }
+  }
+}
+
 // grid (ceil(n / (WARPS_PER_BLOCK * ROWS))), block 32 * WARPS_PER_BLOCK. M = max rows of x.
 template <int M, bool F32_OUT>
 __device__ void gemv(void* y, const bf16_t* x, const bf16_t* w, int m, int n, int k) {
@@ -34,33 +69,7 @@ __device__ void gemv(void* y, const bf16_t* x, const bf16_t* w, int m, int n, in
   for (int r = 0; r < ROWS; r++) wr[r] = reinterpret_cast<const uint4*>(w + (long long)min(row0 + r, n - 1) * k);
   const uint4* xr = reinterpret_cast<const uint4*>(x);
 
-  for (int c0 = lane; c0 < chunks; c0 += 32 * UNROLL) {
-    uint4 wv[UNROLL][ROWS];
-#pragma unroll
-    for (int u = 0; u < UNROLL; u++) {
-      const int c = c0 + 32 * u;
-#pragma unroll
-      for (int r = 0; r < ROWS; r++) wv[u][r] = c < chunks ? __ldcs(wr[r] + c) : make_uint4(0, 0, 0, 0);
-    }
-#pragma unroll
-    for (int u = 0; u < UNROLL; u++) {
-      const int c = c0 + 32 * u;
-      if (c >= chunks) break;
-      float wf[ROWS][8];
-#pragma unroll
-      for (int r = 0; r < ROWS; r++) bf16x8_to_f32(wv[u][r], wf[r]);
-#pragma unroll
-      for (int i = 0; i < M; i++) {
-        if (i >= m) break;
-        float xf[8];
-        bf16x8_to_f32(xr[(long long)i * chunks + c], xf);
-#pragma unroll
-        for (int r = 0; r < ROWS; r++)
-#pragma unroll
-          for (int e = 0; e < 8; e++) acc[r][i] += wf[r][e] * xf[e];
-      }
-    }
-  }
+  gemv_accumulate<ROWS, M, 32>(acc, wr, xr, m, chunks, lane);
 #pragma unroll
   for (int r = 0; r < ROWS; r++) {
 #pragma unroll
@@ -100,7 +109,6 @@ __device__ void gemv_splitk(void* y, const bf16_t* x, const bf16_t* w, int m, in
   const int warp = threadIdx.x >> 5;
   const int row0 = blockIdx.x * SK_ROWS;
   const int chunks = k / 8;
-  const int stride = 32 * WARPS_PER_BLOCK;
   float acc[SK_ROWS][M];
 #pragma unroll
   for (int r = 0; r < SK_ROWS; r++)
@@ -111,33 +119,7 @@ __device__ void gemv_splitk(void* y, const bf16_t* x, const bf16_t* w, int m, in
   for (int r = 0; r < SK_ROWS; r++) wr[r] = reinterpret_cast<const uint4*>(w + (long long)min(row0 + r, n - 1) * k);
   const uint4* xr = reinterpret_cast<const uint4*>(x);
 
-  for (int c0 = warp * 32 + lane; c0 < chunks; c0 += stride * UNROLL) {
-    uint4 wv[UNROLL][SK_ROWS];
-#pragma unroll
-    for (int u = 0; u < UNROLL; u++) {
-      const int c = c0 + stride * u;
-#pragma unroll
-      for (int r = 0; r < SK_ROWS; r++) wv[u][r] = c < chunks ? __ldcs(wr[r] + c) : make_uint4(0, 0, 0, 0);
-    }
-#pragma unroll
-    for (int u = 0; u < UNROLL; u++) {
-      const int c = c0 + stride * u;
-      if (c >= chunks) break;
-      float wf[SK_ROWS][8];
-#pragma unroll
-      for (int r = 0; r < SK_ROWS; r++) bf16x8_to_f32(wv[u][r], wf[r]);
-#pragma unroll
-      for (int i = 0; i < M; i++) {
-        if (i >= m) break;
-        float xf[8];
-        bf16x8_to_f32(xr[(long long)i * chunks + c], xf);
-#pragma unroll
-        for (int r = 0; r < SK_ROWS; r++)
-#pragma unroll
-          for (int e = 0; e < 8; e++) acc[r][i] += wf[r][e] * xf[e];
-      }
-    }
-  }
+  gemv_accumulate<SK_ROWS, M, 32 * WARPS_PER_BLOCK>(acc, wr, xr, m, chunks, warp * 32 + lane);
 #pragma unroll
   for (int r = 0; r < SK_ROWS; r++)
 #pragma unroll

@@ -37,30 +37,19 @@ __device__ void paged_attention(bf16_t* out, float* partial, const bf16_t* q, co
   else st.storePartial(partial + (((long long)t * numHeads + h) * numSplits + z) * (hd + 2), lane);
 }
 
-// paged_attention_dN serves head dims up to 32*N.
-extern "C" __global__ void paged_attention_d1(bf16_t* out, float* partial, const bf16_t* q, const bf16_t* kCache, const bf16_t* vCache,
-                                             const int* queryStarts, const int* contextLens, const int* blockTables, int numSeqs,
-                                             int maxBlocksPerSeq, int blockSize, int numHeads, int numKvHeads, int hd, float scale, int splitLen) {
-  paged_attention<1>(out, partial, q, kCache, vCache, queryStarts, contextLens, blockTables, numSeqs, maxBlocksPerSeq, blockSize, numHeads, numKvHeads, hd, scale, splitLen);
-}
-
-extern "C" __global__ void paged_attention_d2(bf16_t* out, float* partial, const bf16_t* q, const bf16_t* kCache, const bf16_t* vCache,
-                                             const int* queryStarts, const int* contextLens, const int* blockTables, int numSeqs,
-                                             int maxBlocksPerSeq, int blockSize, int numHeads, int numKvHeads, int hd, float scale, int splitLen) {
-  paged_attention<2>(out, partial, q, kCache, vCache, queryStarts, contextLens, blockTables, numSeqs, maxBlocksPerSeq, blockSize, numHeads, numKvHeads, hd, scale, splitLen);
-}
-
-extern "C" __global__ void paged_attention_d4(bf16_t* out, float* partial, const bf16_t* q, const bf16_t* kCache, const bf16_t* vCache,
-                                             const int* queryStarts, const int* contextLens, const int* blockTables, int numSeqs,
-                                             int maxBlocksPerSeq, int blockSize, int numHeads, int numKvHeads, int hd, float scale, int splitLen) {
-  paged_attention<4>(out, partial, q, kCache, vCache, queryStarts, contextLens, blockTables, numSeqs, maxBlocksPerSeq, blockSize, numHeads, numKvHeads, hd, scale, splitLen);
-}
-
-extern "C" __global__ void paged_attention_d8(bf16_t* out, float* partial, const bf16_t* q, const bf16_t* kCache, const bf16_t* vCache,
-                                             const int* queryStarts, const int* contextLens, const int* blockTables, int numSeqs,
-                                             int maxBlocksPerSeq, int blockSize, int numHeads, int numKvHeads, int hd, float scale, int splitLen) {
-  paged_attention<8>(out, partial, q, kCache, vCache, queryStarts, contextLens, blockTables, numSeqs, maxBlocksPerSeq, blockSize, numHeads, numKvHeads, hd, scale, splitLen);
-}
+// paged_attention_dN serves head dims up to 32*N (N = 1, 2, 4, 8).
+#define PAGED_ATTENTION(N)                                                                                                              \
+  extern "C" __global__ void paged_attention_d##N(bf16_t* out, float* partial, const bf16_t* q, const bf16_t* kCache, const bf16_t* vCache, \
+                                                  const int* queryStarts, const int* contextLens, const int* blockTables, int numSeqs,     \
+                                                  int maxBlocksPerSeq, int blockSize, int numHeads, int numKvHeads, int hd, float scale,  \
+                                                  int splitLen) {                                                                          \
+    paged_attention<N>(out, partial, q, kCache, vCache, queryStarts, contextLens, blockTables, numSeqs, maxBlocksPerSeq, blockSize,      \
+                       numHeads, numKvHeads, hd, scale, splitLen);                                                                         \
+  }
+PAGED_ATTENTION(1)
+PAGED_ATTENTION(2)
+PAGED_ATTENTION(4)
+PAGED_ATTENTION(8)
 
 // Decode-oriented variant for head dims exactly 32*DPL (64, 128): lane l owns the DPL
 // contiguous dims l*DPL.. (one 4- or 8-byte load per key row), and keys go 8 at a time so
@@ -145,17 +134,17 @@ __device__ void paged_attention_fast(bf16_t* out, float* partial, const bf16_t* 
   }
 }
 
-extern "C" __global__ void paged_attention_fast_hd64(bf16_t* out, float* partial, const bf16_t* q, const bf16_t* kCache, const bf16_t* vCache,
-                                                 const int* queryStarts, const int* contextLens, const int* blockTables, int numSeqs,
-                                                 int maxBlocksPerSeq, int blockSize, int numHeads, int numKvHeads, float scale, int splitLen) {
-  paged_attention_fast<2>(out, partial, q, kCache, vCache, queryStarts, contextLens, blockTables, numSeqs, maxBlocksPerSeq, blockSize, numHeads, numKvHeads, scale, splitLen);
-}
-
-extern "C" __global__ void paged_attention_fast_hd128(bf16_t* out, float* partial, const bf16_t* q, const bf16_t* kCache, const bf16_t* vCache,
-                                                 const int* queryStarts, const int* contextLens, const int* blockTables, int numSeqs,
-                                                 int maxBlocksPerSeq, int blockSize, int numHeads, int numKvHeads, float scale, int splitLen) {
-  paged_attention_fast<4>(out, partial, q, kCache, vCache, queryStarts, contextLens, blockTables, numSeqs, maxBlocksPerSeq, blockSize, numHeads, numKvHeads, scale, splitLen);
-}
+// paged_attention_fast_hdD: head dim D = 32 * DPL exactly.
+#define PAGED_ATTENTION_FAST(D, DPL)                                                                                                       \
+  extern "C" __global__ void paged_attention_fast_hd##D(bf16_t* out, float* partial, const bf16_t* q, const bf16_t* kCache,               \
+                                                        const bf16_t* vCache, const int* queryStarts, const int* contextLens,            \
+                                                        const int* blockTables, int numSeqs, int maxBlocksPerSeq, int blockSize,         \
+                                                        int numHeads, int numKvHeads, float scale, int splitLen) {                        \
+    paged_attention_fast<DPL>(out, partial, q, kCache, vCache, queryStarts, contextLens, blockTables, numSeqs, maxBlocksPerSeq, blockSize, \
+                              numHeads, numKvHeads, scale, splitLen);                                                                     \
+  }
+PAGED_ATTENTION_FAST(64, 2)
+PAGED_ATTENTION_FAST(128, 4)
 
 // Merges the splits: grid (numTokens, numHeads), block headDim threads (one per dim).
 extern "C" __global__ void attention_combine(bf16_t* out, const float* partial, int numHeads, int headDim, int numSplits) {

@@ -1,0 +1,133 @@
+// The composition root: the one place that turns what a caller asked for (a model, a device
+// name, sizes, switches) into a device Backend and a ModelRunner on it. The library
+// (LLM.create), the server (through LLM) and the CLI (bench latency) all come through here;
+// model/ only ever receives the Backend. The device's defaults (context length and KV cache
+// in host memory) are computed here once, by runnerSizes().
+import type { Backend } from '../backend/backend.js';
+import { createDeviceBackend, defaultDevice, deviceTraits, type DeviceTraits } from '../backend/deviceBackend.js';
+import { loadModelRunner, type LoadedModelRunner } from '../model/loadModelRunner.js';
+import { KV_BLOCK_SIZE } from '../model/modelRunner.js';
+import { openModelSource, type LoadFormat } from '../model/modelSource.js';
+import { InvalidRequestError } from './errors.js';
+
+/**
+ * Process-wide switches from the environment, for A/B measurements. They are read here and
+ * nowhere else, then passed down as options:
+ *   TRAMONTANE_ENFORCE_EAGER=1        never replay recorded decode graphs (when enforceEager is not given)
+ *   TRAMONTANE_CUDA_BLOCKING_WAIT=1   CUDA: wait in cuStreamSynchronize instead of polling an event
+ *   TRAMONTANE_GEMV_SPLITK_MAX_N=N    CUDA: the split-K gemv threshold (default 8192; 0 disables)
+ */
+export interface EnvSwitches {
+  readonly enforceEager: boolean;
+  readonly cudaBlockingWait: boolean;
+  readonly gemvSplitKMaxN?: number;
+}
+
+export function envSwitches(env: NodeJS.ProcessEnv = process.env): EnvSwitches {
+  const splitK = env.TRAMONTANE_GEMV_SPLITK_MAX_N;
+  return {
+    enforceEager: env.TRAMONTANE_ENFORCE_EAGER === '1',
+    cudaBlockingWait: env.TRAMONTANE_CUDA_BLOCKING_WAIT === '1',
+    gemvSplitKMaxN: splitK !== undefined && splitK !== '' ? Number(splitK) : undefined,
+  };
+}
+
+/** vLLM's default token budget of a step with chunked prefill. */
+export const DEFAULT_MAX_NUM_BATCHED_TOKENS = 2048;
+/** In host memory the default context is capped (pass maxModelLen for more). */
+export const HOST_MAX_MODEL_LEN = 8192;
+/** In host memory the default KV cache holds at most this many tokens (beyond one sequence). */
+export const HOST_KV_CACHE_TOKENS = 1 << 17;
+
+export interface SizeRequest {
+  readonly maxModelLen?: number;
+  readonly maxNumSeqs?: number;
+  readonly maxNumBatchedTokens?: number;
+  readonly kvCacheTokens?: number;
+}
+
+export interface RunnerSizes {
+  readonly maxModelLen: number;
+  readonly maxNumSeqs: number;
+  readonly maxNumBatchedTokens: number;
+  /** undefined: the runner sizes the cache from the device's free memory. */
+  readonly kvCacheTokens: number | undefined;
+}
+
+/**
+ * The sizes a runner is built with: what was asked for, else the device's defaults. In host
+ * memory the context defaults to at most HOST_MAX_MODEL_LEN and the KV cache to what the
+ * sequences can use (maxNumSeqs sequences of whole blocks, at most HOST_KV_CACHE_TOKENS, at
+ * least one sequence) rather than a memory fraction. `defaultMaxNumSeqs` is the caller's.
+ */
+export function runnerSizes(maxPositions: number, traits: DeviceTraits, req: SizeRequest, defaultMaxNumSeqs: number): RunnerSizes {
+  for (const name of ['maxModelLen', 'maxNumSeqs', 'maxNumBatchedTokens', 'kvCacheTokens'] as const) {
+    const v = req[name];
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new InvalidRequestError(`${name} must be a positive integer, got ${v}`, name);
+  }
+  const maxModelLen = req.maxModelLen ?? (traits.hostMemory ? Math.min(maxPositions, HOST_MAX_MODEL_LEN) : maxPositions);
+  if (maxModelLen > maxPositions) throw new InvalidRequestError(`maxModelLen ${maxModelLen} is more than the model's ${maxPositions} positions`, 'maxModelLen');
+  const maxNumSeqs = req.maxNumSeqs ?? defaultMaxNumSeqs;
+  const perSeq = Math.ceil(maxModelLen / KV_BLOCK_SIZE) * KV_BLOCK_SIZE; // whole blocks
+  const kvCacheTokens = req.kvCacheTokens ?? (traits.hostMemory ? Math.max(perSeq, Math.min(maxNumSeqs * perSeq, HOST_KV_CACHE_TOKENS)) : undefined);
+  return { maxModelLen, maxNumSeqs, maxNumBatchedTokens: req.maxNumBatchedTokens ?? DEFAULT_MAX_NUM_BATCHED_TOKENS, kvCacheTokens };
+}
+
+/** Everything needed to build a runner (plain data: it also crosses to a worker thread). Sizes
+ *  left out take runnerSizes' defaults with `defaultMaxNumSeqs`. */
+export interface RunnerSpec extends SizeRequest {
+  /** A model directory or built-in config name (default: the embedded tiny model). */
+  readonly model?: string;
+  readonly loadFormat: LoadFormat;
+  readonly tokenizer?: string;
+  /** Default: cuda when a driver and a GPU are present, else cpu. */
+  readonly device?: string;
+  readonly threads?: number;
+  readonly defaultMaxNumSeqs?: number;
+  readonly gpuMemoryUtilization?: number;
+  /** Default: TRAMONTANE_ENFORCE_EAGER (see envSwitches). */
+  readonly enforceEager?: boolean;
+  /** Default: envSwitches(). */
+  readonly switches?: EnvSwitches;
+}
+
+export interface OpenedRunner extends LoadedModelRunner {
+  readonly device: string;
+  readonly sizes: RunnerSizes;
+  /** Closes the runner, the weight source and the backend. */
+  close(): Promise<void>;
+}
+
+/** Picks the device, creates its backend and loads the model onto it. */
+export async function openRunner(spec: RunnerSpec): Promise<OpenedRunner> {
+  const switches = spec.switches ?? envSwitches();
+  const device = spec.device ?? (await defaultDevice());
+  const traits = deviceTraits(device); // unknown devices fail here, before any file is read
+  const source = await openModelSource({ model: spec.model, loadFormat: spec.loadFormat, tokenizerPath: spec.tokenizer });
+  let backend: Backend | null = null;
+  try {
+    const sizes = runnerSizes(source.config.text.maxPositionEmbeddings, traits, spec, spec.defaultMaxNumSeqs ?? 1);
+    backend = await createDeviceBackend(device, { threads: spec.threads, cudaBlockingWait: switches.cudaBlockingWait, gemvSplitKMaxN: switches.gemvSplitKMaxN });
+    const loaded = await loadModelRunner({
+      source,
+      backend,
+      ...sizes,
+      gpuMemoryUtilization: spec.gpuMemoryUtilization,
+      enforceEager: spec.enforceEager ?? switches.enforceEager,
+    });
+    const b = backend;
+    return {
+      ...loaded,
+      device,
+      sizes,
+      async close() {
+        await loaded.close();
+        await b.close();
+      },
+    };
+  } catch (err) {
+    await backend?.close();
+    await source.weights.close();
+    throw err;
+  }
+}
