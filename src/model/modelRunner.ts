@@ -92,7 +92,9 @@ class BackendModelRunner implements ModelRunner {
     const t = cfg.text;
     this.limits = { maxModelLen: o.maxModelLen, vocabSize: t.vocabSize, maxNumBatchedTokens: o.maxNumBatchedTokens, maxNumSeqs: o.maxNumSeqs };
     this.maxBlocksPerSeq = Math.ceil(o.maxModelLen / KV_BLOCK_SIZE);
-    this.logitRows = Math.max(o.maxNumSeqs, 16);
+    // Rows whose logits one gather + matmul + sample round takes: a verify step samples k + 1
+    // rows per sequence, so small batches get room for them (up to 128 rows) in one round.
+    this.logitRows = Math.max(o.maxNumSeqs, 16, Math.min(o.maxNumBatchedTokens, 128));
     this.ws = new TextWorkspace(b, t, o.maxNumBatchedTokens);
     const T = o.maxNumBatchedTokens;
     this.ids = b.alloc([T], 'i32');
