@@ -46,6 +46,7 @@ export type { EncoderImage } from './model/imagePatches.js';
 export { openModelSource, LOAD_FORMATS, EMBEDDED_MODEL_DIR } from './model/modelSource.js';
 export type { LoadFormat, ModelSource, ModelSourceOptions } from './model/modelSource.js';
 export { loadModelRunner } from './model/loadModelRunner.js';
+export type { LoadProgress, LoadProgressListener } from './model/loadProgress.js';
 export { envSwitches, openRunner, runnerSizes } from './engine/composition.js';
 export type { EnvSwitches, OpenedRunner, RunnerSizes, RunnerSpec } from './engine/composition.js';
 export type { LoadModelRunnerOptions, LoadedModelRunner } from './model/loadModelRunner.js';

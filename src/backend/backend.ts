@@ -13,7 +13,7 @@
 // - Ops are enqueued in order; `download` and the sampling ops resolve once their inputs are
 //   computed. A backend may run ops asynchronously (CUDA stream) as long as that order holds.
 
-import type { HostTensor } from './hostTensor.js';
+import type { HostTensor, WeightDType } from './hostTensor.js';
 import type { SampledToken, SeqSampling, TokenLogprobs } from './sampling/types.js';
 import type { DummyFillSpec } from './dummyFill.js';
 
@@ -146,6 +146,9 @@ export interface Backend {
    *  device bit-exactly as the host generator does, in the dtype uploadWeight would store.
    *  `shape` overrides the concatenation's shape (same element count). */
   createDummyWeight?(parts: readonly DummyFillSpec[], shape?: readonly number[]): DeviceTensor;
+  /** Optional: streams checkpoint bytes into weights through staging buffers
+   *  (src/backend/weightSink.ts); the weights equal uploadWeight's bit for bit. */
+  createWeightSink?(): WeightSink;
   /** Copies host data into `dst` starting at element `offset`. Float host data is f32 and is
    *  converted to dst.dtype; i32 tensors take an Int32Array. */
   write(dst: DeviceTensor, data: Float32Array | Int32Array, offset?: number): void;
@@ -274,4 +277,26 @@ export interface Backend {
   /** Logprob, rank and top alternatives of given tokens under the raw distribution of
    *  f32 logits [rows, vocab] (prompt logprobs). */
   score(logits: DeviceTensor, requests: readonly ScoreRequest[]): Promise<TokenLogprobs[]>;
+}
+
+// How a checkpoint loader streams weights onto a backend without building host copies of them
+// (src/model/parallelLoader.ts): it asks for each device tensor up front, reads tensor bytes
+// from the files into a few host staging buffers the sink owns (page-locked on CUDA), and hands
+// each filled range to `write`, which copies it into place (rows of a fused tensor land at
+// their element offset). Host memory stays at the staging buffers, whatever the model's size.
+
+export interface WeightSink {
+  /** A weight tensor for checkpoint data of `dtype`, stored in the dtype uploadWeight would
+   *  choose for it. Every allocWeight comes before the first write. */
+  allocWeight(shape: readonly number[], dtype: WeightDType): DeviceTensor;
+  /** `count` host buffers of `bytes` each that reads fill and `write` copies from. */
+  stagingBuffers(count: number, bytes: number): Uint8Array[];
+  /** Copies `src` (whole little-endian elements of `dtype`, a range of a staging buffer) into
+   *  `dst` from element `offset`, converting as uploadWeight does; resolves once `src` may be
+   *  overwritten. Copies may still be in flight on the device when it resolves. */
+  write(dst: DeviceTensor, offset: number, src: Uint8Array, dtype: WeightDType): Promise<void>;
+  /** Resolves once every write is in place and visible to ops enqueued afterwards. */
+  finish(): Promise<void>;
+  /** Releases the staging buffers and any copy machinery (after finish, or on failure). */
+  close(): void;
 }

@@ -7,6 +7,7 @@ import { LOAD_FORMATS, type LoadFormat, type ModelSource } from '../model/modelS
 import type { ModelRunner } from '../model/runner.js';
 import { openRunner } from '../engine/composition.js';
 import { CliError } from './errors.js';
+import { kvCacheLine, weightLoadProgress } from './progress.js';
 
 export interface LoadedModel {
   readonly source: ModelSource;
@@ -62,7 +63,9 @@ export async function loadModel(o: LoadModelOptions): Promise<LoadedModel> {
       maxNumBatchedTokens: o.maxNumBatchedTokens,
       enforceEager: o.enforceEager,
       kvCacheTokens: o.kvCacheTokens,
-    });
+    }, weightLoadProgress());
+    const kv = m.runner.kvCache;
+    console.error(`tramontane: ${kvCacheLine(kv.numBlocks * kv.blockSize, kv.bytes ?? 0)}`);
     return { source: m.source, backend: m.backend, runner: m.runner, close: () => m.close() };
   } catch (e) {
     throw new CliError((e as Error).message);

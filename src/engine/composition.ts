@@ -5,6 +5,7 @@
 // in host memory) are computed here once, by runnerSizes().
 import type { Backend } from '../backend/backend.js';
 import { createDeviceBackend, defaultDevice, deviceTraits, type DeviceTraits } from '../backend/deviceBackend.js';
+import type { LoadProgressListener } from '../model/loadProgress.js';
 import { loadModelRunner, type LoadedModelRunner } from '../model/loadModelRunner.js';
 import { KV_BLOCK_SIZE } from '../model/modelRunner.js';
 import { openModelSource, type LoadFormat } from '../model/modelSource.js';
@@ -99,7 +100,7 @@ export interface OpenedRunner extends LoadedModelRunner {
 }
 
 /** Picks the device, creates its backend and loads the model onto it. */
-export async function openRunner(spec: RunnerSpec): Promise<OpenedRunner> {
+export async function openRunner(spec: RunnerSpec, onProgress?: LoadProgressListener): Promise<OpenedRunner> {
   const switches = spec.switches ?? envSwitches();
   const device = spec.device ?? (await defaultDevice());
   const traits = deviceTraits(device); // unknown devices fail here, before any file is read
@@ -114,6 +115,7 @@ export async function openRunner(spec: RunnerSpec): Promise<OpenedRunner> {
       ...sizes,
       gpuMemoryUtilization: spec.gpuMemoryUtilization,
       enforceEager: spec.enforceEager ?? switches.enforceEager,
+      onProgress,
     });
     const b = backend;
     return {

@@ -3,6 +3,7 @@
 import { basename, resolve } from 'node:path';
 import { defaultDevice, deviceTraits } from '../backend/deviceBackend.js';
 import { ImageEncoder } from '../image/index.js';
+import type { LoadProgressListener } from '../model/loadProgress.js';
 import { EMBEDDED_MODEL_DIR, openModelSource, type LoadFormat } from '../model/modelSource.js';
 import type { ModelRunner } from '../model/runner.js';
 import { Tekkenizer } from '../tokenizer/index.js';
@@ -66,6 +67,8 @@ export interface LoadOptions {
    *  prompt_lookup_min }` or `{ method: 'draft_model', model, num_speculative_tokens }` (a JSON
    *  string, snake_case or camelCase keys). */
   readonly speculativeConfig?: SpeculativeConfig | string | Record<string, unknown>;
+  /** Called as the weights load: bytes and tensors done, elapsed time (src/model/loadProgress.ts). */
+  readonly onProgress?: LoadProgressListener;
 }
 
 export async function loadComponents(
@@ -102,13 +105,13 @@ export async function loadComponents(
     // in its thread).
     sourceOpen = false;
     await source.weights.close();
-    const open = (s: RunnerSpec) => (o.runnerThread ?? traits.blocksCallingThread ? startRunnerThread(s) : openLocalRunner(s));
+    const open = (s: RunnerSpec, onProgress = o.onProgress) => (o.runnerThread ?? traits.blocksCallingThread ? startRunnerThread(s, onProgress) : openLocalRunner(s, onProgress));
     if (speculative?.method === 'draft_model') {
       // The draft first, with a cache of its own size, so the target's memory plan sees it.
       const draftKv = Math.max(sizes.maxModelLen, Math.min(maxNumSeqs * sizes.maxModelLen, 1 << 17));
       const draftSpec: RunnerSpec = { ...spec, model: speculative.model, loadFormat: speculative.loadFormat ?? spec.loadFormat, tokenizer: undefined, kvCacheTokens: draftKv };
       try {
-        draftRunner = await open(draftSpec);
+        draftRunner = await open(draftSpec, undefined);
       } catch (err) {
         throw new InvalidRequestError(`speculative config: the draft model ${speculative.model}: ${err instanceof Error ? err.message : String(err)}`, 'speculativeConfig');
       }

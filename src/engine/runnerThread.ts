@@ -5,11 +5,13 @@ import { Worker } from 'node:worker_threads';
 import type { ForwardBatch } from '../model/forwardBatch.js';
 import type { KvCacheGeometry, ModelRunner, RunnerLimits } from '../model/runner.js';
 import type { BatchSampling, PromptLogprobsRequest, StepOutput } from '../model/sampling.js';
+import type { LoadProgress, LoadProgressListener } from '../model/loadProgress.js';
 import type { RunnerSpec } from './composition.js';
 
 /** Messages from the worker. */
 export type RunnerThreadReply =
   | { readonly type: 'ready'; readonly kvCache: KvCacheGeometry; readonly limits: RunnerLimits }
+  | { readonly type: 'progress'; readonly progress: LoadProgress }
   | { readonly type: 'failed'; readonly message: string }
   | { readonly type: 'result'; readonly id: number; readonly output: StepOutput }
   | { readonly type: 'error'; readonly id: number; readonly message: string }
@@ -20,8 +22,8 @@ export type RunnerThreadRequest =
   | { readonly type: 'execute'; readonly id: number; readonly batch: ForwardBatch; readonly sampling: BatchSampling; readonly promptLogprobs?: readonly (PromptLogprobsRequest | null)[] }
   | { readonly type: 'close'; readonly id: number };
 
-export async function startRunnerThread(spec: RunnerSpec): Promise<ModelRunner> {
-  const worker = new Worker(new URL('./runnerThreadWorker.js', import.meta.url), { workerData: spec });
+export async function startRunnerThread(spec: RunnerSpec, onProgress?: LoadProgressListener): Promise<ModelRunner> {
+  const worker = new Worker(new URL('./runnerThreadWorker.js', import.meta.url), { workerData: { spec, progress: onProgress !== undefined } });
   const pending = new Map<number, { resolve: (v: StepOutput | null) => void; reject: (e: Error) => void }>();
   let nextId = 0;
   let dead: Error | null = null;
@@ -33,6 +35,7 @@ export async function startRunnerThread(spec: RunnerSpec): Promise<ModelRunner> 
   const ready = new Promise<{ kvCache: KvCacheGeometry; limits: RunnerLimits }>((resolve, reject) => {
     worker.on('message', (msg: RunnerThreadReply) => {
       if (msg.type === 'ready') resolve(msg);
+      else if (msg.type === 'progress') onProgress?.(msg.progress);
       else if (msg.type === 'failed') reject(new Error(msg.message));
       else {
         const p = pending.get(msg.id);

@@ -12,7 +12,8 @@ const post = (msg: RunnerThreadReply): void => port.postMessage(msg);
 
 let runner: ModelRunner | null = null;
 try {
-  runner = await openLocalRunner(workerData as RunnerSpec);
+  const data = workerData as { spec: RunnerSpec; progress: boolean };
+  runner = await openLocalRunner(data.spec, data.progress ? (progress) => post({ type: 'progress', progress }) : undefined);
   post({ type: 'ready', kvCache: { ...runner.kvCache }, limits: { ...runner.limits } });
 } catch (err) {
   post({ type: 'failed', message: err instanceof Error ? err.message : String(err) });

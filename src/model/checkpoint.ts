@@ -14,7 +14,9 @@ import { parseHfConfig, parseMistralParams, readJsonFile, type ParsedConfig } fr
 import { mistralToHfRows } from './ropePermute.js';
 import { readableDType, SafetensorsFile } from './safetensorsFile.js';
 import { canonicalFromHf, canonicalFromMistral, expectedShapes, ropeHeads } from './weightNames.js';
-import type { HostTensor, WeightSource } from './weights.js';
+import type { HostTensor } from './weights.js';
+import { checkFusedDtypes } from './checkpointValidation.js';
+import type { LocatedWeightSource, TensorLocation } from './tensorLocation.js';
 
 export type CheckpointLayout = 'hf' | 'mistral';
 
@@ -30,7 +32,7 @@ export interface Checkpoint {
   readonly layout: CheckpointLayout;
   /** The config file the ModelConfig came from. */
   readonly configPath: string;
-  readonly weights: WeightSource;
+  readonly weights: LocatedWeightSource;
   /** options.tokenizerPath, else `<dir>/tekken.json` when present, else null. */
   readonly tokenizerPath: string | null;
 }
@@ -56,7 +58,14 @@ export async function openCheckpoint(dir: string, options: OpenCheckpointOptions
     const toCanonical = layout === 'mistral' ? canonicalFromMistral : (n: string) => canonicalFromHf(n, textOnly);
     const located = locate(opened, toCanonical);
     const config = withDtype(parsed, located, dir);
+    // Tied: the output projection is the embedding table; a saved lm_head is not read (transformers
+    // overwrites it with the embeddings when it ties them).
+    if (config.text.tiedEmbeddings) located.delete('output');
     checkAgainstConfig(config, located, configPath);
+    checkFusedDtypes(config, (c) => {
+      const at = located.get(c);
+      return at && { diskName: at.diskName, path: at.file.path, dtype: at.file.entry(at.diskName).dtype };
+    });
     const weights = new CheckpointWeights(config, located, layout === 'mistral', dir, opened);
     return { dir, layout, configPath, weights, tokenizerPath };
   } catch (e) {
@@ -189,7 +198,7 @@ function checkAgainstConfig(config: ModelConfig, located: Map<string, Located>, 
   }
 }
 
-class CheckpointWeights implements WeightSource {
+class CheckpointWeights implements LocatedWeightSource {
   constructor(
     readonly config: ModelConfig,
     private readonly located: ReadonlyMap<string, Located>,
@@ -213,6 +222,20 @@ class CheckpointWeights implements WeightSource {
     const heads = this.permuteRope ? ropeHeads(name, this.config) : null;
     const data = heads === null ? raw.data : mistralToHfRows(raw.data, raw.shape[0], heads);
     return { name, dtype: raw.dtype, shape: raw.shape, data };
+  }
+
+  locate(name: string): TensorLocation {
+    const at = this.located.get(name);
+    if (!at) throw new CheckpointError(`no weight ${name} in checkpoint ${this.dir}`);
+    const e = at.file.entry(at.diskName);
+    return {
+      path: at.file.path,
+      offset: e.offset,
+      byteLength: e.byteLength,
+      dtype: readableDType(e.dtype, at.diskName, at.file.path),
+      shape: e.shape,
+      ropeHeads: this.permuteRope ? ropeHeads(name, this.config) : null,
+    };
   }
 
   /** Total bytes read from the weight files so far (headers included). */

@@ -16,6 +16,9 @@ export interface TextConfig {
   readonly ropeTheta: number; // 1e9
   readonly maxPositionEmbeddings: number; // 131072
   readonly vocabSize: number; // 131072
+  /** The output projection is the embedding table (HF tie_word_embeddings, Mistral
+   *  tied_embeddings): the checkpoint holds no output tensor. Absent: untied. */
+  readonly tiedEmbeddings?: boolean;
 }
 
 export interface VisionConfig {

@@ -34,6 +34,19 @@ export async function readJsonFile(path: string): Promise<Json> {
   return json as Json;
 }
 
+/**
+ * The one place a quantization block of a config is judged (HF quantization_config, Mistral
+ * quantization): a format this engine loads would be accepted here, by name; every other one
+ * is refused by name, before any weight is read.
+ */
+function checkQuantization(f: Fields, key: string): void {
+  if (!f.has(key)) return;
+  const q = f.raw(key);
+  const method = typeof q === 'object' && q !== null ? (q as Json).quant_method ?? (q as Json).qformat_weight ?? (q as Json).method : q;
+  const name = typeof method === 'string' ? `"${method}"` : JSON.stringify(q);
+  f.fail(key, `quantization ${name} is not supported (no quantized format is loadable yet); use a bf16 checkpoint`);
+}
+
 /** Typed field access that names the file and the field path in its errors. */
 class Fields {
   constructor(
@@ -116,9 +129,9 @@ function checkGqa(f: Fields, heads: number, kvHeads: number, key: string): void 
   if (heads % kvHeads !== 0) f.fail(key, `${heads} query heads are not a multiple of ${kvHeads} KV heads`);
 }
 
-function hfText(f: Fields): TextConfig {
+/** `tiedEmbeddings`: the output projection is the embedding table (no lm_head tensor). */
+function hfText(f: Fields, tiedEmbeddings: boolean): TextConfig {
   for (const key of ['attention_bias', 'mlp_bias'] as const) if (f.raw(key) === true) f.fail(key, 'biases are not supported');
-  if (f.raw('tie_word_embeddings') === true) f.fail('tie_word_embeddings', 'tied embeddings are not supported');
   const act = f.str('hidden_act', 'silu');
   if (act !== 'silu') f.fail('hidden_act', `"${act}" is not supported (the text MLP is SiLU-gated)`);
   const hiddenSize = f.int('hidden_size');
@@ -140,12 +153,24 @@ function hfText(f: Fields): TextConfig {
     ropeTheta: ropeTheta(f, ['default'], 10000),
     maxPositionEmbeddings,
     vocabSize: f.int('vocab_size'),
+    ...(tiedEmbeddings ? { tiedEmbeddings } : {}),
   };
 }
 
-function visionAct(f: Fields, value: string): 'silu' | 'gelu' {
-  if (value === 'silu' || value === 'gelu') return value;
-  return f.fail('hidden_act', `"${value}" is not supported (silu or gelu)`);
+/** transformers' tie_word_embeddings: a boolean when present, else `fallback`. */
+function tieFlag(f: Fields, fallback: boolean): boolean {
+  const v = f.raw('tie_word_embeddings');
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== 'boolean') f.fail('tie_word_embeddings', `must be true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** The vision MLP is SiLU-gated here (the backend has no GELU-gated op); anything else is refused
+ *  when the config is read, before a byte of weights is. */
+function visionAct(f: Fields, value: string, absent: boolean): 'silu' {
+  if (value === 'silu') return value;
+  const why = absent ? 'absent, which transformers reads as "gelu"' : `"${value}"`;
+  return f.fail('hidden_act', `${why} is not supported: the vision MLP runs SiLU-gated only (Mistral Small 3.1 declares "silu")`);
 }
 
 function pixtralHeadDim(f: Fields, hidden: number, heads: number): number {
@@ -170,7 +195,7 @@ function hfVision(f: Fields): VisionConfig {
     ropeTheta: ropeTheta(f, ['default', 'axial'], 10000),
     rmsNormEps: PIXTRAL_NORM_EPS,
     // transformers' PixtralVisionConfig defaults to gelu when the field is absent
-    hiddenAct: visionAct(f, f.str('hidden_act', 'gelu')),
+    hiddenAct: visionAct(f, f.str('hidden_act', 'gelu'), !f.has('hidden_act')),
   };
 }
 
@@ -194,7 +219,7 @@ export function parseHfConfig(json: Json, path: string): ParsedConfig {
   const declaredDtype = parseDtype(json.dtype ?? json.torch_dtype);
   if (modelType === 'mistral') {
     return {
-      text: hfText(top), vision: null, projector: null,
+      text: hfText(top, tieFlag(top, false)), vision: null, projector: null,
       imageTokenId: IMAGE_TOKEN_ID, imageBreakTokenId: IMAGE_BREAK_TOKEN_ID, imageEndTokenId: IMAGE_END_TOKEN_ID,
       declaredDtype, format: 'hf',
     };
@@ -204,7 +229,7 @@ export function parseHfConfig(json: Json, path: string): ParsedConfig {
       `${path}: unsupported architecture ${archs} (model_type ${JSON.stringify(json.model_type ?? null)}); tramontane runs Mistral 3 (model_type "mistral3", Mistral Small 3.1) and text-only "mistral" checkpoints`,
     );
   }
-  if (top.has('quantization_config')) top.fail('quantization_config', 'quantized (FP8) checkpoints are not supported yet; use a bf16 checkpoint');
+  checkQuantization(top, 'quantization_config');
   if (top.raw('multimodal_projector_bias') === true) top.fail('multimodal_projector_bias', 'projector biases are not supported');
   const layer = top.raw('vision_feature_layer');
   if (layer !== undefined && layer !== -1) top.fail('vision_feature_layer', `${JSON.stringify(layer)} is not supported (only -1, the last layer)`);
@@ -219,7 +244,8 @@ export function parseHfConfig(json: Json, path: string): ParsedConfig {
   const projector: ProjectorConfig = { spatialMergeSize: top.int('spatial_merge_size', 2), hasPreNorm: true, hiddenAct: 'gelu' };
   const imageTokenId = json.image_token_index ?? json.image_token_id;
   return {
-    text: hfText(textCfg),
+    // transformers ties by the top-level flag of the composite config; the text config's is the fallback.
+    text: hfText(textCfg, tieFlag(top, tieFlag(textCfg, false))),
     vision: hfVision(visionCfg),
     projector,
     imageTokenId: typeof imageTokenId === 'number' ? imageTokenId : IMAGE_TOKEN_ID,
@@ -235,9 +261,7 @@ export function parseMistralParams(json: Json, path: string): ParsedConfig {
   const f = new Fields(json, path);
   if (f.has('moe')) f.fail('moe', 'mixture-of-experts models are not supported');
   if (f.has('lora')) f.fail('lora', 'LoRA checkpoints are not supported');
-  for (const key of ['quantization', 'quantization_config'] as const) {
-    if (f.has(key)) f.fail(key, 'quantized (FP8) checkpoints are not supported yet; use a bf16 checkpoint');
-  }
+  for (const key of ['quantization', 'quantization_config'] as const) checkQuantization(f, key);
   if (f.has('llama_4_scaling')) f.fail('llama_4_scaling', 'attention temperature scaling is not supported');
   if (f.has('sliding_window')) f.fail('sliding_window', 'sliding-window attention is not supported');
   const hiddenSize = f.int('dim');
@@ -256,8 +280,8 @@ export function parseMistralParams(json: Json, path: string): ParsedConfig {
     ropeTheta: f.num('rope_theta', 10000),
     maxPositionEmbeddings: f.has('max_seq_len') ? f.int('max_seq_len') : f.int('max_position_embeddings', MISTRAL_DEFAULT_MAX_SEQ_LEN),
     vocabSize: f.int('vocab_size'),
+    ...(f.raw('tied_embeddings') === true ? { tiedEmbeddings: true } : {}),
   };
-  if (f.raw('tied_embeddings') === true) f.fail('tied_embeddings', 'tied embeddings are not supported');
   if (!f.has('vision_encoder')) {
     return {
       text, vision: null, projector: null,

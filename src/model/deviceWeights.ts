@@ -5,7 +5,12 @@
 // patch conv as a [vHidden, 3*p*p] matrix. Dummy weights are generated on the device when the
 // backend can (Backend.createDummyWeight), else on the host and uploaded.
 import type { Backend, DeviceTensor } from '../backend/backend.js';
+import { expectedShapes } from './weightNames.js';
 import { DummyWeightSource } from './dummyWeights.js';
+import type { LoadProgress, LoadProgressListener } from './loadProgress.js';
+import { loadWeightsParallel, type ParallelLoadOptions } from './parallelLoader.js';
+import { isLocated } from './tensorLocation.js';
+import { planWeights } from './weightPlan.js';
 import type { HostTensor, WeightSource } from './weights.js';
 
 export interface LayerWeights {
@@ -65,18 +70,37 @@ export function concatRows(name: string, parts: readonly HostTensor[]): HostTens
   return { name, dtype: parts[0].dtype, shape: [rows, ...cols], data };
 }
 
-export async function loadModelWeights(source: WeightSource, backend: Backend): Promise<ModelWeights> {
+export interface LoadWeightsOptions {
+  readonly onProgress?: LoadProgressListener;
+  /** Streams a checkpoint's files through the backend's WeightSink (src/model/parallelLoader.ts)
+   *  when both allow it (default); false reads each tensor through WeightSource.get instead. */
+  readonly parallel?: ParallelLoadOptions | false;
+}
+
+export async function loadModelWeights(source: WeightSource, backend: Backend, options: LoadWeightsOptions = {}): Promise<ModelWeights> {
   const all: DeviceTensor[] = [];
   const onDevice = source instanceof DummyWeightSource && backend.createDummyWeight ? source : null;
+  const plan = planWeights(source.config);
+  const streamed =
+    options.parallel !== false && isLocated(source) && backend.createWeightSink
+      ? (await loadWeightsParallel(source, backend, plan, { ...options.parallel, onProgress: options.onProgress })).tensors
+      : null;
+  const progress = streamed ? null : tensorProgress(source, plan.flatMap((w) => w.parts), options.onProgress);
   /** The row concatenation of the named tensors as one weight. */
   const upRows = async (fused: string, names: readonly string[], shape?: readonly number[]): Promise<DeviceTensor> => {
     let t: DeviceTensor;
-    if (onDevice && backend.createDummyWeight) {
+    if (streamed) {
+      const s = streamed.get(fused);
+      if (!s) throw new Error(`weight ${fused} was not in the load plan`);
+      streamed.delete(fused);
+      t = s;
+    } else if (onDevice && backend.createDummyWeight) {
       t = backend.createDummyWeight(names.map((n) => onDevice.fillSpec(n)), shape);
     } else {
       const parts = await Promise.all(names.map((n) => source.get(n)));
       t = backend.uploadWeight(parts.length === 1 ? parts[0] : concatRows(fused, parts), shape);
     }
+    progress?.placed(names);
     all.push(t);
     return t;
   };
@@ -102,11 +126,13 @@ export async function loadModelWeights(source: WeightSource, backend: Backend): 
   const cfg = source.config;
   const textLayers: LayerWeights[] = [];
   for (let l = 0; l < cfg.text.numLayers; l++) textLayers.push(await layer(`layers.${l}.`, cfg.text.numHeads * cfg.text.headDim, cfg.text.numKvHeads * cfg.text.headDim));
+  const embeddings = await up('tok_embeddings');
   const text: TextWeights = {
-    embeddings: await up('tok_embeddings'),
+    embeddings,
     layers: textLayers,
     norm: await up('norm'),
-    output: await up('output'),
+    // Tied embeddings: the output projection is the same device tensor (listed once in `all`).
+    output: cfg.text.tiedEmbeddings ? embeddings : await up('output'),
   };
   let vision: VisionWeights | null = null;
   let projector: ProjectorWeights | null = null;
@@ -126,6 +152,32 @@ export async function loadModelWeights(source: WeightSource, backend: Backend): 
       linear2: await up('projector.linear_2'),
     };
   }
+  if (streamed && streamed.size > 0) throw new Error(`weights ${[...streamed.keys()].join(', ')} were loaded but not used`);
+  progress?.done();
   return { text, vision, projector, all };
+}
+
+const DTYPE_BYTES = { bf16: 2, f16: 2, f32: 4 } as const;
+
+/** Progress of the tensor-by-tensor path (dummy weights, or a source without files). */
+function tensorProgress(source: WeightSource, names: readonly string[], listener: LoadProgressListener | undefined) {
+  const start = performance.now();
+  const width = DTYPE_BYTES[source.config.dtype];
+  const shapes = expectedShapes(source.config);
+  const size = (n: string) => (shapes.get(n) ?? []).reduce((a, d) => a * d, 1) * width;
+  const bytesTotal = names.reduce((a, n) => a + size(n), 0);
+  let bytesDone = 0;
+  let tensorsDone = 0;
+  const emit = (phase: LoadProgress['phase']) =>
+    listener?.({ phase, bytesDone, bytesTotal, tensorsDone, tensorsTotal: names.length, elapsedSeconds: (performance.now() - start) / 1000 });
+  emit('start');
+  return {
+    placed(parts: readonly string[]) {
+      for (const n of parts) bytesDone += size(n);
+      tensorsDone += parts.length;
+      emit('progress');
+    },
+    done: () => emit('done'),
+  };
 }
 

@@ -4,6 +4,8 @@
 import type { Backend } from '../backend/backend.js';
 import { createRunner } from './modelRunner.js';
 import type { ModelSource } from './modelSource.js';
+import type { LoadProgressListener } from './loadProgress.js';
+import type { ParallelLoadOptions } from './parallelLoader.js';
 import type { ModelRunner } from './runner.js';
 
 export interface LoadModelRunnerOptions {
@@ -20,6 +22,10 @@ export interface LoadModelRunnerOptions {
   readonly gpuMemoryUtilization?: number;
   /** Never replay recorded decode graphs (vLLM's enforce_eager; default false). */
   readonly enforceEager?: boolean;
+  /** Called as the weights load (src/model/loadProgress.ts). */
+  readonly onProgress?: LoadProgressListener;
+  /** The streaming weight loader's settings, or false for tensor-by-tensor uploads. */
+  readonly weightLoad?: ParallelLoadOptions | false;
 }
 
 export interface LoadedModelRunner {
@@ -48,6 +54,7 @@ export async function loadModelRunner(o: LoadModelRunnerOptions): Promise<Loaded
     kvCacheTokens: o.kvCacheTokens,
     kvCacheMemoryFraction: util,
     enforceEager: o.enforceEager,
+    load: { onProgress: o.onProgress, parallel: o.weightLoad },
   });
   return {
     source,

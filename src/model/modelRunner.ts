@@ -3,7 +3,7 @@
 // chunks and decode tokens together), places image features, samples, scores prompt tokens.
 import type { AttentionMetadata, Backend, DeviceTensor, SampleRequest, ScoreRequest } from '../backend/backend.js';
 import type { ModelConfig } from './config.js';
-import { loadModelWeights, type ModelWeights } from './deviceWeights.js';
+import { loadModelWeights, type LoadWeightsOptions, type ModelWeights } from './deviceWeights.js';
 import type { ForwardBatch } from './forwardBatch.js';
 import { ImageFeatureCache } from './imageFeatureCache.js';
 import type { KvCacheGeometry, ModelRunner, RunnerLimits } from './runner.js';
@@ -34,6 +34,8 @@ export interface CreateRunnerOptions {
    *  enforce_eager). Default false; the composition root (src/engine/composition.ts) maps
    *  TRAMONTANE_ENFORCE_EAGER=1 to true. */
   readonly enforceEager?: boolean;
+  /** Weight loading: progress listener, and the streaming loader's settings. */
+  readonly load?: LoadWeightsOptions;
 }
 
 export async function createRunner(o: CreateRunnerOptions): Promise<ModelRunner> {
@@ -50,7 +52,7 @@ export async function createRunner(o: CreateRunnerOptions): Promise<ModelRunner>
   if (weightBytes > freeBytes) {
     throw new Error(`the model's weights need ${gib(weightBytes)} GiB, ${gib(freeBytes)} GiB free on the ${o.backend.name} backend`);
   }
-  const weights = await loadModelWeights(o.weights, o.backend);
+  const weights = await loadModelWeights(o.weights, o.backend, o.load);
   try {
     return new BackendModelRunner(o, cfg, weights);
   } catch (err) {
@@ -107,7 +109,8 @@ class BackendModelRunner implements ModelRunner {
     this.gathered = b.alloc([this.logitRows, t.hiddenSize], b.activationDType);
     this.logits = b.alloc([this.logitRows, t.vocabSize], 'f32');
     const numBlocks = this.planKvBlocks(o);
-    this.kvCache = { numBlocks, blockSize: KV_BLOCK_SIZE };
+    const kvBytes = 2 * t.numLayers * numBlocks * KV_BLOCK_SIZE * t.numKvHeads * t.headDim * (b.activationDType === 'f32' ? 4 : 2);
+    this.kvCache = { numBlocks, blockSize: KV_BLOCK_SIZE, bytes: kvBytes };
     for (let l = 0; l < t.numLayers; l++) {
       this.kCaches.push(b.alloc([numBlocks, KV_BLOCK_SIZE, t.numKvHeads, t.headDim], b.activationDType));
       this.vCaches.push(b.alloc([numBlocks, KV_BLOCK_SIZE, t.numKvHeads, t.headDim], b.activationDType));

@@ -1,5 +1,6 @@
 // Where a model's weights come from, as vLLM's --model / --load-format / --tokenizer say it:
-//   loadFormat 'auto':  a model directory (either layout, src/model/checkpoint.ts)
+//   loadFormat 'auto':  a model directory (either layout, src/model/checkpoint.ts), or a
+//                       Hugging Face repository id found in the local hub cache (hfCache.ts)
 //   loadFormat 'dummy': no weights read: seeded pseudo-random ones (src/model/dummyWeights.ts)
 //                       for the config of a model directory or of a built-in name
 //                       ('mistral-small-3.1-24b'), so the full-size model runs without its 48 GB.
@@ -13,6 +14,7 @@ import { openCheckpoint } from './checkpoint.js';
 import { CheckpointError } from './checkpointError.js';
 import type { ModelConfig } from './config.js';
 import { DummyWeightSource } from './dummyWeights.js';
+import { looksLikeRepoId, resolveHubModel } from './hfCache.js';
 import type { WeightSource } from './weights.js';
 
 export type LoadFormat = 'auto' | 'dummy';
@@ -45,7 +47,9 @@ export async function openModelSource(o: ModelSourceOptions): Promise<ModelSourc
     throw new CheckpointError(`unknown load format ${JSON.stringify(o.loadFormat)} (${LOAD_FORMATS.join(' or ')})`);
   }
   if (o.tokenizerPath !== undefined && !isFile(o.tokenizerPath)) throw new CheckpointError(`tokenizer file ${o.tokenizerPath} does not exist`);
-  const model = o.model ?? EMBEDDED_MODEL_DIR;
+  const given = o.model ?? EMBEDDED_MODEL_DIR;
+  // org/name that is no path here and no built-in config: a snapshot in the Hugging Face cache.
+  const model = !existsSync(given) && !isBuiltinConfigName(given) && looksLikeRepoId(given) ? resolveHubModel(given) : given;
   const builtin = !existsSync(model) && isBuiltinConfigName(model);
   if (o.loadFormat === 'auto') {
     if (builtin) {

@@ -8,7 +8,7 @@ function blockParams(d: number, heads: number, kvHeads: number, headDim: number,
 
 export function parameterCount(cfg: ModelConfig): number {
   const t = cfg.text;
-  let n = 2 * t.vocabSize * t.hiddenSize + t.hiddenSize + t.numLayers * blockParams(t.hiddenSize, t.numHeads, t.numKvHeads, t.headDim, t.intermediateSize);
+  let n = (t.tiedEmbeddings ? 1 : 2) * t.vocabSize * t.hiddenSize + t.hiddenSize + t.numLayers * blockParams(t.hiddenSize, t.numHeads, t.numKvHeads, t.headDim, t.intermediateSize);
   const v = cfg.vision;
   const p = cfg.projector;
   if (v && p) {

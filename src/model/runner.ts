@@ -7,6 +7,8 @@ export interface KvCacheGeometry {
   readonly numBlocks: number;
   /** Tokens per block. */
   readonly blockSize: number;
+  /** Device bytes the cache occupies (K and V, all layers), where the runner knows it. */
+  readonly bytes?: number;
 }
 
 export interface RunnerLimits {

@@ -120,7 +120,7 @@ export function expectedShapes(config: ModelConfig): Map<string, readonly number
   };
   for (let l = 0; l < t.numLayers; l++) layer(`layers.${l}`, t.hiddenSize, t.numHeads, t.numKvHeads, t.headDim, t.intermediateSize);
   out.set('norm', [t.hiddenSize]);
-  out.set('output', [t.vocabSize, t.hiddenSize]);
+  if (!t.tiedEmbeddings) out.set('output', [t.vocabSize, t.hiddenSize]);
   const v = config.vision;
   const p = config.projector;
   if (v && p) {

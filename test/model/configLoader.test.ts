@@ -79,13 +79,16 @@ test('the fixtures\' v5 config.json (rope_parameters, axial vision RoPE) and par
   }
 });
 
-test('head_dim absent means hidden / heads; vision hidden_act absent means gelu, as in transformers', () => {
+test('head_dim absent means hidden / heads; vision hidden_act gelu, or absent (gelu in transformers), is refused naming the field', () => {
   const j = clone(REAL_HF) as unknown as Record<string, Record<string, unknown>>;
   delete j.text_config.head_dim;
-  delete j.vision_config.hidden_act;
   const c = parseHfConfig(j, 'config.json');
   assert.equal(c.text.headDim, 160);
-  assert.equal(c.vision?.hiddenAct, 'gelu');
+  assert.equal(c.vision?.hiddenAct, 'silu');
+  j.vision_config.hidden_act = 'gelu';
+  assert.throws(() => parseHfConfig(j, '/m/config.json'), /\/m\/config\.json vision_config: field hidden_act: "gelu" is not supported: the vision MLP runs SiLU-gated only/);
+  delete j.vision_config.hidden_act;
+  assert.throws(() => parseHfConfig(j, '/m/config.json'), /vision_config: field hidden_act: absent, which transformers reads as "gelu" is not supported/);
   const p = clone(REAL_PARAMS) as Record<string, unknown>;
   delete p.head_dim;
   assert.equal(parseMistralParams(p, 'params.json').text.headDim, 160);
@@ -126,6 +129,7 @@ test('unknown architectures and unsupported features are rejected naming the fil
   assert.throws(() => parseMistralParams(p, '/m/params.json'), /\/m\/params\.json vision_encoder: field mm_projector_id: "" is not supported/);
   assert.throws(() => parseMistralParams({ ...clone(REAL_PARAMS), moe: {} }, '/m/params.json'), /field moe: mixture-of-experts/);
   assert.throws(() => parseMistralParams({ ...clone(REAL_PARAMS), dim: undefined }, '/m/params.json'), /\/m\/params\.json: field dim is missing/);
-  assert.throws(() => parseMistralParams({ ...clone(REAL_PARAMS), quantization_config: { qformat_weight: 'fp8_e4m3' } }, '/m/params.json'), /field quantization_config: quantized \(FP8\) checkpoints are not supported yet/);
-  bad((j) => ((j as Record<string, unknown>).quantization_config = { quant_method: 'fp8' }), /\/m\/config\.json: field quantization_config: quantized \(FP8\)/);
+  assert.throws(() => parseMistralParams({ ...clone(REAL_PARAMS), quantization_config: { qformat_weight: 'fp8_e4m3' } }, '/m/params.json'), /field quantization_config: quantization "fp8_e4m3" is not supported/);
+  bad((j) => ((j as Record<string, unknown>).quantization_config = { quant_method: 'fp8' }), /\/m\/config\.json: field quantization_config: quantization "fp8" is not supported/);
+  bad((j) => ((j as Record<string, unknown>).quantization_config = { quant_method: 'awq', bits: 4 }), /field quantization_config: quantization "awq" is not supported/);
 });

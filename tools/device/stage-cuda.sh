@@ -29,6 +29,9 @@ cp -r assets "$target/assets"
 mkdir -p "$target/test/fixtures"
 cp -r test/fixtures/models test/fixtures/full-width "$target/test/fixtures/"
 mkdir -p "$target/tools/device" && cp tools/device/*.sh tools/device/*.py "$target/tools/device/"
+# The full-size checkpoint writer (load-bench.sh) and a few small images to prompt with.
+mkdir -p "$target/tools/reference" && cp tools/reference/write_full_checkpoint.py "$target/tools/reference/"
+mkdir -p "$target/test/fixtures/image" && cp -r test/fixtures/image/inputs "$target/test/fixtures/image/"
 # STAGE_TEKKEN=<tekken.json>: ship it as <stage>/tekken.json (serve-bench.sh serves with it).
 if [ -n "${STAGE_TEKKEN:-}" ]; then cp "$STAGE_TEKKEN" "$target/tekken.json"; fi
 rm -rf "$deps"

@@ -13,6 +13,7 @@ import type {
   SampleRequest,
   ScoreRequest,
   VisionAttentionArgs,
+  WeightSink,
 } from '../backend.js';
 import type { HostTensor } from '../hostTensor.js';
 import type { SampledToken, TokenLogprobs } from '../sampling/types.js';
@@ -26,6 +27,7 @@ import * as gather from './gather.js';
 import { pagedAttention, visionAttention } from './attention.js';
 import { MatmulPool } from './matmulPool.js';
 import { WasmHeap } from './wasmHeap.js';
+import { CpuWeightSink } from './cpuWeightSink.js';
 
 export interface CpuBackendOptions {
   /** Threads for matmuls (default: all cores the OS reports). */
@@ -80,6 +82,10 @@ export class CpuBackend implements Backend {
     const t = this.alloc(target, 'f32') as CpuTensor;
     decodeToF32(tensor.data, tensor.dtype, t.data as Float32Array);
     return t;
+  }
+
+  createWeightSink(): WeightSink {
+    return new CpuWeightSink((shape) => this.alloc(shape, 'f32'));
   }
 
   write(dst: DeviceTensor, data: Float32Array | Int32Array, offset = 0): void {

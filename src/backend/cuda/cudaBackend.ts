@@ -13,6 +13,7 @@ import type {
   SampleRequest,
   ScoreRequest,
   VisionAttentionArgs,
+  WeightSink,
 } from '../backend.js';
 import type { HostTensor } from '../hostTensor.js';
 import type { SampledToken, TokenLogprobs } from '../sampling/types.js';
@@ -28,6 +29,7 @@ import type { LaunchDims } from './ffi/launchArgs.js';
 import { CudaError } from './ffi/errors.js';
 import { CUBLAS_STATUS_NOT_SUPPORTED } from './ffi/cublasLt.js';
 import type { DummyFillSpec } from '../dummyFill.js';
+import { CudaWeightSink } from './cudaWeightSink.js';
 
 const CUDA_ERROR_OUT_OF_MEMORY = 2;
 
@@ -158,6 +160,10 @@ export class CudaBackend implements Backend {
       this.ctx.driver.copyHtoD(t.ptr, f32ToBf16(f), this.stream);
     }
     return t;
+  }
+
+  createWeightSink(): WeightSink {
+    return new CudaWeightSink(this.ctx, (shape) => this.alloc(shape, 'bf16'));
   }
 
   write(dst: DeviceTensor, data: Float32Array | Int32Array, offset = 0): void {

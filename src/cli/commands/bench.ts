@@ -4,6 +4,7 @@ import { benchTokenizer } from '../bench/tokenizer.js';
 import { benchImage } from '../bench/image.js';
 import { benchLatency } from '../bench/latency.js';
 import { benchServe } from '../bench/serve.js';
+import { benchLoad } from '../bench/load.js';
 
 // One entry per benchmark target: `tramontane bench <target> [options]`.
 const targets: Record<string, { summary: string; run: (args: string[]) => Promise<number> }> = {
@@ -11,6 +12,7 @@ const targets: Record<string, { summary: string; run: (args: string[]) => Promis
   serve: { summary: "vLLM's benchmark_serving against a running `tramontane serve` (random dataset)", run: benchServe },
   tokenizer: { summary: 'Tekken encode MB/s vs js-tiktoken and tiktoken (WASM), ids checked equal', run: benchTokenizer },
   image: { summary: 'image preprocessing vs sharp (decode + bicubic resize)', run: benchImage },
+  load: { summary: 'checkpoint weights onto the device: time and GB/s beside the file-read and host-to-device floor', run: benchLoad },
 };
 
 export const benchCommand: Command = {

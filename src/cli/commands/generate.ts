@@ -5,6 +5,7 @@ import { parseFlagsWithHelp } from '../args.js';
 import { CliError } from '../errors.js';
 import { checkModelChoice, MODEL_FLAGS, MODEL_FLAGS_USAGE } from '../modelSetup.js';
 import { parseIdList, parseNumberFlag } from '../parseNumbers.js';
+import { kvCacheLine, weightLoadProgress } from '../progress.js';
 import { loadPromptImages } from '../generate/promptImages.js';
 import { requestOutputJson } from '../generate/requestOutput.js';
 import { LLM } from '../../engine/llm.js';
@@ -60,7 +61,9 @@ export const generateCommand: Command = {
     let llm: LLM;
     try {
       // One request: one sequence's worth of KV cache, the model on this thread.
-      llm = await LLM.create({ model: v.model, tokenizer: v.tokenizer, loadFormat, device: v.device, maxModelLen, maxNumSeqs: 1, runnerThread: false, speculativeConfig: v['speculative-config'] });
+      llm = await LLM.create({ model: v.model, tokenizer: v.tokenizer, loadFormat, device: v.device, maxModelLen, maxNumSeqs: 1, runnerThread: false, speculativeConfig: v['speculative-config'], onProgress: weightLoadProgress() });
+      const kv = llm.components.runner.kvCache;
+      console.error(`tramontane: ${kvCacheLine(kv.numBlocks * kv.blockSize, kv.bytes ?? 0)}`);
     } catch (e) {
       throw new CliError((e as Error).message);
     }

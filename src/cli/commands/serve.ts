@@ -1,4 +1,5 @@
 // `tramontane serve [model]`: the OpenAI-compatible HTTP server (vLLM's `vllm serve` flags).
+import { kvCacheLine, weightLoadProgress } from '../progress.js';
 import type { Command } from '../command.js';
 import { parseFlagsWithHelp } from '../args.js';
 import { CliError } from '../errors.js';
@@ -100,7 +101,10 @@ export const serveCommand: Command = {
         runnerThread,
         enforceEager: v['enforce-eager'] === true,
         speculativeConfig: v['speculative-config'],
+        onProgress: weightLoadProgress(),
       });
+      const kv = llm.components.runner.kvCache;
+      console.error(`tramontane: ${kvCacheLine(kv.numBlocks * kv.blockSize, kv.bytes ?? 0)}`);
     } catch (e) {
       if (e instanceof CliError) throw e;
       throw new CliError(`serve: ${(e as Error).message}`);
