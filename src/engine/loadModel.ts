@@ -105,7 +105,7 @@ export async function loadComponents(
     // in its thread).
     sourceOpen = false;
     await source.weights.close();
-    const open = (s: RunnerSpec, onProgress = o.onProgress) => (o.runnerThread ?? traits.blocksCallingThread ? startRunnerThread(s, onProgress) : openLocalRunner(s, onProgress));
+    const open = (s: RunnerSpec, onProgress: LoadProgressListener | undefined) => (o.runnerThread ?? traits.blocksCallingThread ? startRunnerThread(s, onProgress) : openLocalRunner(s, onProgress));
     if (speculative?.method === 'draft_model') {
       // The draft first, with a cache of its own size, so the target's memory plan sees it.
       const draftKv = Math.max(sizes.maxModelLen, Math.min(maxNumSeqs * sizes.maxModelLen, 1 << 17));
@@ -116,7 +116,7 @@ export async function loadComponents(
         throw new InvalidRequestError(`speculative config: the draft model ${speculative.model}: ${err instanceof Error ? err.message : String(err)}`, 'speculativeConfig');
       }
     }
-    runner = await open(spec);
+    runner = await open(spec, o.onProgress);
     let images: ImagePreprocessor | null = null;
     if (cfg.vision) {
       // mistral_common sizes images by the tokenizer's image block; the model config otherwise.
