@@ -26,6 +26,7 @@ export interface LoadModelOptions {
   readonly maxNumSeqs?: number;
   readonly maxNumBatchedTokens?: number;
   readonly enforceEager?: boolean;
+  readonly kvCacheTokens?: number;
 }
 
 /** parseArgs options of the model, device and context-length flags (each command checks
@@ -61,6 +62,7 @@ export async function loadModel(o: LoadModelOptions): Promise<LoadedModel> {
       defaultMaxNumSeqs: 1,
       maxNumBatchedTokens: o.maxNumBatchedTokens,
       enforceEager: o.enforceEager,
+      kvCacheTokens: o.kvCacheTokens,
     }, weightLoadProgress());
     const kv = m.runner.kvCache;
     console.error(`tramontane: ${kvCacheLine(kv.numBlocks * kv.blockSize, kv.bytes ?? 0)}`);

@@ -27,7 +27,7 @@ export function buildStep(plan: StepPlan, blocks: BlockManager, eosTokenId: numb
   const blockTables = new Int32Array(numSeqs * maxBlocksPerSeq).fill(-1);
   const sampleMask = new Uint8Array(numSeqs);
   const images: BatchImage[] = [];
-  const sampling: (SeqSampling | null)[] = [];
+  const sampling: (SeqSampling | SeqSampling[] | null)[] = [];
   let promptLogprobs: (PromptLogprobsRequest | null)[] | null = null;
 
   let row = 0;
@@ -61,7 +61,9 @@ export function buildStep(plan: StepPlan, blocks: BlockManager, eosTokenId: numb
         spanOffset: a - img.spanStart,
       });
     }
-    sampling.push(s.sample ? seqSampling(req, eosTokenId) : null);
+    if (!s.sample) sampling.push(null);
+    else if (s.numDraftTokens === 0) sampling.push(seqSampling(req, eosTokenId, 0));
+    else sampling.push(Array.from({ length: s.numDraftTokens + 1 }, (_, j) => seqSampling(req, eosTokenId, j)));
     const plReq = promptLogprobsRequest(req, start, end);
     if (plReq) {
       promptLogprobs ??= new Array<PromptLogprobsRequest | null>(numSeqs).fill(null);
@@ -73,10 +75,13 @@ export function buildStep(plan: StepPlan, blocks: BlockManager, eosTokenId: numb
   return { batch, sampling, promptLogprobs };
 }
 
-function seqSampling(req: EngineRequest, eosTokenId: number): SeqSampling {
+/** The sampling of the row that follows `numDrafts` of the request's draft tokens (0: the
+ *  row after its last real token), as the step without speculation would sample it. */
+export function seqSampling(req: EngineRequest, eosTokenId: number, numDrafts: number): SeqSampling {
   const p = req.params;
   const banned: number[] = [];
-  if (req.outputTokenIds.length < p.minTokens) {
+  const outputs = numDrafts === 0 ? req.outputTokenIds : [...req.outputTokenIds, ...req.draftTokenIds.slice(0, numDrafts)];
+  if (outputs.length < p.minTokens) {
     if (!p.ignoreEos) banned.push(eosTokenId);
     for (const id of p.stopTokenIds) if (!banned.includes(id)) banned.push(id);
   }
@@ -86,12 +91,12 @@ function seqSampling(req: EngineRequest, eosTokenId: number): SeqSampling {
     topP: p.topP,
     minP: p.minP,
     seed: req.seed,
-    step: req.outputTokenIds.length,
+    step: outputs.length,
     presencePenalty: p.presencePenalty,
     frequencyPenalty: p.frequencyPenalty,
     repetitionPenalty: p.repetitionPenalty,
     promptTokenIds: req.promptTokenIds,
-    outputTokenIds: req.outputTokenIds,
+    outputTokenIds: outputs,
     logitBias: p.logitBias,
     bannedTokenIds: banned,
     numLogprobs: p.logprobs ?? 0,

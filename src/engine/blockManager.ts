@@ -132,6 +132,23 @@ export class BlockManager {
     this.committed.set(requestId, Math.max(i, this.committed.get(requestId) ?? 0));
   }
 
+  /** Shrinks the request's table to the blocks `numTokens` tokens need: the blocks that only
+   *  rejected draft tokens reached go back to the pool. They were never registered in the cache
+   *  (commitFullBlocks only takes computed, accepted tokens). */
+  trim(requestId: string, numTokens: number): void {
+    const table = this.tables.get(requestId);
+    if (!table) return;
+    const keep = this.blocksFor(numTokens);
+    while (table.length > keep) {
+      const b = table[table.length - 1];
+      if (this.refCount[b] !== 1 || this.blockHash[b] !== null) throw new Error(`block ${b} of request ${requestId} is shared or cached; it cannot be trimmed`);
+      table.pop();
+      this.refCount[b] = 0;
+      this.pushTail(b);
+    }
+    if ((this.committed.get(requestId) ?? 0) > keep) this.committed.set(requestId, keep);
+  }
+
   /** Releases the request's blocks; tail blocks go first into the free queue so a shared
    *  prefix is evicted last. Unknown ids are ignored (a request can end twice: abort + finish). */
   free(requestId: string): void {

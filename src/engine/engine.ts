@@ -13,6 +13,7 @@ import type { SamplingParams } from './samplingParams.js';
 import { Scheduler, type SeqUpdate } from './scheduler.js';
 import { EngineGrammar } from './structured/engineGrammar.js';
 import type { EngineTokenizer } from './tokenizerPort.js';
+import type { Speculator } from './speculative/speculator.js';
 
 export interface EngineOptions {
   readonly maxModelLen?: number;
@@ -21,6 +22,9 @@ export interface EngineOptions {
   readonly enablePrefixCaching?: boolean;
   /** Longest a structured-outputs grammar may take to compile (a 400 beyond); default 30 s. */
   readonly grammarCompileTimeoutMs?: number;
+  /** Speculative decoding (see speculative/): proposes drafts that each step verifies. The
+   *  engine closes it. */
+  readonly speculator?: Speculator;
 }
 
 /** An image and the prompt span it fills. */
@@ -53,6 +57,8 @@ export interface StepStats {
   readonly numBatchedTokens: number;
   /** Every sequence computed exactly one token (a pure decode step, no prompt chunk). */
   readonly decodeOnly: boolean;
+  /** Draft tokens verified in the step (speculative decoding), counted in numBatchedTokens. */
+  readonly numDraftTokens: number;
   /** Seconds from issuing the step to its output (the runner's execute). */
   readonly executeSeconds: number;
 }
@@ -64,6 +70,7 @@ export class Engine {
   readonly observers: EngineObserver[] = [];
   /** Constrained decoding (structured outputs). */
   readonly structured: EngineGrammar;
+  readonly speculator: Speculator | null;
   private readonly states = new Map<string, RequestState>();
   private readonly owner = new Map<string, { state: RequestState; index: number }>();
   private loop: Promise<void> | null = null;
@@ -100,6 +107,7 @@ export class Engine {
     for (const [name, v] of [['maxModelLen', this.maxModelLen], ['maxNumSeqs', maxNumSeqs], ['maxNumBatchedTokens', maxNumBatchedTokens]] as const) {
       if (!Number.isSafeInteger(v) || v < 1) throw new InvalidRequestError(`${name} must be a positive integer, got ${v}`, name);
     }
+    this.speculator = options.speculator ?? null;
     this.blocks = new BlockManager(runner.kvCache.numBlocks, runner.kvCache.blockSize, options.enablePrefixCaching ?? true);
     this.scheduler = new Scheduler(this.blocks, { maxNumSeqs, maxNumBatchedTokens, maxModelLen: this.maxModelLen, eosTokenId: tokenizer.eosId });
     this.structured = new EngineGrammar(tokenizer, limits.vocabSize, { compileTimeoutMs: options.grammarCompileTimeoutMs });
@@ -174,6 +182,7 @@ export class Engine {
    * string found then ends its sequence, and the token this step computed for it is dropped.
    */
   async step(): Promise<boolean> {
+    if (this.speculator) await this.speculator.prepare(this.scheduler.runningRequests);
     const plan = this.scheduler.schedule();
     this.totals.preemptions += plan.preempted.length;
     if (plan.seqs.length === 0) {
@@ -205,11 +214,13 @@ export class Engine {
     const stats: StepStats = {
       numBatchedTokens: plan.numBatchedTokens,
       decodeOnly: plan.seqs.every((s) => s.numNewTokens === 1 && s.startPosition >= s.request.numPromptTokens),
+      numDraftTokens: plan.seqs.reduce((n, s) => n + s.numDraftTokens, 0),
       executeSeconds: this.lastExecuteSeconds,
     };
     for (const o of this.observers) o.onStep?.(stats);
     this.pendingUpdates = this.scheduler.update(plan, output);
     this.structured.onUpdates(this.pendingUpdates);
+    this.speculator?.observe(plan, this.pendingUpdates);
     return true;
   }
 
@@ -232,10 +243,14 @@ export class Engine {
   private deliver(u: SeqUpdate, state: RequestState, index: number): void {
     if (u.promptLogprobs) state.addPromptLogprobs(u.promptLogprobs);
     let stopString: string | null = null;
-    if (u.sampled) {
+    if (u.sampled.length > 0) {
       const prev = state.lastTokenTime;
-      stopString = state.addToken(index, u.sampled);
-      this.totals.generationTokens++;
+      for (let j = 0; j < u.sampled.length && stopString === null; j++) {
+        stopString = state.addToken(index, u.sampled[j]);
+        this.totals.generationTokens++;
+        // A stop string ends the sequence at this token: the step's later tokens are dropped.
+        if (stopString !== null) u.request.outputTokenIds.length -= u.sampled.length - 1 - j;
+      }
       const now = state.lastTokenTime ?? 0;
       if (prev === null) for (const o of this.observers) o.onFirstToken?.((now - state.arrivalTime) / 1000);
       else for (const o of this.observers) o.onInterToken?.((now - prev) / 1000);
@@ -312,6 +327,7 @@ export class Engine {
     this.kick();
     await this.loop;
     await this.structured.close();
+    await this.speculator?.close();
     await this.runner.close();
   }
 
@@ -347,6 +363,7 @@ export class Engine {
     for (const s of state.seqs) {
       this.owner.delete(s.seq.id);
       this.structured.release(s.seq.id);
+      this.speculator?.release(s.seq.id);
     }
     this.totals.finishedRequests++;
     const e2e = (performance.now() - state.arrivalTime) / 1000;

@@ -64,6 +64,7 @@ export class LLM {
       maxNumBatchedTokens: components.defaults.maxNumBatchedTokens,
       enablePrefixCaching: options.enablePrefixCaching,
       grammarCompileTimeoutMs: options.grammarCompileTimeoutMs,
+      speculator: components.speculator ?? undefined,
     });
   }
 

@@ -16,6 +16,9 @@ import { startRunnerThread } from './runnerThread.js';
 import { tekkenChatEncoder, tekkenEngineTokenizer } from './tekkenPort.js';
 import type { ChatEncoder } from './chatPort.js';
 import type { EngineTokenizer } from './tokenizerPort.js';
+import { parseSpeculativeConfig, type SpeculativeConfig } from './speculative/config.js';
+import { createSpeculator } from './speculative/createSpeculator.js';
+import type { Speculator } from './speculative/speculator.js';
 
 /** The pieces an LLM runs on: a loaded model runner, its tokenizer, its image preprocessor. */
 export interface LLMComponents {
@@ -62,18 +65,26 @@ export interface LoadOptions {
   readonly runnerThread?: boolean;
   /** Never replay recorded decode graphs (vLLM's enforce_eager; default: TRAMONTANE_ENFORCE_EAGER=1). */
   readonly enforceEager?: boolean;
+  /** vLLM's speculative_config: `{ method: 'ngram', num_speculative_tokens, prompt_lookup_max,
+   *  prompt_lookup_min }` or `{ method: 'draft_model', model, num_speculative_tokens }` (a JSON
+   *  string, snake_case or camelCase keys). */
+  readonly speculativeConfig?: SpeculativeConfig | string | Record<string, unknown>;
   /** Called as the weights load: bytes and tensors done, elapsed time (src/model/loadProgress.ts). */
   readonly onProgress?: LoadProgressListener;
 }
 
-export async function loadComponents(o: LoadOptions): Promise<LLMComponents & { readonly defaults: { maxNumSeqs: number; maxNumBatchedTokens: number } }> {
+export async function loadComponents(
+  o: LoadOptions,
+): Promise<LLMComponents & { readonly defaults: { maxNumSeqs: number; maxNumBatchedTokens: number }; readonly speculator: Speculator | null }> {
   const model = o.model ?? EMBEDDED_MODEL_DIR;
+  const speculative = o.speculativeConfig === undefined ? null : parseSpeculativeConfig(o.speculativeConfig);
   const util = o.gpuMemoryUtilization ?? 0.9;
   if (!(util > 0 && util <= 1)) throw new InvalidRequestError(`gpuMemoryUtilization must be in (0, 1], got ${util}`, 'gpuMemoryUtilization');
   const device = o.device ?? (await defaultDevice());
   const traits = deviceTraits(device); // unknown devices fail here, before any file is read
   const source = await openModelSource({ model, loadFormat: o.loadFormat ?? 'auto', tokenizerPath: o.tokenizer });
   let runner: ModelRunner | null = null;
+  let draftRunner: ModelRunner | null = null;
   let sourceOpen = true; // until closed here or handed to the local runner
   try {
     if (!source.tokenizerPath) throw new InvalidRequestError(`no tekken.json for ${source.origin}: pass a tokenizer`, 'tokenizer');
@@ -96,7 +107,18 @@ export async function loadComponents(o: LoadOptions): Promise<LLMComponents & { 
     // in its thread).
     sourceOpen = false;
     await source.weights.close();
-    runner = await (o.runnerThread ?? traits.blocksCallingThread ? startRunnerThread(spec, o.onProgress) : openLocalRunner(spec, o.onProgress));
+    const open = (s: RunnerSpec, onProgress: LoadProgressListener | undefined) => (o.runnerThread ?? traits.blocksCallingThread ? startRunnerThread(s, onProgress) : openLocalRunner(s, onProgress));
+    if (speculative?.method === 'draft_model') {
+      // The draft first, with a cache of its own size, so the target's memory plan sees it.
+      const draftKv = Math.max(sizes.maxModelLen, Math.min(maxNumSeqs * sizes.maxModelLen, 1 << 17));
+      const draftSpec: RunnerSpec = { ...spec, model: speculative.model, loadFormat: speculative.loadFormat ?? spec.loadFormat, tokenizer: undefined, kvCacheTokens: draftKv };
+      try {
+        draftRunner = await open(draftSpec, undefined);
+      } catch (err) {
+        throw new InvalidRequestError(`speculative config: the draft model ${speculative.model}: ${err instanceof Error ? err.message : String(err)}`, 'speculativeConfig');
+      }
+    }
+    runner = await open(spec, o.onProgress);
     let images: ImagePreprocessor | null = null;
     if (cfg.vision) {
       // mistral_common sizes images by the tokenizer's image block; the model config otherwise.
@@ -112,7 +134,14 @@ export async function loadComponents(o: LoadOptions): Promise<LLMComponents & { 
         : ImageEncoder.fromModelConfig(cfg);
       images = { encode: (src, options) => enc.encode(src, options) };
     }
+    let speculator: Speculator | null = null;
+    if (speculative) {
+      const d = draftRunner;
+      draftRunner = null; // the speculator owns it now (it closes it on failure too)
+      speculator = await createSpeculator(speculative, { vocabSize: runner.limits.vocabSize, eosTokenId: tekken.eosId }, d);
+    }
     return {
+      speculator,
       runner,
       tokenizer: tekkenEngineTokenizer(tekken),
       imageTokenIds: imageTokenIdsOf(tekken),
@@ -123,6 +152,7 @@ export async function loadComponents(o: LoadOptions): Promise<LLMComponents & { 
       defaults: { maxNumSeqs, maxNumBatchedTokens },
     };
   } catch (err) {
+    if (draftRunner) await draftRunner.close();
     if (runner) await runner.close();
     else if (sourceOpen) await source.weights.close();
     throw err;

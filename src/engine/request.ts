@@ -35,6 +35,9 @@ export class EngineRequest {
   /** Prompt positions whose logprobs were already delivered (they survive preemption). */
   promptLogprobsUpTo = 1;
   numPreemptions = 0;
+  /** Proposed continuation (speculative decoding) for the next step to verify; not part of the
+   *  sequence's tokens. Set before schedule(), consumed (cleared) by update(). */
+  draftTokenIds: number[] = [];
   /** Content hashes of the full blocks of prompt + output, computed as blocks fill. */
   private readonly hashes: string[] = [];
 
@@ -57,9 +60,12 @@ export class EngineRequest {
     return this.promptTokenIds.length + this.outputTokenIds.length;
   }
 
+  /** The token at position i; positions past numTokens read the draft tokens. */
   tokenAt(i: number): number {
     const p = this.promptTokenIds.length;
-    return i < p ? this.promptTokenIds[i] : this.outputTokenIds[i - p];
+    if (i < p) return this.promptTokenIds[i];
+    const o = i - p;
+    return o < this.outputTokenIds.length ? this.outputTokenIds[o] : this.draftTokenIds[o - this.outputTokenIds.length];
   }
 
   get isFinished(): boolean {

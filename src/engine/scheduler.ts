@@ -22,6 +22,9 @@ export interface ScheduledSeq {
   readonly numNewTokens: number;
   /** True when the step ends at the sequence's last known token: sample its next one. */
   readonly sample: boolean;
+  /** Of numNewTokens, the trailing draft tokens to verify (request.draftTokenIds[0..n)); the
+   *  step samples numDraftTokens + 1 rows. 0 for a plain step. */
+  readonly numDraftTokens: number;
 }
 
 export interface StepPlan {
@@ -34,8 +37,12 @@ export interface StepPlan {
 /** What one sequence got from a step. */
 export interface SeqUpdate {
   readonly request: EngineRequest;
-  /** The sampled token, when the sequence was sampled. */
-  readonly sampled: SampledToken | null;
+  /** The tokens the step added to the sequence, in order: none for a prefill chunk, one for a
+   *  plain step, up to numDraftTokens + 1 for a verify step (the accepted drafts, then the
+   *  target's own token), cut after the one that finished the sequence. */
+  readonly sampled: readonly SampledToken[];
+  /** Of sampled, how many were accepted draft tokens. */
+  readonly numAcceptedDrafts: number;
   readonly promptLogprobs: PromptLogprobsChunk | null;
   /** Set when this step finished the sequence (EOS, stop id, length). */
   readonly finished: FinishReason | null;
@@ -62,6 +69,11 @@ export class Scheduler {
   get numRunning(): number {
     this.compact();
     return this.running.length;
+  }
+
+  /** The running sequences, in scheduling order. */
+  get runningRequests(): readonly EngineRequest[] {
+    return this.running;
   }
 
   hasUnfinished(): boolean {
@@ -108,9 +120,13 @@ export class Scheduler {
 
     for (let i = 0; i < this.running.length && budget > 0; i++) {
       const req = this.running[i];
-      const numNew = Math.min(req.numTokens - req.numComputedTokens, budget);
+      let numNew = Math.min(req.numTokens - req.numComputedTokens, budget);
       if (numNew <= 0) continue;
-      let ok = this.blocks.allocate(req.id, req.numComputedTokens + numNew);
+      let numDraft = numNew === 1 ? this.draftsThatFit(req, budget) : 0;
+      let ok = this.blocks.allocate(req.id, req.numComputedTokens + numNew + numDraft);
+      if (!ok && numDraft > 0) numDraft = 0; // verify nothing rather than preempt anyone
+      numNew += numDraft;
+      if (numDraft === 0) ok = ok || this.blocks.allocate(req.id, req.numComputedTokens + numNew);
       while (!ok) {
         const victim = this.running[this.running.length - 1];
         this.preempt(victim);
@@ -119,7 +135,7 @@ export class Scheduler {
         ok = this.blocks.allocate(req.id, req.numComputedTokens + numNew);
       }
       if (!ok) break; // req preempted itself: nothing after it is running
-      seqs.push(this.scheduled(req, numNew));
+      seqs.push(this.scheduled(req, numNew, numDraft));
       budget -= numNew;
     }
 
@@ -150,7 +166,7 @@ export class Scheduler {
         req.numComputedTokens = start;
         req.status = 'running';
         this.running.push(req);
-        seqs.push(this.scheduled(req, numNew));
+        seqs.push(this.scheduled(req, numNew, 0));
         budget -= numNew;
       }
       this.waiting = stillWaiting;
@@ -165,26 +181,52 @@ export class Scheduler {
     const updates: SeqUpdate[] = [];
     plan.seqs.forEach((s, i) => {
       const req = s.request;
+      const drafts = req.draftTokenIds;
+      req.draftTokenIds = [];
       if (req.isFinished || req.status !== 'running') return;
-      req.numComputedTokens = s.startPosition + s.numNewTokens;
       const promptLogprobs = output.promptLogprobs[i] ?? null;
       if (promptLogprobs) req.promptLogprobsUpTo = promptLogprobs.firstPosition + promptLogprobs.entries.length;
-      let sampled: SampledToken | null = null;
+      const sampled: SampledToken[] = [];
+      let numAccepted = 0;
       let finished: FinishReason | null = null;
       if (s.sample) {
-        sampled = output.sampled[i] ?? null;
-        if (!sampled) throw new Error(`runner returned no token for sampled sequence ${req.id}`);
-        req.outputTokenIds.push(sampled.tokenId);
-        finished = this.checkStop(req, sampled.tokenId);
+        const rows = s.numDraftTokens > 0 ? output.sampledRows?.[i] : [output.sampled[i]];
+        if (!rows || rows.length !== s.numDraftTokens + 1 || rows.some((t) => !t)) {
+          throw new Error(`runner returned no token for sampled sequence ${req.id}`);
+        }
+        // Row j's token is what the target samples after the drafts before it; the drafts hold
+        // while each row's token equals the next draft (exact match: see speculative/README).
+        for (let j = 0; j < rows.length && finished === null; j++) {
+          const token = rows[j] as SampledToken;
+          sampled.push(token);
+          req.outputTokenIds.push(token.tokenId);
+          finished = this.checkStop(req, token.tokenId);
+          if (j >= s.numDraftTokens || token.tokenId !== drafts[j]) break;
+          numAccepted++;
+        }
       }
+      // K/V holds the step's real tokens plus the accepted drafts; the rest is rolled back.
+      req.numComputedTokens = s.startPosition + s.numNewTokens - s.numDraftTokens + Math.max(0, sampled.length - 1);
+      if (s.numDraftTokens > 0) this.blocks.trim(req.id, req.numTokens);
       this.blocks.commitFullBlocks(req.id, req.blockHashes(bs), Math.floor(req.numComputedTokens / bs));
+      const last = sampled.length > 0 ? sampled[sampled.length - 1].tokenId : null;
       if (finished) {
-        const byStopId = finished === 'stop' && sampled !== null && req.params.stopTokenIds.includes(sampled.tokenId);
-        this.finish(req.id, finished, byStopId && sampled ? sampled.tokenId : null);
+        const byStopId = finished === 'stop' && last !== null && req.params.stopTokenIds.includes(last);
+        this.finish(req.id, finished, byStopId ? last : null);
       }
-      updates.push({ request: req, sampled, promptLogprobs, finished });
+      updates.push({ request: req, sampled, numAcceptedDrafts: numAccepted, promptLogprobs, finished });
     });
     return updates;
+  }
+
+  /** Drafts a decoding sequence may verify this step: what it proposed, cut to the budget left
+   *  after its own token, the context limit and its remaining max_tokens. */
+  private draftsThatFit(req: EngineRequest, budget: number): number {
+    const drafts = req.draftTokenIds.length;
+    if (drafts === 0 || req.numComputedTokens < req.numPromptTokens) return 0;
+    const maxTokens = req.params.maxTokens ?? Infinity;
+    const room = Math.min(budget - 1, this.config.maxModelLen - req.numTokens, maxTokens - req.outputTokenIds.length - 1);
+    return Math.max(0, Math.min(drafts, room));
   }
 
   private checkStop(req: EngineRequest, token: number): FinishReason | null {
@@ -204,14 +246,16 @@ export class Scheduler {
     return parent === null || parent.isFinished || parent.numComputedTokens >= parent.numPromptTokens;
   }
 
-  private scheduled(req: EngineRequest, numNew: number): ScheduledSeq {
+  private scheduled(req: EngineRequest, numNew: number, numDraft: number): ScheduledSeq {
     const start = req.numComputedTokens;
-    return { request: req, startPosition: start, numNewTokens: numNew, sample: start + numNew === req.numTokens };
+    if (numDraft < req.draftTokenIds.length) req.draftTokenIds = req.draftTokenIds.slice(0, numDraft);
+    return { request: req, startPosition: start, numNewTokens: numNew, sample: start + numNew - numDraft === req.numTokens, numDraftTokens: numDraft };
   }
 
   private preempt(req: EngineRequest): void {
     if (this.running[this.running.length - 1] === req) this.running.pop();
     else this.running = this.running.filter((r) => r !== req);
+    req.draftTokenIds = [];
     this.blocks.free(req.id);
     req.numComputedTokens = 0;
     req.numPreemptions++;

@@ -7,7 +7,7 @@ import { loadModelWeights, type LoadWeightsOptions, type ModelWeights } from './
 import type { ForwardBatch } from './forwardBatch.js';
 import { ImageFeatureCache } from './imageFeatureCache.js';
 import type { KvCacheGeometry, ModelRunner, RunnerLimits } from './runner.js';
-import type { BatchSampling, PromptLogprobsChunk, PromptLogprobsRequest, SampledToken, StepOutput } from './sampling.js';
+import { rowSamplings, type BatchSampling, type PromptLogprobsChunk, type PromptLogprobsRequest, type SampledToken, type SeqSampling, type StepOutput } from './sampling.js';
 import { runTextDecoder, TextWorkspace } from './textDecoder.js';
 import { validateBatch } from './validateBatch.js';
 import { DecodeGraphs, decodeStride, isDecodeStep, restrideBlockTables } from './decodeGraphs.js';
@@ -94,7 +94,9 @@ class BackendModelRunner implements ModelRunner {
     const t = cfg.text;
     this.limits = { maxModelLen: o.maxModelLen, vocabSize: t.vocabSize, maxNumBatchedTokens: o.maxNumBatchedTokens, maxNumSeqs: o.maxNumSeqs };
     this.maxBlocksPerSeq = Math.ceil(o.maxModelLen / KV_BLOCK_SIZE);
-    this.logitRows = Math.max(o.maxNumSeqs, 16);
+    // Rows whose logits one gather + matmul + sample round takes: a verify step samples k + 1
+    // rows per sequence, so small batches get room for them (up to 128 rows) in one round.
+    this.logitRows = Math.max(o.maxNumSeqs, 16, Math.min(o.maxNumBatchedTokens, 128));
     this.ws = new TextWorkspace(b, t, o.maxNumBatchedTokens);
     const T = o.maxNumBatchedTokens;
     this.ids = b.alloc([T], 'i32');
@@ -182,9 +184,9 @@ class BackendModelRunner implements ModelRunner {
     this.runDecoder(n, meta);
     this.images.release(batch);
     await samplingReady;
-    const sampled = await this.sampleSequences(batch, starts, sampling);
+    const { sampled, sampledRows } = await this.sampleSequences(batch, starts, sampling);
     const prompt = await this.scorePrompts(batch, starts, promptLogprobs);
-    return { sampled, promptLogprobs: prompt };
+    return sampledRows ? { sampled, sampledRows, promptLogprobs: prompt } : { sampled, promptLogprobs: prompt };
   }
 
   /** The decoder layers over the step's first n rows; positions and slots from the fixed buffers. */
@@ -234,9 +236,9 @@ class BackendModelRunner implements ModelRunner {
     await samplingReady; // the forward pass is queued: grammar masks are filled while it runs
     const requests: SampleRequest[] = [];
     for (let s = 0; s < n; s++) {
-      const params = sampling[s];
-      if (!params) throw new Error(`sequence ${s} is to be sampled but has no sampling parameters`);
-      requests.push({ row: s, params });
+      const rows = rowSamplings(sampling[s]);
+      if (rows.length !== 1) throw new Error(`sequence ${s} is to be sampled but has no sampling parameters`);
+      requests.push({ row: s, params: rows[0] });
     }
     const sampled = await b.sample(logits, requests);
     return { sampled, promptLogprobs: new Array(n).fill(null) };
@@ -255,21 +257,36 @@ class BackendModelRunner implements ModelRunner {
     return logits;
   }
 
-  private async sampleSequences(batch: ForwardBatch, starts: Int32Array, sampling: BatchSampling): Promise<(SampledToken | null)[]> {
-    const result: (SampledToken | null)[] = new Array(batch.queryLens.length).fill(null);
-    const seqs = [...batch.sampleMask.keys()].filter((s) => batch.sampleMask[s] === 1);
-    for (let c = 0; c < seqs.length; c += this.logitRows) {
-      const chunk = seqs.slice(c, c + this.logitRows);
-      const logits = this.computeLogits(chunk.map((s) => starts[s + 1] - 1));
-      const requests: SampleRequest[] = chunk.map((s, row) => {
-        const params = sampling[s];
-        if (!params) throw new Error(`sequence ${s} is to be sampled but has no sampling parameters`);
-        return { row, params };
-      });
-      const tokens = await this.backend.sample(logits, requests);
-      chunk.forEach((s, i) => (result[s] = tokens[i]));
+  /** Samples every row the sampling asks for: a sequence's last row, or its last list.length
+   *  rows (each with its own params), in chunks of at most logitRows rows. */
+  private async sampleSequences(
+    batch: ForwardBatch,
+    starts: Int32Array,
+    sampling: BatchSampling,
+  ): Promise<{ sampled: (SampledToken | null)[]; sampledRows: (SampledToken[] | null)[] | null }> {
+    const numSeqs = batch.queryLens.length;
+    const sampled: (SampledToken | null)[] = new Array(numSeqs).fill(null);
+    const wanted: { seq: number; batchRow: number; params: SeqSampling }[] = [];
+    let multi = false;
+    for (let s = 0; s < numSeqs; s++) {
+      if (batch.sampleMask[s] !== 1) continue;
+      const rows = rowSamplings(sampling[s]);
+      if (rows.length === 0) throw new Error(`sequence ${s} is to be sampled but has no sampling parameters`);
+      if (Array.isArray(sampling[s])) multi = true;
+      rows.forEach((params, j) => wanted.push({ seq: s, batchRow: starts[s + 1] - rows.length + j, params }));
     }
-    return result;
+    const tokens: SampledToken[] = [];
+    for (let c = 0; c < wanted.length; c += this.logitRows) {
+      const chunk = wanted.slice(c, c + this.logitRows);
+      const logits = this.computeLogits(chunk.map((w) => w.batchRow));
+      tokens.push(...(await this.backend.sample(logits, chunk.map((w, row) => ({ row, params: w.params })))));
+    }
+    const sampledRows: (SampledToken[] | null)[] | null = multi ? new Array<SampledToken[] | null>(numSeqs).fill(null) : null;
+    wanted.forEach((w, i) => {
+      sampled[w.seq] = tokens[i]; // the last row's wins
+      if (sampledRows && Array.isArray(sampling[w.seq])) (sampledRows[w.seq] ??= []).push(tokens[i]);
+    });
+    return { sampled, sampledRows };
   }
 
   private async scorePrompts(

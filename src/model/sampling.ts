@@ -5,8 +5,17 @@ import type { SampledToken, SeqSampling, TokenLogprobs } from '../backend/sampli
 
 export type { SampledToken, SeqSampling, TokenLogprobs };
 
-/** Per sequence of a batch: null for sequences whose sampleMask is 0. */
-export type BatchSampling = readonly (SeqSampling | null)[];
+/** Per sequence of a batch: null for sequences whose sampleMask is 0; one SeqSampling to
+ *  sample its last row; or a list to sample its last list.length rows, row j of them with
+ *  list[j] (a speculative verify step: k draft rows + 1, each with its own step, output
+ *  history and bans). */
+export type BatchSampling = readonly (SeqSampling | readonly SeqSampling[] | null)[];
+
+/** The rows' sampling of one BatchSampling entry, last row last ([] for null). */
+export function rowSamplings(entry: SeqSampling | readonly SeqSampling[] | null | undefined): readonly SeqSampling[] {
+  if (!entry) return [];
+  return Array.isArray(entry) ? (entry as readonly SeqSampling[]) : [entry as SeqSampling];
+}
 
 /** Prompt logprobs wanted from one sequence's rows in a step. Row j (position p) predicts the
  *  token at position p + 1. */
@@ -25,8 +34,11 @@ export interface PromptLogprobsChunk {
 }
 
 export interface StepOutput {
-  /** Per sequence: the sampled token, or null where sampleMask was 0. */
+  /** Per sequence: the sampled token (of its last row), or null where sampleMask was 0. */
   readonly sampled: readonly (SampledToken | null)[];
+  /** Per sequence whose sampling was a list: one token per sampled row, in row order (null for
+   *  the others). Absent when no sequence asked for several rows. */
+  readonly sampledRows?: readonly (readonly SampledToken[] | null)[];
   /** Per sequence: prompt logprobs when asked for, else null. */
   readonly promptLogprobs: readonly (PromptLogprobsChunk | null)[];
 }

@@ -2,7 +2,7 @@
 // bad batch fails with a message naming the field instead of corrupting the KV cache.
 import type { ForwardBatch } from './forwardBatch.js';
 import type { KvCacheGeometry, RunnerLimits } from './runner.js';
-import type { BatchSampling, PromptLogprobsRequest } from './sampling.js';
+import { rowSamplings, type BatchSampling, type PromptLogprobsRequest } from './sampling.js';
 
 export function validateBatch(
   batch: ForwardBatch,
@@ -44,6 +44,8 @@ export function validateBatch(
       const row = total + j;
       if (batch.positions[row] !== ctx - q + j) fail(`token ${row}: position ${batch.positions[row]}, expected ${ctx - q + j}`);
     }
+    const sampledRows = rowSamplings(sampling[s]).length;
+    if (batch.sampleMask[s] === 1 && (sampledRows < 1 || sampledRows > q)) fail(`sequence ${s}: ${sampledRows} rows to sample, queryLen is ${q}`);
     const pl = promptLogprobs?.[s];
     if (pl && pl.targetTokenIds.length !== q) fail(`sequence ${s}: promptLogprobs targets ${pl.targetTokenIds.length} rows, queryLen is ${q}`);
     total += q;

@@ -52,6 +52,25 @@ export class ServerMetrics {
     mirror('tramontane:engine_steps_total', 'Model steps run.', () => engine.totals.steps);
     mirror('tramontane:engine_execute_seconds_total', 'Seconds the model runner spent executing steps.', () => engine.totals.executeSeconds);
     mirror('tramontane:engine_loop_seconds_total', 'Seconds of the busy step loop (execute plus all host work between steps).', () => engine.totals.loopSeconds);
+    const spec = engine.speculator;
+    if (spec) {
+      mirror('vllm:spec_decode_num_drafts_total', 'Speculative drafts verified (sequence-steps with draft tokens).', () => spec.stats.numDrafts);
+      mirror('vllm:spec_decode_num_draft_tokens_total', 'Draft tokens verified.', () => spec.stats.numDraftTokens);
+      mirror('vllm:spec_decode_num_accepted_tokens_total', 'Draft tokens accepted.', () => spec.stats.numAcceptedTokens);
+      const seen = spec.stats.acceptedPerPosition.map(() => 0);
+      new Counter({
+        name: 'vllm:spec_decode_num_accepted_tokens_per_pos_total',
+        help: 'Draft tokens accepted, by position in the draft (0 = first).',
+        labelNames: ['model_name', 'position'],
+        registers,
+        collect() {
+          spec.stats.acceptedPerPosition.forEach((n, j) => {
+            this.inc({ ...labels, position: String(j) }, Math.max(0, n - seen[j]));
+            seen[j] = Math.max(seen[j], n);
+          });
+        },
+      });
+    }
     const success = new Counter({ name: 'vllm:request_success_total', help: 'Requests finished, by finish reason.', labelNames: ['model_name', 'finished_reason'], registers });
     const ttft = new Histogram({ name: 'vllm:time_to_first_token_seconds', help: 'Time to first token.', labelNames, registers, buckets: TTFT_BUCKETS });
     const itl = new Histogram({ name: 'vllm:inter_token_latency_seconds', help: 'Time between tokens of a sequence.', labelNames, registers, buckets: ITL_BUCKETS });

@@ -4,7 +4,7 @@
 // table, prefix-cache hit or image span changes the output or throws.
 import type { ForwardBatch } from '../../src/model/forwardBatch.js';
 import type { KvCacheGeometry, ModelRunner, RunnerLimits } from '../../src/model/runner.js';
-import type { BatchSampling, PromptLogprobsChunk, PromptLogprobsRequest, SampledToken, StepOutput, TokenLogprobs } from '../../src/model/sampling.js';
+import { rowSamplings, type BatchSampling, type PromptLogprobsChunk, type PromptLogprobsRequest, type SampledToken, type SeqSampling, type StepOutput, type TokenLogprobs } from '../../src/model/sampling.js';
 
 export interface FakeRunnerOptions {
   numBlocks: number;
@@ -66,6 +66,7 @@ export class FakeRunner implements ModelRunner {
     }
     const bs = this.kvCache.blockSize;
     const sampled: (SampledToken | null)[] = [];
+    const sampledRows: (SampledToken[] | null)[] = [];
     const plOut: (PromptLogprobsChunk | null)[] = [];
     let row = 0;
     for (let s = 0; s < batch.queryLens.length; s++) {
@@ -92,20 +93,25 @@ export class FakeRunner implements ModelRunner {
         }
         plOut.push(first < 0 ? null : { firstPosition: first, entries });
       } else plOut.push(null);
-      const sp = sampling[s];
-      if (batch.sampleMask[s] && sp) {
-        let x = sp.temperature === 0 ? h : mix(mix(h, sp.seed), sp.step);
-        let token = x % this.limits.vocabSize;
-        while (this.neverSample.has(token) || sp.bannedTokenIds.includes(token)) {
-          x = mix(x, 1);
-          token = x % this.limits.vocabSize;
-        }
-        sampled.push({ tokenId: token, logprobs: this.logprobsFor(h, token, sp.numLogprobs) });
-      } else sampled.push(null);
+      const rows = batch.sampleMask[s] ? rowSamplings(sampling[s]) : [];
+      // Row j of R sampled rows reads the context up to position ctx - R + j.
+      const tokens = rows.map((sp, j) => this.sampleAt(prefixHash[ctx - rows.length + j], sp));
+      sampled.push(tokens.length > 0 ? tokens[tokens.length - 1] : null);
+      sampledRows.push(Array.isArray(sampling[s]) ? tokens : null);
       row += q;
     }
     if (row !== n) throw new Error('queryLens do not sum to the batch size');
-    return { sampled, promptLogprobs: plOut };
+    return sampledRows.some((r) => r !== null) ? { sampled, sampledRows, promptLogprobs: plOut } : { sampled, promptLogprobs: plOut };
+  }
+
+  private sampleAt(h: number, sp: SeqSampling): SampledToken {
+    let x = sp.temperature === 0 ? h : mix(mix(h, sp.seed), sp.step);
+    let token = x % this.limits.vocabSize;
+    while (this.neverSample.has(token) || sp.bannedTokenIds.includes(token)) {
+      x = mix(x, 1);
+      token = x % this.limits.vocabSize;
+    }
+    return { tokenId: token, logprobs: this.logprobsFor(h, token, sp.numLogprobs) };
   }
 
   private logprobsFor(h: number, token: number, k: number): TokenLogprobs {

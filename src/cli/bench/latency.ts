@@ -9,6 +9,7 @@ import { createDeviceBackend } from '../../backend/deviceBackend.js';
 import { loadModel, MODEL_FLAGS } from '../modelSetup.js';
 import { parseNumberFlag } from '../parseNumbers.js';
 import { runBatch, type BatchTiming } from './batchLoop.js';
+import { benchSpecLatency } from './specLatency.js';
 import { numpyGflops, oursGflops, type MatmulFigure } from './matmulReference.js';
 import { BenchConstraint } from './structuredBench.js';
 
@@ -75,6 +76,7 @@ export async function benchLatency(args: string[]): Promise<number> {
     'skip-matmul': { type: 'boolean' },
     'enforce-eager': { type: 'boolean' },
     'structured-outputs-json': { type: 'string' },
+    'speculative-config': { type: 'string' },
   }).values;
   const inputLen = parseNumberFlag('input-len', v['input-len'], { integer: true, min: 1 }) ?? 32;
   const outputLen = parseNumberFlag('output-len', v['output-len'], { integer: true, min: 1 }) ?? 128;
@@ -84,6 +86,10 @@ export async function benchLatency(args: string[]): Promise<number> {
   const maxNumBatchedTokens = parseNumberFlag('max-num-batched-tokens', v['max-num-batched-tokens'], { integer: true, min: batchSize }) ?? Math.max(batchSize, Math.min(2048, batchSize * inputLen));
   const maxModelLen = parseNumberFlag('max-model-len', v['max-model-len'], { integer: true, min: inputLen + outputLen }) ?? inputLen + outputLen;
   const enforceEager = v['enforce-eager'] === true;
+  if (v['speculative-config'] !== undefined) {
+    const load = { model: v.model, tokenizer: v.tokenizer, loadFormat: v['load-format'], device: v.device, maxModelLen: maxModelLen + 32, maxNumSeqs: batchSize, maxNumBatchedTokens, enforceEager };
+    return benchSpecLatency({ configJson: v['speculative-config'], load, inputLen, outputLen, batchSize, warmup, iters, outputJson: v['output-json'], command: `tramontane bench latency ${args.join(' ')}` });
+  }
   const model = await loadModel({ model: v.model, tokenizer: v.tokenizer, loadFormat: v['load-format'], device: v.device, maxModelLen, maxNumSeqs: batchSize, maxNumBatchedTokens, enforceEager });
   try {
     await model.backend.ready();

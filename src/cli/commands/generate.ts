@@ -17,6 +17,7 @@ const USAGE = `usage: tramontane generate (--prompt <text> | --prompt-tokens <id
   ${MODEL_FLAGS_USAGE}
   [--image <path|url>]... [--max-tokens N] [--temperature T] [--top-p P] [--top-k K] [--min-p P]
   [--seed S] [--logprobs K] [--prompt-logprobs K] [--json] [--max-model-len N]
+  [--speculative-config '{"method":"ngram","num_speculative_tokens":4}' | '{"method":"draft_model","model":DIR,"num_speculative_tokens":4}']
 Without --model it runs the embedded tiny checkpoint (random weights: meaningless text). --device
 defaults to cuda when a CUDA driver and a GPU are present, else cpu.`;
 
@@ -38,6 +39,7 @@ export const generateCommand: Command = {
       logprobs: { type: 'string' },
       'prompt-logprobs': { type: 'string' },
       json: { type: 'boolean' },
+      'speculative-config': { type: 'string' },
     });
     if (!parsed) return 0;
     const v = parsed.values;
@@ -59,7 +61,7 @@ export const generateCommand: Command = {
     let llm: LLM;
     try {
       // One request: one sequence's worth of KV cache, the model on this thread.
-      llm = await LLM.create({ model: v.model, tokenizer: v.tokenizer, loadFormat, device: v.device, maxModelLen, maxNumSeqs: 1, runnerThread: false, onProgress: weightLoadProgress() });
+      llm = await LLM.create({ model: v.model, tokenizer: v.tokenizer, loadFormat, device: v.device, maxModelLen, maxNumSeqs: 1, runnerThread: false, speculativeConfig: v['speculative-config'], onProgress: weightLoadProgress() });
       const kv = llm.components.runner.kvCache;
       console.error(`tramontane: ${kvCacheLine(kv.numBlocks * kv.blockSize, kv.bytes ?? 0)}`);
     } catch (e) {

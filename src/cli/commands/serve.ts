@@ -13,6 +13,7 @@ const USAGE = `usage: tramontane serve [model] [--host H] [--port P] [--api-key 
   [--max-model-len N] [--max-num-seqs N] [--max-num-batched-tokens N] [--gpu-memory-utilization F] [--enforce-eager]
   [--kv-cache-tokens N] [--limit-mm-per-prompt image=N] [--device cpu|cuda] [--load-format auto|dummy]
   [--tokenizer <tekken.json>] [--max-body-bytes N] [--no-enable-prefix-caching] [--runner-thread auto|on|off]
+  [--speculative-config '{"method":"ngram","num_speculative_tokens":4,"prompt_lookup_max":4,"prompt_lookup_min":2}']
   [--grammar-compile-timeout SECONDS] (structured outputs: longer compiles are refused with a 400; default 30)
   [--enable-auto-tool-choice] [--tool-call-parser mistral] [--tokenizer-mode mistral]
 ${SECURITY_USAGE}
@@ -74,6 +75,7 @@ export const serveCommand: Command = {
         'tool-call-parser': { type: 'string' },
         'tokenizer-mode': { type: 'string' },
         ...SECURITY_FLAGS,
+        'speculative-config': { type: 'string' },
       },
       true,
     );
@@ -117,6 +119,7 @@ export const serveCommand: Command = {
         grammarCompileTimeoutMs: ((t) => (t === undefined ? undefined : t * 1000))(parseNumberFlag('grammar-compile-timeout', v['grammar-compile-timeout'], { min: 0, minExclusive: true })),
         runnerThread,
         enforceEager: v['enforce-eager'] === true,
+        speculativeConfig: v['speculative-config'],
         onProgress: weightLoadProgress(),
       });
       const kv = llm.components.runner.kvCache;

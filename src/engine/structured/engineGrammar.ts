@@ -60,11 +60,12 @@ export class EngineGrammar {
     if (!g) return { sampling, ready: undefined };
     const rows: number[] = [];
     plan.seqs.forEach((s, i) => {
-      if (sampling[i] && g.has(s.request.id)) rows.push(i);
+      // Constrained sequences are never speculated: their entry is one row's params.
+      if (sampling[i] && !Array.isArray(sampling[i]) && g.has(s.request.id)) rows.push(i);
     });
     if (rows.length === 0) return { sampling, ready: undefined };
     const { masks, ready } = g.fillAsync(rows.map((i) => plan.seqs[i].request.id));
-    const out: (SeqSampling | null)[] = [...sampling];
+    const out: BatchSampling[number][] = [...sampling];
     rows.forEach((i, k) => (out[i] = { ...(sampling[i] as SeqSampling), allowedTokens: masks[k] }));
     return { sampling: out, ready };
   }
@@ -74,7 +75,7 @@ export class EngineGrammar {
     const g = this.service;
     if (!g) return;
     const items: [string, number][] = [];
-    for (const u of updates) if (u.sampled && g.has(u.request.id)) items.push([u.request.id, u.sampled.tokenId]);
+    for (const u of updates) if (g.has(u.request.id)) for (const t of u.sampled) items.push([u.request.id, t.tokenId]);
     g.accept(items);
   }
 
