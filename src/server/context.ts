@@ -31,6 +31,8 @@ export interface ServerOptions {
   readonly http?: Partial<HttpLimits>;
   /** CORS (null or absent: none). */
   readonly cors?: CorsSettings | null;
+  /** The chat page at `/` (default true; `serve --disable-chat-page` turns it off). */
+  readonly chatPage?: boolean;
   /** pino level of the server's log (default 'warn'; 'silent' for none). */
   readonly logLevel?: string;
   /** Where the log goes (default stdout). */

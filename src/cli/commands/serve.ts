@@ -16,6 +16,7 @@ const USAGE = `usage: tramontane serve [model] [--host H] [--port P] [--api-key 
   [--speculative-config '{"method":"ngram","num_speculative_tokens":4,"prompt_lookup_max":4,"prompt_lookup_min":2}']
   [--grammar-compile-timeout SECONDS] (structured outputs: longer compiles are refused with a 400; default 30)
   [--enable-auto-tool-choice] [--tool-call-parser mistral] [--tokenizer-mode mistral]
+  [--disable-chat-page] (no chat page at /; by default a browser opened on the server's address gets one)
 ${SECURITY_USAGE}
 Image URLs: http(s) to public hosts and data: only, unless widened by the flags above (README "Security").
 Without a model it serves the embedded tiny checkpoint (random weights: meaningless text).
@@ -76,6 +77,7 @@ export const serveCommand: Command = {
         'tokenizer-mode': { type: 'string' },
         ...SECURITY_FLAGS,
         'speculative-config': { type: 'string' },
+        'disable-chat-page': { type: 'boolean' },
       },
       true,
     );
@@ -128,7 +130,7 @@ export const serveCommand: Command = {
       if (e instanceof CliError) throw e;
       throw new CliError(`serve: ${(e as Error).message}`);
     }
-    const app = createServer(llm, { apiKey, bodyLimit, limitImagesPerPrompt, enableAutoToolChoice, ...security });
+    const app = createServer(llm, { apiKey, bodyLimit, limitImagesPerPrompt, enableAutoToolChoice, chatPage: v['disable-chat-page'] !== true, ...security });
     try {
       await app.listen({ host, port });
     } catch (e) {
@@ -141,6 +143,7 @@ export const serveCommand: Command = {
     console.error(
       `tramontane: serving ${llm.modelName} at ${where}/v1 (max model len ${llm.engine.maxModelLen}, KV cache ${kv.numBlocks} blocks x ${kv.blockSize} tokens${apiKey ? ', API key required' : ''})`,
     );
+    if (v['disable-chat-page'] !== true) console.error(`tramontane: chat page at ${where}/`);
     await new Promise<void>((resolve) => {
       const stop = (): void => resolve();
       process.once('SIGINT', stop);
