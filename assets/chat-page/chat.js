@@ -211,6 +211,8 @@ async function send() {
     const res = await fetch('/v1/chat/completions', { method: 'POST', headers: headers(), body, signal: controller.signal });
     if (!res.ok) throw new Error(await errorText(res));
     for await (const chunk of sseEvents(res.body)) {
+      // Chunks the browser already holds are not shown once Stop is pressed.
+      if (controller.signal.aborted) throw new DOMException('stopped', 'AbortError');
       if (chunk.error) throw new Error(chunk.error.message ?? 'the server reported an error');
       const choice = chunk.choices?.[0];
       const delta = choice?.delta?.content;
