@@ -89,7 +89,10 @@ export async function runChatSession(client: ChatClient, options: SessionOptions
     for (;;) {
       rl.prompt();
       const line = await lines.next();
-      if (line === null) break;
+      if (line === null) {
+        output.write('\n'); // Ctrl-D or the end of piped input: end the prompt's line
+        break;
+      }
       exitArmed = false;
       const text = line.trim();
       if (text.startsWith('/')) {
