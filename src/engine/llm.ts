@@ -26,6 +26,7 @@ export interface LLMTokenizer extends EngineTokenizer {
   encodeUserContent(chunks: readonly UserContentChunk[]): Promise<{ tokens: number[]; images: PreparedImage[] }>;
 }
 
+/** Per-request options of `generateStream` / `streamPrepared`: a request id and an abort signal. */
 export interface GenerateOptions {
   /** Ids for the requests (default: generated). */
   readonly requestId?: string;
@@ -45,6 +46,7 @@ export interface LLMOptions extends LoadOptions {
   readonly maxLogprobs?: number;
 }
 
+/** vLLM's offline `LLM` in TypeScript: loads a model on a device and generates (batched, streamed, chat); every caller shares one engine. Create with {@link LLM.create}; end with `close()`. */
 export class LLM {
   readonly engine: Engine;
   /** Most logprobs a request may ask for (LLMOptions.maxLogprobs). */
@@ -82,6 +84,7 @@ export class LLM {
     return this.components.modelName;
   }
 
+  /** The tokenizer, with the base-model image prompt (encodeUserContent). */
   getTokenizer(): LLMTokenizer {
     return this.tokenizerView;
   }
@@ -173,10 +176,12 @@ export class LLM {
     })();
   }
 
+  /** Aborts a request by id: its output ends with finish reason 'abort' and its KV blocks are freed. */
   abort(requestId: string): void {
     this.engine.abort(requestId);
   }
 
+  /** Stops the engine and frees the model and its backend; pending requests are aborted. */
   async close(): Promise<void> {
     await this.engine.close();
   }

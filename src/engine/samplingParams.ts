@@ -4,6 +4,7 @@ import { InvalidRequestError } from './errors.js';
 import type { StructuredOutputsParams } from './structured/params.js';
 import { resolveStructuredOutputs } from './structured/resolveStructured.js';
 
+/** vLLM's SamplingParams with camelCase names, resolved and validated (see resolveSamplingParams). */
 export interface SamplingParams {
   /** Output sequences per prompt. */
   readonly n: number;
@@ -34,6 +35,7 @@ export interface SamplingParams {
   readonly structuredOutputs: StructuredOutputsParams | null;
 }
 
+/** What callers pass: any subset of SamplingParams, with friendlier input types (a single stop string, a logit-bias record). */
 export type SamplingParamsInput = {
   readonly [K in keyof SamplingParams]?: K extends 'stop'
     ? string | readonly string[] | null
@@ -46,6 +48,7 @@ export type SamplingParamsInput = {
  *  unless LLMOptions.maxLogprobs (`--max-logprobs`) says otherwise. */
 export const MAX_LOGPROBS = 20;
 
+/** vLLM's defaults for every sampling parameter (maxTokens 16, temperature 1, ...). */
 export const DEFAULT_SAMPLING_PARAMS: SamplingParams = Object.freeze({
   n: 1,
   temperature: 1.0,

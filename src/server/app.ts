@@ -29,6 +29,7 @@ function keyMatches(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** The OpenAI-compatible HTTP server (Fastify) over an LLM; call `listen()` on the result. */
 export function createServer(llm: LLM, options: ServerOptions = {}): FastifyInstance {
   const ctx = new ServerContext(llm, options);
   const metrics = new ServerMetrics(llm.engine, ctx.servedModelName);
