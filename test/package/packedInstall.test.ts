@@ -30,7 +30,8 @@ test.after(() => {
 
 test('npm install of the packed tarball succeeds offline and prints no npm warning', () => {
   const { installStatus, installOutput } = installed();
-  assert.equal(installStatus, 0, installOutput);
+  const hint = /ENOTCACHED/.test(installOutput) ? "\nnpm's cache lacks a production tarball: run `npm ci` (it fills the cache) and retry" : '';
+  assert.equal(installStatus, 0, installOutput + hint);
   const warnings = installOutput.split('\n').filter((l) => /npm warn/i.test(l));
   assert.deepEqual(warnings, [], installOutput);
 });
