@@ -18,7 +18,7 @@ export default tseslint.config(
     languageOptions: { globals: globals.browser },
   },
   {
-    files: ['scripts/**/*.mjs', 'eslint.config.js'],
+    files: ['scripts/**/*.mjs', 'examples/**/*.mjs', 'eslint.config.js'],
     languageOptions: { globals: globals.node },
   },
 );

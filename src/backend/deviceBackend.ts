@@ -3,9 +3,11 @@
 import type { Backend } from './backend.js';
 import { createCpuBackend } from './cpu/cpuBackend.js';
 
+/** Every device name a backend exists for. */
 export const DEVICES = ['cpu', 'cuda'] as const;
 export type DeviceName = (typeof DEVICES)[number];
 
+/** The asked-for device cannot run here (unknown name, or CUDA missing); the message says what is missing. */
 export class BackendUnavailableError extends Error {
   constructor(message: string) {
     super(message);
@@ -47,6 +49,7 @@ export function deviceTraits(device: string): DeviceTraits {
   }
 }
 
+/** The backend for a device name ('cpu' or 'cuda'); BackendUnavailableError when it cannot run here. */
 export async function createDeviceBackend(device: string, options: DeviceBackendOptions = {}): Promise<Backend> {
   switch (device) {
     case 'cpu':

@@ -17,6 +17,8 @@ const USAGE = `usage: tramontane serve [model] [--host H] [--port P] [--api-key 
   [--grammar-compile-timeout SECONDS] (structured outputs: longer compiles are refused with a 400; default 30)
   [--enable-auto-tool-choice] [--tool-call-parser mistral] [--tokenizer-mode mistral]
   [--disable-chat-page] (no chat page at /; by default a browser opened on the server's address gets one)
+  [--max-logprobs N] (most logprobs a request may ask for; default 20, as vLLM)
+  [--return-tokens-as-token-ids] (logprob tokens as 'token_id:N' instead of their text)
 ${SECURITY_USAGE}
 Image URLs: http(s) to public hosts and data: only, unless widened by the flags above (README "Security").
 Without a model it serves the embedded tiny checkpoint (random weights: meaningless text).
@@ -78,6 +80,8 @@ export const serveCommand: Command = {
         ...SECURITY_FLAGS,
         'speculative-config': { type: 'string' },
         'disable-chat-page': { type: 'boolean' },
+        'max-logprobs': { type: 'string' },
+        'return-tokens-as-token-ids': { type: 'boolean' },
       },
       true,
     );
@@ -122,6 +126,7 @@ export const serveCommand: Command = {
         runnerThread,
         enforceEager: v['enforce-eager'] === true,
         speculativeConfig: v['speculative-config'],
+        maxLogprobs: parseNumberFlag('max-logprobs', v['max-logprobs'], { integer: true, min: 0 }),
         onProgress: weightLoadProgress(),
       });
       const kv = llm.components.runner.kvCache;
@@ -130,7 +135,8 @@ export const serveCommand: Command = {
       if (e instanceof CliError) throw e;
       throw new CliError(`serve: ${(e as Error).message}`);
     }
-    const app = createServer(llm, { apiKey, bodyLimit, limitImagesPerPrompt, enableAutoToolChoice, chatPage: v['disable-chat-page'] !== true, ...security });
+    const returnTokensAsTokenIds = v['return-tokens-as-token-ids'] === true;
+    const app = createServer(llm, { apiKey, bodyLimit, limitImagesPerPrompt, enableAutoToolChoice, returnTokensAsTokenIds, chatPage: v['disable-chat-page'] !== true, ...security });
     try {
       await app.listen({ host, port });
     } catch (e) {
