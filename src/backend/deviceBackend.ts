@@ -32,11 +32,20 @@ export interface DeviceTraits {
   readonly blocksCallingThread: boolean;
 }
 
-/** 'cuda' when a CUDA driver and a GPU are present, else 'cpu' (the `--device` default). */
+/** 'cuda' when a CUDA driver and a GPU are present, else 'cpu' (the `--device` default). A
+ *  machine with an NVIDIA driver that falls back to the CPU says why on stderr, once. */
 export async function defaultDevice(): Promise<DeviceName> {
-  const { cudaDeviceAvailable } = await import('./cuda/probe.js');
-  return (await cudaDeviceAvailable()) ? 'cuda' : 'cpu';
+  const { cudaUnavailableReason } = await import('./cuda/probe.js');
+  const reason = await cudaUnavailableReason();
+  if (reason === null) return 'cuda';
+  if (reason !== 'no NVIDIA driver' && !fallbackNoticeShown) {
+    fallbackNoticeShown = true;
+    process.stderr.write(`tramontane: an NVIDIA driver is present but the CUDA backend cannot start (${reason}); using the CPU\n`);
+  }
+  return 'cpu';
 }
+
+let fallbackNoticeShown = false;
 
 export function deviceTraits(device: string): DeviceTraits {
   switch (device) {
