@@ -150,7 +150,9 @@ export class WeightPlacer {
       const fp8 = concatFp8Rows(w.key, await Promise.all(w.parts.map((n) => get(n))));
       lin = this.backend.uploadLinear(w.shape ? { ...fp8, data: { ...fp8.data, shape: w.shape } } : fp8);
       this.progress?.placed(w.parts);
-    } else if (format === 'fp8-online' && this.backend.quantizeLinear && !this.onHost(w)) {
+    } else if (format === 'fp8-online' && this.backend.quantizeLinear) {
+      // On the device: the dense weight lands (streamed, generated or uploaded), is quantized,
+      // and its dense copy is freed at once.
       const dense = await this.dense(w);
       lin = this.backend.quantizeLinear(dense);
       this.backend.free(dense);
