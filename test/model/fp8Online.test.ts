@@ -14,6 +14,7 @@ import { openRunner } from '../../src/engine/composition.js';
 import { LLM } from '../../src/engine/llm.js';
 import { openCheckpoint } from '../../src/model/checkpoint.js';
 import { freeModelWeights, loadModelWeights, type ModelWeights } from '../../src/model/deviceWeights.js';
+import type { LoadProgress } from '../../src/model/loadProgress.js';
 import type { WeightSource } from '../../src/model/weights.js';
 import { writeOnlineTwin } from '../helpers/fp8Checkpoint.js';
 import { scorePrompts } from '../helpers/fp8Runs.js';
@@ -58,18 +59,32 @@ async function checkQuantized(backend: Backend, w: ModelWeights, source: WeightS
   assert.deepEqual(out, await valuesOf(source, ['output']));
 }
 
-test('online fp8 of tiny-b: text linears per-row E4M3 (streamed + device quantizer, and the host uploadLinear path), the rest bf16', async () => {
+test('online fp8 of tiny-b: text linears per-row E4M3 (streamed layer by layer + device quantizer, tensor by tensor, and the host uploadLinear path), the rest bf16; progress reads as one load', async () => {
   const backend = createCpuBackend({ threads: 1 });
   // The same backend without a device-side quantizer: the loader quantizes on the host.
   const hostOnly = Object.create(backend) as Backend;
   Object.defineProperty(hostOnly, 'quantizeLinear', { value: undefined });
+  // The same backend counting its weight sinks: one streaming pass per decoder layer, one for the rest.
+  let sinks = 0;
+  const counting = Object.create(backend) as Backend;
+  Object.defineProperty(counting, 'createWeightSink', { value: () => (sinks++, backend.createWeightSink()) });
   const ck = await openCheckpoint(fixture('models', 'tiny-b', 'hf'));
   try {
-    for (const [b, parallel] of [[backend, undefined], [backend, false], [hostOnly, undefined]] as const) {
-      const w = await loadModelWeights(ck.weights, b, { quantize: 'fp8', ...(parallel === false ? { parallel } : {}) });
+    for (const [b, parallel] of [[counting, undefined], [backend, { chunkBytes: 4096, readers: 2 }], [backend, false], [hostOnly, undefined]] as const) {
+      const events: LoadProgress[] = [];
+      const w = await loadModelWeights(ck.weights, b, { quantize: 'fp8', parallel, onProgress: (p) => events.push(p) });
       await checkQuantized(backend, w, ck.weights);
       freeModelWeights(backend, w);
+      // One load as far as progress goes, even when it streams layer by layer.
+      assert.deepEqual(events.filter((e) => e.phase !== 'progress').map((e) => e.phase), ['start', 'done']);
+      assert.equal(events[0].phase, 'start');
+      const last = events.at(-1)!;
+      assert.equal(last.phase, 'done');
+      assert.equal(last.bytesDone, last.bytesTotal);
+      assert.equal(last.tensorsDone, last.tensorsTotal);
+      assert.ok(events.every((e, k) => k === 0 || (e.bytesDone >= events[k - 1].bytesDone && e.tensorsDone >= events[k - 1].tensorsDone)));
     }
+    assert.equal(sinks, ck.weights.config.text.numLayers + 1);
   } finally {
     await ck.weights.close();
     await backend.close();
