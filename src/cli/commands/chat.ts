@@ -3,7 +3,7 @@
 import type { Command } from '../command.js';
 import { parseFlagsWithHelp } from '../args.js';
 import { CliError } from '../errors.js';
-import { checkModelChoice, MODEL_FLAGS, MODEL_FLAGS_USAGE } from '../modelSetup.js';
+import { checkModelChoice, checkQuantizationFlag, MODEL_FLAGS, MODEL_FLAGS_USAGE } from '../modelSetup.js';
 import { parseNumberFlag } from '../parseNumbers.js';
 import { weightLoadProgress } from '../progress.js';
 import type { ChatClient } from '../chat/chatClient.js';
@@ -41,16 +41,17 @@ export const chatCommand: Command = {
     const maxTokens = parseNumberFlag('max-tokens', v['max-tokens'], { integer: true, min: 1 }) ?? null;
     let client: ChatClient;
     if (v.url !== undefined) {
-      for (const local of ['tokenizer', 'load-format', 'device', 'max-model-len'] as const) {
+      for (const local of ['tokenizer', 'load-format', 'quantization', 'device', 'max-model-len'] as const) {
         if (v[local] !== undefined) throw new CliError(`chat: --${local} chooses a local model; with --url the server has its own`);
       }
       client = await RemoteChatClient.connect(v.url, v['api-key'] ?? process.env.TRAMONTANE_API_KEY ?? null, v.model);
     } else {
       if (v['api-key'] !== undefined) throw new CliError('chat: --api-key goes with --url');
       const loadFormat = checkModelChoice(v['load-format'], v.device);
+      const quantization = checkQuantizationFlag(v.quantization);
       const maxModelLen = parseNumberFlag('max-model-len', v['max-model-len'], { integer: true, min: 2 });
       try {
-        const llm = await LLM.create({ model: v.model, tokenizer: v.tokenizer, loadFormat, device: v.device, maxModelLen, maxNumSeqs: 1, onProgress: weightLoadProgress() });
+        const llm = await LLM.create({ model: v.model, tokenizer: v.tokenizer, loadFormat, quantization, device: v.device, maxModelLen, maxNumSeqs: 1, onProgress: weightLoadProgress() });
         client = new LocalChatClient(llm);
       } catch (e) {
         throw new CliError((e as Error).message);
