@@ -8,7 +8,7 @@ import { open } from 'node:fs/promises';
 import { parseFlags } from '../args.js';
 import { createDeviceBackend, defaultDevice } from '../../backend/deviceBackend.js';
 import type { Backend } from '../../backend/backend.js';
-import { loadModelWeights } from '../../model/deviceWeights.js';
+import { freeModelWeights, loadModelWeights } from '../../model/deviceWeights.js';
 import { openModelSource } from '../../model/modelSource.js';
 import { DEFAULT_CHUNK_BYTES, DEFAULT_READERS } from '../../model/parallelLoader.js';
 import { isLocated } from '../../model/tensorLocation.js';
@@ -134,7 +134,7 @@ export async function benchLoad(args: string[]): Promise<number> {
           },
         });
         await backend.synchronize();
-        for (const t of loaded.all) backend.free(t);
+        freeModelWeights(backend, loaded);
         await backend.synchronize();
         times.push(done.seconds);
         bytes = done.bytes;
