@@ -3,7 +3,7 @@
 // bench latency, the composition root behind it (src/engine/composition.ts), errors as CliErrors.
 import type { Backend } from '../backend/backend.js';
 import { DEVICES } from '../backend/deviceBackend.js';
-import { LOAD_FORMATS, type LoadFormat, type ModelSource } from '../model/modelSource.js';
+import { LOAD_FORMATS, QUANTIZATIONS, type LoadFormat, type ModelSource, type Quantization } from '../model/modelSource.js';
 import type { ModelRunner } from '../model/runner.js';
 import { openRunner } from '../engine/composition.js';
 import { CliError } from './errors.js';
@@ -20,6 +20,7 @@ export interface LoadModelOptions {
   readonly model?: string;
   readonly tokenizer?: string;
   readonly loadFormat?: string;
+  readonly quantization?: string;
   readonly device?: string;
   /** Default: the model's max positions, capped at 8192 on the CPU. */
   readonly maxModelLen?: number;
@@ -35,11 +36,12 @@ export const MODEL_FLAGS = {
   model: { type: 'string' },
   tokenizer: { type: 'string' },
   'load-format': { type: 'string' },
+  quantization: { type: 'string' },
   device: { type: 'string' },
   'max-model-len': { type: 'string' },
 } as const;
 
-export const MODEL_FLAGS_USAGE = `[--model <dir|mistral-small-3.1-24b>] [--load-format auto|dummy] [--device cpu|cuda] [--tokenizer <tekken.json>]`;
+export const MODEL_FLAGS_USAGE = `[--model <dir|mistral-small-3.1-24b>] [--load-format auto|dummy] [--quantization fp8] [--device cpu|cuda] [--tokenizer <tekken.json>]`;
 
 /** Checks --load-format and --device; returns the load format. */
 export function checkModelChoice(loadFormat: string | undefined, device: string | undefined): LoadFormat {
@@ -49,12 +51,21 @@ export function checkModelChoice(loadFormat: string | undefined, device: string 
   return format as LoadFormat;
 }
 
+/** Checks --quantization; returns it (undefined when not given). */
+export function checkQuantizationFlag(value: string | undefined): Quantization | undefined {
+  if (value === undefined) return undefined;
+  if (!(QUANTIZATIONS as readonly string[]).includes(value)) throw new CliError(`--quantization must be one of ${QUANTIZATIONS.join(', ')} (got '${value}')`);
+  return value as Quantization;
+}
+
 export async function loadModel(o: LoadModelOptions): Promise<LoadedModel> {
   const loadFormat = checkModelChoice(o.loadFormat, o.device);
+  const quantization = checkQuantizationFlag(o.quantization);
   try {
     const m = await openRunner({
       model: o.model,
       loadFormat,
+      quantization,
       tokenizer: o.tokenizer,
       device: o.device,
       maxModelLen: o.maxModelLen,

@@ -87,10 +87,10 @@ export async function benchLatency(args: string[]): Promise<number> {
   const maxModelLen = parseNumberFlag('max-model-len', v['max-model-len'], { integer: true, min: inputLen + outputLen }) ?? inputLen + outputLen;
   const enforceEager = v['enforce-eager'] === true;
   if (v['speculative-config'] !== undefined) {
-    const load = { model: v.model, tokenizer: v.tokenizer, loadFormat: v['load-format'], device: v.device, maxModelLen: maxModelLen + 32, maxNumSeqs: batchSize, maxNumBatchedTokens, enforceEager };
+    const load = { model: v.model, tokenizer: v.tokenizer, loadFormat: v['load-format'], quantization: v.quantization, device: v.device, maxModelLen: maxModelLen + 32, maxNumSeqs: batchSize, maxNumBatchedTokens, enforceEager };
     return benchSpecLatency({ configJson: v['speculative-config'], load, inputLen, outputLen, batchSize, warmup, iters, outputJson: v['output-json'], command: `tramontane bench latency ${args.join(' ')}` });
   }
-  const model = await loadModel({ model: v.model, tokenizer: v.tokenizer, loadFormat: v['load-format'], device: v.device, maxModelLen, maxNumSeqs: batchSize, maxNumBatchedTokens, enforceEager });
+  const model = await loadModel({ model: v.model, tokenizer: v.tokenizer, loadFormat: v['load-format'], quantization: v.quantization, device: v.device, maxModelLen, maxNumSeqs: batchSize, maxNumBatchedTokens, enforceEager });
   try {
     await model.backend.ready();
     const about = model.backend.describe();

@@ -3,7 +3,7 @@
 import type { Command } from '../command.js';
 import { parseFlagsWithHelp } from '../args.js';
 import { CliError } from '../errors.js';
-import { checkModelChoice, MODEL_FLAGS, MODEL_FLAGS_USAGE } from '../modelSetup.js';
+import { checkModelChoice, checkQuantizationFlag, MODEL_FLAGS, MODEL_FLAGS_USAGE } from '../modelSetup.js';
 import { parseIdList, parseNumberFlag } from '../parseNumbers.js';
 import { kvCacheLine, weightLoadProgress } from '../progress.js';
 import { loadPromptImages } from '../generate/promptImages.js';
@@ -58,10 +58,11 @@ export const generateCommand: Command = {
     const promptTokens = v['prompt-tokens'] === undefined ? null : parseIdList('prompt-tokens', v['prompt-tokens']);
 
     const loadFormat = checkModelChoice(v['load-format'], v.device);
+    const quantization = checkQuantizationFlag(v.quantization);
     let llm: LLM;
     try {
       // One request: one sequence's worth of KV cache, the model on this thread.
-      llm = await LLM.create({ model: v.model, tokenizer: v.tokenizer, loadFormat, device: v.device, maxModelLen, maxNumSeqs: 1, runnerThread: false, speculativeConfig: v['speculative-config'], onProgress: weightLoadProgress() });
+      llm = await LLM.create({ model: v.model, tokenizer: v.tokenizer, loadFormat, quantization, device: v.device, maxModelLen, maxNumSeqs: 1, runnerThread: false, speculativeConfig: v['speculative-config'], onProgress: weightLoadProgress() });
       const kv = llm.components.runner.kvCache;
       console.error(`tramontane: ${kvCacheLine(kv.numBlocks * kv.blockSize, kv.bytes ?? 0)}`);
     } catch (e) {

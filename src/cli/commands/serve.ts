@@ -3,7 +3,7 @@ import { kvCacheLine, weightLoadProgress } from '../progress.js';
 import type { Command } from '../command.js';
 import { parseFlagsWithHelp } from '../args.js';
 import { CliError } from '../errors.js';
-import { MODEL_FLAGS } from '../modelSetup.js';
+import { checkQuantizationFlag, MODEL_FLAGS } from '../modelSetup.js';
 import { parseNumberFlag } from '../parseNumbers.js';
 import { LLM } from '../../engine/llm.js';
 import { createServer, DEFAULT_BODY_LIMIT } from '../../server/app.js';
@@ -11,7 +11,7 @@ import { SECURITY_FLAGS, SECURITY_USAGE, securityOptions } from '../serveSecurit
 
 const USAGE = `usage: tramontane serve [model] [--host H] [--port P] [--api-key KEY] [--served-model-name NAME]
   [--max-model-len N] [--max-num-seqs N] [--max-num-batched-tokens N] [--gpu-memory-utilization F] [--enforce-eager]
-  [--kv-cache-tokens N] [--limit-mm-per-prompt image=N] [--device cpu|cuda] [--load-format auto|dummy]
+  [--kv-cache-tokens N] [--limit-mm-per-prompt image=N] [--device cpu|cuda] [--load-format auto|dummy] [--quantization fp8]
   [--tokenizer <tekken.json>] [--max-body-bytes N] [--no-enable-prefix-caching] [--runner-thread auto|on|off]
   [--speculative-config '{"method":"ngram","num_speculative_tokens":4,"prompt_lookup_max":4,"prompt_lookup_min":2}']
   [--grammar-compile-timeout SECONDS] (structured outputs: longer compiles are refused with a 400; default 30)
@@ -86,6 +86,7 @@ export const serveCommand: Command = {
     const model = parsed.positionals[0] ?? v.model;
     const loadFormat = v['load-format'] ?? 'auto';
     if (loadFormat !== 'auto' && loadFormat !== 'dummy') throw new CliError(`--load-format must be auto or dummy (got ${loadFormat})`);
+    const quantization = checkQuantizationFlag(v.quantization);
     const port = parseNumberFlag('port', v.port, { integer: true, min: 0, max: 65535 }) ?? 8000;
     const host = v.host ?? '127.0.0.1';
     const apiKey = v['api-key'] ?? process.env.TRAMONTANE_API_KEY ?? null;
@@ -108,6 +109,7 @@ export const serveCommand: Command = {
         model,
         tokenizer: v.tokenizer,
         loadFormat,
+        quantization,
         device: v.device, // default: cuda when a driver and a GPU are present, else cpu
         servedModelName: v['served-model-name'],
         maxModelLen: parseNumberFlag('max-model-len', v['max-model-len'], { integer: true, min: 2 }),
