@@ -39,7 +39,7 @@ from transformers import Mistral3ForConditionalGeneration
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dummy_weights import fill_tensor_torch, tensor_key, values_torch  # noqa: E402
-from full_width import BOS, canonical, compare, make_config  # noqa: E402
+from full_width import BOS, canonical, compare, make_config, to_bf16_keeping_buffers  # noqa: E402
 
 E4M3_MAX = 448.0
 TOP_K = 8
@@ -112,14 +112,14 @@ def main() -> None:
     )
     cfg = make_config(2)
     with torch.device('cuda'):
-        model = Mistral3ForConditionalGeneration._from_config(cfg, dtype=torch.bfloat16, attn_implementation='sdpa')
+        model = Mistral3ForConditionalGeneration._from_config(cfg, dtype=torch.float32, attn_implementation='sdpa')
     model.eval()
     params = {}
     with torch.no_grad():
         for hf_name, p in model.named_parameters():
-            c = canonical(hf_name)
-            fill_tensor_torch(p, args.seed, c)
-            params[c] = p
+            fill_tensor_torch(p, args.seed, canonical(hf_name))
+    to_bf16_keeping_buffers(model)  # as full_width.py: RoPE buffers stay f32
+    params = {canonical(n): p for n, p in model.named_parameters()}
     log(f'built in {time.time() - t_start:.1f} s')
 
     # ---- GEMMs of layer 0 ----
