@@ -6,7 +6,7 @@
 # $OUT/results.tar.gz after each part.
 #   bash tools/device/fp8-bench.sh <dir holding stage.tar.xz> <parts> [seconds, default 540]
 # Stage first (here): tools/device/stage-cuda.sh .xfer/fp8 --pack
-# Parts (comma list): ref, tests, gemm, torch, decode, prefill
+# Parts (comma list), run in this order: ref, tests, decode, prefill (fp8 then bf16), gemm, torch
 set -u
 X=${1:?usage: fp8-bench.sh <dir with stage.tar.xz> <parts> [seconds]}
 PARTS=${2:?parts}
@@ -24,27 +24,15 @@ left() { echo $(( DEADLINE - $(date +%s) )); }
 cap() { local t=$1; local l; l=$(left); [ "$t" -gt "$l" ] && t=$l; [ "$t" -lt 1 ] && t=1; echo $t; }
 if has ref; then
   echo "== torch reference ($(left) s left)"
-  timeout $(cap 150) python3 tools/reference/fp8_reference.py --out test/fixtures/fp8/reference.json > $R/fp8-reference.log 2>&1; echo "ref rc=$?"
+  PYTHONUNBUFFERED=1 timeout $(cap 120) python3 tools/reference/fp8_reference.py --out test/fixtures/fp8/reference.json > $R/fp8-reference.log 2>&1; echo "ref rc=$?"
   tail -3 $R/fp8-reference.log; cp test/fixtures/fp8/reference.json $R/ 2>/dev/null
   save
 fi
 if has tests; then
   echo "== tests ($(left) s left)"
-  timeout $(cap 200) node scripts/run-tests.mjs --cuda ${TESTS:-fp8 matmul ops.cuda} > $R/cuda-tests.log 2>&1; echo "tests rc=$?"
+  timeout $(cap 150) node scripts/run-tests.mjs --cuda ${TESTS:-fp8 matmul} > $R/cuda-tests.log 2>&1; echo "tests rc=$?"
   grep -E "^# (tests|pass|fail)|^not ok|# .*worst|# ours|# [0-9]+ positions" $R/cuda-tests.log | head -30
   grep -B2 -A12 "^not ok" $R/cuda-tests.log | grep -E "error|message|expected|actual|at " | head -20
-  save
-fi
-if has gemm; then
-  echo "== gemm shapes ($(left) s left)"
-  timeout $(cap 150) node dist/bench/cuda/fp8Gemm.js $R/fp8-gemm.json > $R/fp8-gemm.log 2>&1; echo "gemm rc=$?"
-  cut -c1-230 $R/fp8-gemm.log | tail -40
-  save
-fi
-if has torch; then
-  echo "== torch shapes ($(left) s left)"
-  timeout $(cap 120) python3 tools/reference/fp8_torch_bench.py --out $R/fp8-torch.json > $R/fp8-torch.log 2>&1; echo "torch rc=$?"
-  cut -c1-200 $R/fp8-torch.log | tail -36
   save
 fi
 LAT="node dist/src/cli/main.js bench latency --model mistral-small-3.1-24b --load-format dummy --device cuda --skip-matmul"
@@ -63,4 +51,16 @@ for q in fp8 bf16; do
     save
   fi
 done
+if has gemm; then
+  echo "== gemm shapes ($(left) s left)"
+  timeout $(cap 150) node dist/bench/cuda/fp8Gemm.js $R/fp8-gemm.json > $R/fp8-gemm.log 2>&1; echo "gemm rc=$?"
+  cut -c1-230 $R/fp8-gemm.log | tail -40
+  save
+fi
+if has torch; then
+  echo "== torch shapes ($(left) s left)"
+  timeout $(cap 120) python3 tools/reference/fp8_torch_bench.py --out $R/fp8-torch.json > $R/fp8-torch.log 2>&1; echo "torch rc=$?"
+  cut -c1-200 $R/fp8-torch.log | tail -36
+  save
+fi
 echo "done in $(( $(date +%s) - START )) s"
