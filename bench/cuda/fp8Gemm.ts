@@ -89,8 +89,10 @@ const result = {
   card: fp8Gemv.deviceName,
   timing: 'median of 9 graph replays, one call per weight copy (>= 1 GB of weights per replay), µs per call',
   autotuned: fp8Gemm.ctx.cublasAutotuned(),
+  fp8_routes: Object.fromEntries(fp8Gemm.fp8.routes),
   rows,
 };
+console.log(JSON.stringify({ fp8_routes: result.fp8_routes }));
 if (process.argv[2]) writeFileSync(process.argv[2], JSON.stringify(result, null, 1) + '\n');
 await fp8Gemv.close();
 await fp8Gemm.close();

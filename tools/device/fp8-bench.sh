@@ -30,8 +30,8 @@ if has ref; then
 fi
 if has tests; then
   echo "== tests ($(left) s left)"
-  timeout $(cap 150) node scripts/run-tests.mjs --cuda ${TESTS:-fp8 matmul} > $R/cuda-tests.log 2>&1; echo "tests rc=$?"
-  grep -E "^# (tests|pass|fail)|^not ok|# .*worst|# ours|# [0-9]+ positions" $R/cuda-tests.log | head -30
+  timeout $(cap 200) node scripts/run-tests.mjs --cuda ${TESTS:-fp8 matmul} > $R/cuda-tests.log 2>&1; echo "tests rc=$?"
+  grep -E "^# (tests|pass|fail)|^not ok|worst|ours vs|routes" $R/cuda-tests.log | cut -c1-400 | head -30
   grep -B2 -A12 "^not ok" $R/cuda-tests.log | grep -E "error|message|expected|actual|at " | head -20
   save
 fi

@@ -56,9 +56,19 @@ export interface Fp8Host {
   free(t: CudaTensor): void;
 }
 
+/** cuBLASLt answers INVALID_VALUE (7) or NOT_SUPPORTED (15) when it cannot run a configuration. */
+const CUBLAS_STATUS_INVALID_VALUE = 7;
+function unsupported(err: unknown): boolean {
+  return err instanceof CudaError && (err.code === CUBLAS_STATUS_NOT_SUPPORTED || err.code === CUBLAS_STATUS_INVALID_VALUE);
+}
+
+/** How a large-m FP8 linear ran, per shape: cuBLASLt with outer-vector scales; cuBLASLt
+ *  unscaled into f32 + a scaling kernel; or the GEMV 16 rows at a time. */
+export type Fp8GemmRoute = 'outer-vector' | 'unscaled+scale' | 'gemv-chunks';
+
 export class CudaFp8Ops {
-  /** Shapes cuBLASLt has no FP8 algorithm for: they run the GEMV kernel 16 rows at a time. */
-  private readonly noGemmAlgo = new Set<string>();
+  /** The route each large-m shape took (the first that cuBLASLt accepted). */
+  readonly routes = new Map<string, Fp8GemmRoute>();
 
   constructor(
     private readonly host: Fp8Host,
@@ -147,18 +157,38 @@ export class CudaFp8Ops {
       return;
     }
     const key = `${m}x${n}x${k}:${o.dtype}`;
-    if (!this.noGemmAlgo.has(key)) {
+    let route = this.routes.get(key) ?? 'outer-vector';
+    if (route !== 'gemv-chunks') {
       const xq = this.ctx.scratchBuffer('fp8.x', m * k);
       const xs = this.ctx.scratchBuffer('fp8.xScales', 4 * m);
       this.quantizeRows(xq, xs, xt.ptr, m, k);
+      const blas = this.ctx.cublas;
+      if (route === 'outer-vector') {
+        try {
+          blas.linearFp8(o.ptr, xq, xs, w.codesPtr, w.scalesPtr, m, n, k, this.ctx.stream, o.dtype === 'f32' ? 'f32' : 'bf16');
+          this.routes.set(key, route);
+          return;
+        } catch (err) {
+          if (!unsupported(err)) throw err;
+          route = 'unscaled+scale';
+        }
+      }
       try {
-        this.ctx.cublas.linearFp8(o.ptr, xq, xs, w.codesPtr, w.scalesPtr, m, n, k, this.ctx.stream, o.dtype === 'f32' ? 'f32' : 'bf16');
+        const acc = this.ctx.scratchBuffer('fp8.acc', 4 * m * n);
+        blas.linearFp8Unscaled(acc, xq, w.codesPtr, m, n, k, this.ctx.stream);
+        const count = m * n;
+        const blocks = Math.max(1, Math.min(Math.ceil(count / 256), this.ctx.info.multiprocessorCount * 32));
+        this.ctx.kernels
+          .kernel('fp8_quant.cu', 'fp8_apply_scales', ['ptr', 'i32', 'ptr', 'ptr', 'ptr', 'i32', 'i64'])
+          .launch({ grid: [blocks, 1, 1], block: [256, 1, 1] }, this.ctx.stream, [o.ptr, o.dtype === 'f32' ? 1 : 0, acc, xs, w.scalesPtr, n, count]);
+        this.routes.set(key, route);
         return;
       } catch (err) {
-        if (!(err instanceof CudaError && err.code === CUBLAS_STATUS_NOT_SUPPORTED)) throw err;
-        this.noGemmAlgo.add(key);
+        if (!unsupported(err)) throw err;
+        route = 'gemv-chunks';
       }
     }
+    this.routes.set(key, route);
     for (let r = 0; r < m; r += FP8_GEMV_MAX_M) this.gemv(o, xt, w, r, Math.min(FP8_GEMV_MAX_M, m - r));
   }
 

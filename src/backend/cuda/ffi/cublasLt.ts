@@ -31,8 +31,9 @@ const CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES = 1;
 const HEURISTIC_RESULT_BYTES = 96;
 
 export type GemmOut = 'bf16' | 'f32';
-/** Operand format: bf16 x and W, or E4M3 x and W with outer-vector f32 scales. */
-type GemmIn = 'bf16' | 'fp8';
+/** Operand format: bf16 x and W; E4M3 x and W with outer-vector f32 scales ('fp8'); or E4M3
+ *  without scales ('fp8-unscaled': the caller applies them to an f32 result). */
+type GemmIn = 'bf16' | 'fp8' | 'fp8-unscaled';
 
 /** GEMMs with at least this many rows of x (prefill, vision) time the heuristic's top
  *  AUTOTUNE_CANDIDATES algorithms on their first call and keep the fastest; smaller ones take
@@ -115,7 +116,7 @@ export class CublasLt {
   /** Plans (once) and returns the plan for y[M,N] = x[M,K] · W[N,K]ᵀ: x, W bf16 (or E4M3 with
    *  outer-vector scales), y bf16 or f32, fp32 accumulation. */
   private plan(m: number, n: number, k: number, out: GemmOut, input: GemmIn = 'bf16'): GemmPlan {
-    const key = `${m}x${n}x${k}:${out}${input === 'fp8' ? ':fp8' : ''}`;
+    const key = `${m}x${n}x${k}:${out}${input === 'bf16' ? '' : `:${input}`}`;
     const cached = this.plans.get(key);
     if (cached) return cached;
     // Column-major view: yᵀ[N,M] = W[N,K] · xᵀ[K,M]. Row-major W [N,K] is column-major
@@ -129,8 +130,13 @@ export class CublasLt {
       // scales run along N (per output channel), B's along M (per token).
       this.check('cublasLtMatmulDescSetAttribute(A_SCALE_MODE)', this.fn.descSet(desc, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, i32(CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F), 4) as number);
       this.check('cublasLtMatmulDescSetAttribute(B_SCALE_MODE)', this.fn.descSet(desc, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, i32(CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F), 4) as number);
+      // Vector scale modes need scale pointers before the heuristic is asked (else status 7,
+      // "requires a custom pointer"): any device address serves, each call sets its own.
+      const placeholder = new BigUint64Array([this.workspace]);
+      this.check('cublasLtMatmulDescSetAttribute(A_SCALE_POINTER)', this.fn.descSet(desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, placeholder, 8) as number);
+      this.check('cublasLtMatmulDescSetAttribute(B_SCALE_POINTER)', this.fn.descSet(desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, placeholder, 8) as number);
     }
-    const inType = input === 'fp8' ? CUDA_R_8F_E4M3 : CUDA_R_16BF;
+    const inType = input === 'bf16' ? CUDA_R_16BF : CUDA_R_8F_E4M3;
     const layoutW = this.out('cublasLtMatrixLayoutCreate(W)', this.fn.layoutCreate, inType, k, n, k);
     const layoutX = this.out('cublasLtMatrixLayoutCreate(x)', this.fn.layoutCreate, inType, k, m, k);
     const layoutY = this.out('cublasLtMatrixLayoutCreate(y)', this.fn.layoutCreate, out === 'f32' ? CUDA_R_32F : CUDA_R_16BF, n, m, n);
@@ -172,6 +178,12 @@ export class CublasLt {
     this.check('cublasLtMatmulDescSetAttribute(A_SCALE_POINTER)', this.fn.descSet(p.desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, ptr(wScales), 8) as number);
     this.check('cublasLtMatmulDescSetAttribute(B_SCALE_POINTER)', this.fn.descSet(p.desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, ptr(xScales), 8) as number);
     this.run(p, `${m}x${n}x${k}:${out}:fp8`, y, x, w, stream);
+  }
+
+  /** acc[M,N] (f32) = x[M,K] · W[N,K]ᵀ for E4M3 x and W without scales (the fallback when
+   *  linearFp8 has no algorithm: the caller applies the scales). */
+  linearFp8Unscaled(acc: DevicePtr, x: DevicePtr, w: DevicePtr, m: number, n: number, k: number, stream: Handle): void {
+    this.run(this.plan(m, n, k, 'f32', 'fp8-unscaled'), `${m}x${n}x${k}:f32:fp8-unscaled`, acc, x, w, stream);
   }
 
   private run(p: GemmPlan, shape: string, y: DevicePtr, x: DevicePtr, w: DevicePtr, stream: Handle): void {

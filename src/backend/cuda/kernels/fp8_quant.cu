@@ -45,3 +45,14 @@ extern "C" __global__ void dequantize_rows_e4m3(bf16_t* out, const unsigned char
     out[i] = f32_to_bf16(f[0] * scales[i / d]);
   }
 }
+
+// out [m, n] = acc [m, n] * xScales[row] * wScales[col] (f32 products, one rounding to the out
+// dtype): the scales of an FP8 GEMM run without them (cuBLASLt's fallback when it has no
+// outer-vector-scaled algorithm for a shape). Grid-stride over count = m * n.
+extern "C" __global__ void fp8_apply_scales(void* out, int outF32, const float* acc, const float* xScales, const float* wScales, int n, long long count) {
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < count; i += (long long)gridDim.x * blockDim.x) {
+    const float v = acc[i] * (xScales[i / n] * wScales[i % n]);
+    if (outF32) static_cast<float*>(out)[i] = v;
+    else static_cast<bf16_t*>(out)[i] = f32_to_bf16(v);
+  }
+}
