@@ -12,6 +12,7 @@ import { loadBuiltinConfig, MISTRAL_SMALL_3_1 } from '../../src/model/builtinCon
 
 const fp8Gemv = new CudaBackend({ fp8GemvMaxRows: 16 });
 const fp8Gemm = new CudaBackend({ fp8GemvMaxRows: 0 });
+const fp8Short = new CudaBackend({ fp8GemvMaxRows: 16, fp8GemvShortRowMaxK: 1 << 30 });
 const bf16 = fp8Gemv; // dense weights take the bf16 matmul whatever fp8GemvMaxRows says
 const cfg = await loadBuiltinConfig(MISTRAL_SMALL_3_1);
 const spec = new DummyWeightSource(cfg).fillSpec('layers.0.attention.wq');
@@ -48,8 +49,8 @@ for (const [what, n, k] of shapes) {
   const copiesBf16 = Math.max(2, Math.ceil(1e9 / (2 * n * k)));
   const dense: DeviceTensor[] = [];
   for (let c = 0; c < copiesBf16; c++) dense.push(bf16.createDummyWeight([{ ...spec, shape: [n, k] }]));
-  const fp8: Record<string, LinearWeight[]> = { gemv: [], gemm: [] };
-  for (const [name, b] of [['gemv', fp8Gemv], ['gemm', fp8Gemm]] as const) {
+  const fp8: Record<string, LinearWeight[]> = { gemv: [], gemm: [], short: [] };
+  for (const [name, b] of [['gemv', fp8Gemv], ['gemm', fp8Gemm], ['short', fp8Short]] as const) {
     const d = b.createDummyWeight([{ ...spec, shape: [n, k] }]);
     for (let c = 0; c < copiesFp8; c++) fp8[name].push(b.quantizeLinear(d));
     b.free(d);
@@ -67,8 +68,9 @@ for (const [what, n, k] of shapes) {
     };
     row.bf16_us = await run(bf16, dense, true);
     if (m <= 16) row.fp8_gemv_us = await run(fp8Gemv, fp8.gemv, false);
+    if (m <= 2) row.fp8_gemv_short_us = await run(fp8Short, fp8.short, false);
     row.fp8_gemm_us = await run(fp8Gemm, fp8.gemm, false);
-    const best = Math.min(Number(row.fp8_gemv_us ?? Infinity), Number(row.fp8_gemm_us));
+    const best = Math.min(Number(row.fp8_gemv_us ?? Infinity), Number(row.fp8_gemv_short_us ?? Infinity), Number(row.fp8_gemm_us));
     row.fp8_weight_GBps = Math.round((n * k + 4 * n) / best / 1e3);
     row.bf16_weight_GBps = Math.round((2 * n * k) / Number(row.bf16_us) / 1e3);
     row.fp8_TFLOPs = Math.round(flop / best / 1e6);
@@ -79,6 +81,8 @@ for (const [what, n, k] of shapes) {
   for (const t of dense) bf16.free(t);
   for (const w of fp8.gemv) fp8Gemv.freeLinear(w);
   for (const w of fp8.gemm) fp8Gemm.freeLinear(w);
+  for (const w of fp8.short) fp8Short.freeLinear(w);
+  await fp8Short.synchronize();
   await fp8Gemv.synchronize();
   await fp8Gemm.synchronize();
 }
@@ -96,3 +100,4 @@ console.log(JSON.stringify({ fp8_routes: result.fp8_routes }));
 if (process.argv[2]) writeFileSync(process.argv[2], JSON.stringify(result, null, 1) + '\n');
 await fp8Gemv.close();
 await fp8Gemm.close();
+await fp8Short.close();

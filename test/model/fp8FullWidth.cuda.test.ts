@@ -88,7 +88,8 @@ test('layer 0 linears: device quantization equals torch, outputs within the accu
       const bits = new Uint16Array(m * g.k);
       fillDummyBf16(xSpec, bits); // x as the device holds it (bf16)
       const xb = new Float32Array(m * g.k);
-      new Uint32Array(xb.buffer).set(Uint32Array.from(bits, (u) => u << 16));
+      const xu = new Uint32Array(xb.buffer);
+      for (let i = 0; i < bits.length; i++) xu[i] = bits[i] << 16;
       const quantX = m > b.fp8.gemvMaxRows;
       const xq = quantX ? quantizeRowsFp8(xb, m, g.k) : null;
       const rel = quantX ? 2 ** -12 : g.k * 2 ** -24;

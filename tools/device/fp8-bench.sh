@@ -28,6 +28,13 @@ if has ref; then
   tail -3 $R/fp8-reference.log; cp test/fixtures/fp8/reference.json $R/ 2>/dev/null
   save
 fi
+for f in fp8Linear fp8FullWidth; do
+  has tests-$f || continue
+  echo "== tests $f ($(left) s left)"
+  timeout $(cap ${TEST_CAP:-45}) node --test --test-reporter=spec $(find dist/test -name "$f.cuda.test.js") > $R/test-$f.log 2>&1; echo "tests $f rc=$?"
+  grep -E "^ *(✔|✖)|^ℹ (tests|pass|fail)|worst|ours vs|routes|Error|error" $R/test-$f.log | cut -c1-300 | head -30
+  save
+done
 if has tests; then
   echo "== tests ($(left) s left)"
   timeout $(cap 200) node scripts/run-tests.mjs --cuda ${TESTS:-fp8 matmul} > $R/cuda-tests.log 2>&1; echo "tests rc=$?"
@@ -53,7 +60,7 @@ for q in fp8 bf16; do
 done
 if has gemm; then
   echo "== gemm shapes ($(left) s left)"
-  timeout $(cap 150) node dist/bench/cuda/fp8Gemm.js $R/fp8-gemm.json > $R/fp8-gemm.log 2>&1; echo "gemm rc=$?"
+  timeout $(cap ${GEMM_CAP:-150}) node dist/bench/cuda/fp8Gemm.js $R/fp8-gemm.json > $R/fp8-gemm.log 2>&1; echo "gemm rc=$?"
   cut -c1-230 $R/fp8-gemm.log | tail -40
   save
 fi
@@ -61,6 +68,12 @@ if has torch; then
   echo "== torch shapes ($(left) s left)"
   timeout $(cap 120) python3 tools/reference/fp8_torch_bench.py --out $R/fp8-torch.json > $R/fp8-torch.log 2>&1; echo "torch rc=$?"
   cut -c1-200 $R/fp8-torch.log | tail -36
+  save
+fi
+if has decode-short; then
+  echo "== decode fp8, short-row GEMV ($(left) s left)"
+  TRAMONTANE_FP8_GEMV_SHORT_ROW_MAX_K=8192 timeout $(cap 40) $LAT --quantization fp8 --batch-size 1 --input-len 128 --output-len 128 --num-iters-warmup 1 --num-iters 3 --output-json $R/decode-fp8-short.json > $R/decode-fp8-short.log 2>&1
+  echo "decode fp8 short rc=$?"; grep -E "decode \(median\)|Error|error" $R/decode-fp8-short.log | head -3
   save
 fi
 echo "done in $(( $(date +%s) - START )) s"

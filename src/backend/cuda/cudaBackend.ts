@@ -57,11 +57,16 @@ export interface CudaBackendOptions extends CudaContextOptions, AttentionOptions
    *  (bf16 activations); above, activations are quantized per token and multiplied by
    *  cuBLASLt's FP8 GEMM. Default DEFAULT_FP8_GEMV_MAX_ROWS; at most 16. */
   readonly fp8GemvMaxRows?: number;
+  /** FP8 GEMVs with m <= 2 and k <= this use the short-row kernel (64-thread groups, 8 rows a
+   *  CTA). Default DEFAULT_FP8_GEMV_SHORT_ROW_MAX_K; 0 disables. */
+  readonly fp8GemvShortRowMaxK?: number;
 }
 
-/** Measured on the H200 (bench/notes/fp8.md): the FP8 GEMV beats quantize + cuBLASLt FP8 up to
- *  this many rows at the decode shapes. */
-const DEFAULT_FP8_GEMV_MAX_ROWS = 4;
+const DEFAULT_FP8_GEMV_SHORT_ROW_MAX_K = 0;
+
+/** Measured on the H200 (bench/notes/fp8.md): at m = 1 the FP8 GEMV beats quantize + cuBLASLt
+ *  FP8 at every decode shape (1.0-2.4x); at m = 2-4 cuBLASLt wins on 3 of the 4 shapes. */
+const DEFAULT_FP8_GEMV_MAX_ROWS = 1;
 
 const DEFAULT_GEMV_SPLITK_MAX_N = 8192;
 
@@ -93,6 +98,7 @@ export class CudaBackend implements Backend {
     this.fp8 = new CudaFp8Ops(
       { ctx: this.ctx, allocBytes: (bytes) => this.alloc([Math.ceil(bytes / 4)], 'i32') as CudaTensor, free: (t) => this.free(t) },
       options.fp8GemvMaxRows ?? DEFAULT_FP8_GEMV_MAX_ROWS,
+      options.fp8GemvShortRowMaxK ?? DEFAULT_FP8_GEMV_SHORT_ROW_MAX_K,
     );
   }
 

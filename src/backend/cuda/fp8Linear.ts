@@ -74,6 +74,8 @@ export class CudaFp8Ops {
     private readonly host: Fp8Host,
     /** m <= this takes the FP8 GEMV; above, quantize + cuBLASLt. */
     readonly gemvMaxRows: number,
+    /** m <= 2 GEMVs with k <= this use the 64-thread-group kernel (8 rows a CTA); 0: never. */
+    readonly gemvShortRowMaxK = 0,
   ) {
     if (!(Number.isInteger(gemvMaxRows) && gemvMaxRows >= 0 && gemvMaxRows <= FP8_GEMV_MAX_M)) {
       throw new Error(`fp8 gemvMaxRows must be an integer in 0..${FP8_GEMV_MAX_M} (got ${gemvMaxRows})`);
@@ -196,10 +198,11 @@ export class CudaFp8Ops {
   gemv(o: CudaTensor, x: CudaTensor, w: CudaFp8Linear, r0: number, rows: number): void {
     const [n, k] = w.shape;
     const mt = rows <= 1 ? 1 : rows <= 2 ? 2 : rows <= 4 ? 4 : rows <= 8 ? 8 : 16;
-    const rowsPerCta = mt >= 8 ? 2 : 4; // fp8_gemv.cu's R for this M
+    const short = mt <= 2 && k <= this.gemvShortRowMaxK;
+    const rowsPerCta = short ? 8 : mt >= 8 ? 2 : 4; // fp8_gemv.cu's rows a CTA for this variant
     const outBytes = o.dtype === 'f32' ? 4 : 2;
     this.ctx.kernels
-      .kernel('fp8_gemv.cu', `fp8_gemv_m${mt}_${o.dtype}`, ['ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32'])
+      .kernel('fp8_gemv.cu', `fp8_gemv_m${mt}${short ? '_g64' : ''}_${o.dtype}`, ['ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32'])
       .launch({ grid: [Math.ceil(n / rowsPerCta), 1, 1], block: [256, 1, 1] }, this.ctx.stream, [
         o.ptr + BigInt(r0 * n * outBytes),
         x.ptr + BigInt(r0 * k * 2),

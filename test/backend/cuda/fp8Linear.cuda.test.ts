@@ -15,18 +15,32 @@ import { E4M3_VALUES, quantizeRowsFp8 } from '../../../src/backend/fp8E4m3.js';
 import { fromBf16Bits, toBf16Bits } from '../opsReference.js';
 
 let gemv: CudaBackend;
+let gemvShort: CudaBackend;
 let gemm: CudaBackend;
 before(() => {
   gemv = new CudaBackend({ poisonAllocations: true, fp8GemvMaxRows: 16 });
+  gemvShort = new CudaBackend({ poisonAllocations: true, fp8GemvMaxRows: 16, fp8GemvShortRowMaxK: 1 << 30 });
   gemm = new CudaBackend({ poisonAllocations: true, fp8GemvMaxRows: 0 });
 });
 after(async () => {
   await gemv.close();
+  await gemvShort.close();
   await gemm.close();
 });
 
 const bf16 = (v: number): number => fromBf16Bits(toBf16Bits(v));
-const randBf16 = (n: number, amp = 1): Float32Array => Float32Array.from({ length: n }, () => bf16((Math.random() * 2 - 1) * amp));
+/** Random bf16 values in (-amp, amp), rounded in place through one shared view (the per-value
+ *  helpers allocate, which costs ~2 µs a value: too slow for the 18M-element weights). */
+function randBf16(n: number, amp = 1): Float32Array {
+  const out = new Float32Array(n);
+  const u = new Uint32Array(out.buffer);
+  for (let i = 0; i < n; i++) {
+    out[i] = (Math.random() * 2 - 1) * amp;
+    const b = u[i];
+    u[i] = ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) << 16;
+  }
+  return out;
+}
 const hostDense = (values: Float32Array, rows: number, cols: number) => ({ name: 'w', dtype: 'f32' as const, shape: [rows, cols], data: new Uint8Array(values.buffer) });
 
 async function readBack(b: CudaBackend, w: LinearWeight): Promise<{ codes: Uint8Array; scales: Float32Array }> {
@@ -130,6 +144,7 @@ function checkClose(out: ArrayLike<number>, ref: Float64Array, mag: Float64Array
 
 for (const [label, backend, ms] of [
   ['FP8 GEMV', () => gemv, [1, 2, 3, 5, 8, 13, 16]],
+  ['FP8 GEMV, short-row kernel (64-thread groups)', () => gemvShort, [1, 2]],
   ['per-token quantization + cuBLASLt FP8 GEMM', () => gemm, [3, 17, 64, 200]],
 ] as const) {
   test(`linear with FP8 weights through ${label}: bf16 and f32 out, against exact sums`, async (t) => {
@@ -149,7 +164,8 @@ for (const [label, backend, ms] of [
         const xt = b.alloc([m, k], 'bf16');
         b.write(xt, x);
         const xq = viaGemm ? quantizeRowsFp8(x, m, k) : null;
-        const xv = xq ? Float32Array.from(xq.codes, (c) => E4M3_VALUES[c]) : x;
+        const xv = x;
+        if (xq) for (let i = 0; i < xv.length; i++) xv[i] = E4M3_VALUES[xq.codes[i]]; // x was written: reuse its array
         const { ref, mag } = exactLinear(xv, xq ? xq.scales : null, q.codes, q.scales, m, n, k);
         const rel = viaGemm ? 2 ** -12 : k * 2 ** -24;
         for (const outType of ['f32', 'bf16'] as const) {
