@@ -55,7 +55,10 @@ def quantize_rows(v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-row E4M3 quantization of a 2-D tensor (bf16 values): codes (float8_e4m3fn), f32 scales."""
     f = v.float()
     amax = f.abs().amax(dim=-1)
-    scale = torch.where(amax > 0, amax / E4M3_MAX, torch.ones_like(amax))
+    # Tensor by tensor: torch runs `tensor / python_float` on CUDA as a multiply by the f32
+    # reciprocal, one ulp off the IEEE quotient for some amax (the committed reference of
+    # 2026-12-03 was written that way: test/model/fp8Reference.test.ts accounts for it).
+    scale = torch.where(amax > 0, amax / torch.full_like(amax, E4M3_MAX), torch.ones_like(amax))
     q = (f / scale[:, None]).clamp(-E4M3_MAX, E4M3_MAX).to(torch.float8_e4m3fn)
     return q, scale
 

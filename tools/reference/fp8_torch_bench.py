@@ -26,7 +26,7 @@ SHAPES = [('qkv', 6144, 5120), ('o_proj', 5120, 4096), ('gate_up', 65536, 5120),
 def quantize_rows(v: torch.Tensor):
     f = v.float()
     amax = f.abs().amax(dim=-1)
-    scale = torch.where(amax > 0, amax / 448.0, torch.ones_like(amax))
+    scale = torch.where(amax > 0, amax / torch.full_like(amax, 448.0), torch.ones_like(amax))
     return (f / scale[:, None]).clamp(-448.0, 448.0).to(torch.float8_e4m3fn), scale
 
 
