@@ -26,6 +26,7 @@ export interface EnvSwitches {
   readonly fp8GemvShortRowMaxK?: number;
 }
 
+/** The TRAMONTANE_* environment switches (A/B settings for benchmarks), parsed. */
 export function envSwitches(env: NodeJS.ProcessEnv = process.env): EnvSwitches {
   const splitK = env.TRAMONTANE_GEMV_SPLITK_MAX_N;
   const shortK = env.TRAMONTANE_FP8_GEMV_SHORT_ROW_MAX_K;
@@ -51,6 +52,7 @@ export interface SizeRequest {
   readonly kvCacheTokens?: number;
 }
 
+/** The sizes a runner is built with: context length, sequences and tokens per step, KV cache. */
 export interface RunnerSizes {
   readonly maxModelLen: number;
   readonly maxNumSeqs: number;
@@ -98,6 +100,7 @@ export interface RunnerSpec extends SizeRequest {
   readonly switches?: EnvSwitches;
 }
 
+/** A loaded runner with the device it runs on. */
 export interface OpenedRunner extends LoadedModelRunner {
   readonly device: string;
   readonly sizes: RunnerSizes;

@@ -25,6 +25,7 @@ export interface WeightSource {
   readonly config: ModelConfig;
   /** Canonical names present in the checkpoint. */
   names(): readonly string[];
+  /** Whether the source holds a tensor of this name. */
   has(name: string): boolean;
   /** Reads one tensor (lazily, from its file offset). Throws naming the tensor and the file
    *  when it is missing, truncated, or its shape disagrees with the config. */
@@ -35,5 +36,6 @@ export interface WeightSource {
   /** One FP8 linear weight: data [out, in] and one f32 scale per row (a per-tensor scale
    *  already broadcast). Only for names in fp8Weights. */
   getFp8?(name: string): Promise<Fp8HostWeight>;
+  /** Releases the files (or buffers) behind the source. */
   close(): Promise<void>;
 }

@@ -35,6 +35,7 @@ import { asTensorLinear, TensorLinear, tensorLinearRows } from '../tensorLinear.
 import { isFp8HostWeight, quantizeToFp8, uploadDense, uploadFp8 } from './cpuLinear.js';
 import type { WeightDType } from '../hostTensor.js';
 
+/** Options of the CPU backend. */
 export interface CpuBackendOptions {
   /** Threads for matmuls (default: all cores the OS reports). */
   readonly threads?: number;
@@ -42,6 +43,7 @@ export interface CpuBackendOptions {
   readonly memoryBytes?: number;
 }
 
+/** The CPU reference backend: f32, WASM SIMD matmuls on worker threads. */
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
   readonly activationDType = 'f32' as const;
@@ -59,6 +61,7 @@ export class CpuBackend implements Backend {
     return this.pool.threads;
   }
 
+  /** The CPU and its threads. */
   describe(): BackendDescription {
     return { device: `cpu, ${this.threads} threads`, threads: this.threads, details: {} };
   }
@@ -72,6 +75,7 @@ export class CpuBackend implements Backend {
     }
   }
 
+  /** The host's free and total memory in bytes. */
   memoryInfo(): DeviceMemoryInfo {
     return { freeBytes: Math.max(0, this.budget - this.heap.bytesInUse), totalBytes: this.budget };
   }
@@ -258,6 +262,7 @@ function logitRows(logits: DeviceTensor): (row: number) => Float32Array {
   };
 }
 
+/** A CpuBackend with the given options (threads). */
 export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
   return new CpuBackend(options);
 }

@@ -39,6 +39,7 @@ import { CudaFp8Linear, CudaFp8Ops } from './fp8Linear.js';
 
 const CUDA_ERROR_OUT_OF_MEMORY = 2;
 
+/** Options of the CUDA backend (device, waiting mode, kernel thresholds). */
 export interface CudaBackendOptions extends CudaContextOptions, AttentionOptions {
   /** Fill every new allocation with 0xff bytes (NaN in bf16/f32, -1 in i32) so a test
    *  sees any element an op failed to write. */
@@ -73,6 +74,7 @@ const DEFAULT_GEMV_SPLITK_MAX_N = 8192;
 
 const ELEMENTWISE_BLOCK = 256;
 
+/** The CUDA backend for one NVIDIA GPU: NVRTC kernels and cuBLASLt through koffi. Create with createCudaBackend. */
 export class CudaBackend implements Backend {
   readonly name = 'cuda';
   readonly activationDType = 'bf16' as const;
@@ -106,6 +108,7 @@ export class CudaBackend implements Backend {
     return this.ctx.info.name;
   }
 
+  /** The GPU by name, and whether cuBLASLt autotuning ran. */
   describe(): BackendDescription {
     return { device: this.deviceName, threads: null, details: { cublas_autotune: this.ctx.cublasAutotuned() } };
   }
@@ -119,6 +122,7 @@ export class CudaBackend implements Backend {
 
   // ---- memory ----------------------------------------------------------------------------
 
+  /** The GPU's free and total memory in bytes. */
   memoryInfo(): DeviceMemoryInfo {
     return this.ctx.driver.memInfo();
   }

@@ -16,6 +16,8 @@ const USAGE = `usage: tramontane serve [model] [--host H] [--port P] [--api-key 
   [--speculative-config '{"method":"ngram","num_speculative_tokens":4,"prompt_lookup_max":4,"prompt_lookup_min":2}']
   [--grammar-compile-timeout SECONDS] (structured outputs: longer compiles are refused with a 400; default 30)
   [--enable-auto-tool-choice] [--tool-call-parser mistral] [--tokenizer-mode mistral]
+  [--max-logprobs N] (most logprobs a request may ask for; default 20, as vLLM)
+  [--return-tokens-as-token-ids] (logprob tokens as 'token_id:N' instead of their text)
 ${SECURITY_USAGE}
 Image URLs: http(s) to public hosts and data: only, unless widened by the flags above (README "Security").
 Without a model it serves the embedded tiny checkpoint (random weights: meaningless text).
@@ -76,6 +78,8 @@ export const serveCommand: Command = {
         'tokenizer-mode': { type: 'string' },
         ...SECURITY_FLAGS,
         'speculative-config': { type: 'string' },
+        'max-logprobs': { type: 'string' },
+        'return-tokens-as-token-ids': { type: 'boolean' },
       },
       true,
     );
@@ -122,6 +126,7 @@ export const serveCommand: Command = {
         runnerThread,
         enforceEager: v['enforce-eager'] === true,
         speculativeConfig: v['speculative-config'],
+        maxLogprobs: parseNumberFlag('max-logprobs', v['max-logprobs'], { integer: true, min: 0 }),
         onProgress: weightLoadProgress(),
       });
       const kv = llm.components.runner.kvCache;
@@ -130,7 +135,8 @@ export const serveCommand: Command = {
       if (e instanceof CliError) throw e;
       throw new CliError(`serve: ${(e as Error).message}`);
     }
-    const app = createServer(llm, { apiKey, bodyLimit, limitImagesPerPrompt, enableAutoToolChoice, ...security });
+    const returnTokensAsTokenIds = v['return-tokens-as-token-ids'] === true;
+    const app = createServer(llm, { apiKey, bodyLimit, limitImagesPerPrompt, enableAutoToolChoice, returnTokensAsTokenIds, ...security });
     try {
       await app.listen({ host, port });
     } catch (e) {
