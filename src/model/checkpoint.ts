@@ -59,11 +59,12 @@ export async function openCheckpoint(dir: string, options: OpenCheckpointOptions
     const toCanonical = layout === 'mistral' ? canonicalFromMistral : (n: string) => canonicalFromHf(n, textOnly);
     const { located, scales } = locate(opened, toCanonical, parsed.quantization ?? null);
     const config = withDtype(parsed, located, dir);
-    const fp8 = checkFp8Layout(config.quantization ?? null, located, scales, configPath);
     // Tied: the output projection is the embedding table; a saved lm_head is not read (transformers
     // overwrites it with the embeddings when it ties them).
     if (config.text.tiedEmbeddings) located.delete('output');
     checkAgainstConfig(config, located, configPath);
+    // Shapes known good: now FP8 data and scales against the quantization config.
+    const fp8 = checkFp8Layout(config.quantization ?? null, located, scales, configPath);
     checkFusedDtypes(config, (c) => {
       const at = located.get(c);
       return at && { diskName: at.diskName, path: at.file.path, dtype: at.file.entry(at.diskName).dtype };

@@ -26,6 +26,7 @@ export const LOAD_FORMATS: readonly LoadFormat[] = ['auto', 'dummy'];
 /** Load-time quantization of a dense checkpoint (vLLM's --quantization): 'fp8' converts the
  *  text decoder's linear weights to FP8 E4M3 with per-row scales (docs/quantization.md). */
 export type Quantization = LinearQuantization;
+/** Every load-time quantization the engine offers (`--quantization`, LLM.create's `quantization`). */
 export const QUANTIZATIONS: readonly Quantization[] = ['fp8'];
 
 /** `value` as a Quantization (undefined: none), or a CheckpointError naming `what`. */

@@ -12,6 +12,7 @@ export interface Fp8Scheme {
   readonly activations: 'dynamic' | 'static';
 }
 
+/** One compressed-tensors config group: the modules it targets and how they are stored. */
 export interface Fp8Group {
   /** compressed-tensors targets: 'Linear' (every linear layer), exact module names, or
    *  're:<regex>' (matched from the start of the name, as Python's re.match). */
@@ -19,6 +20,8 @@ export interface Fp8Group {
   readonly scheme: Fp8Scheme;
 }
 
+/** A checkpoint's FP8 quantization, normalised from either convention (config.json's
+ *  compressed-tensors block or params.json's Mistral block). */
 export interface Fp8Quantization {
   /** Whose convention: 'compressed-tensors' (HF config.json quantization_config, as RedHat
    *  publishes) or 'mistral' (params.json quantization: qformat_weight fp8_e4m3). */

@@ -13,6 +13,7 @@ import { WEIGHT_DTYPE_BYTES } from '../backend/hostTensor.js';
 import { CheckpointError } from './checkpointError.js';
 import { DummyWeightSource } from './dummyWeights.js';
 import type { LoadProgress, LoadProgressListener } from './loadProgress.js';
+import { GroupedStreaming } from './groupedStreaming.js';
 import { loadWeightsParallel, type ParallelLoadOptions } from './parallelLoader.js';
 import { isLocated } from './tensorLocation.js';
 import { isTextLinear, type PlannedWeight } from './weightPlan.js';
@@ -70,6 +71,8 @@ export class WeightPlacer {
   readonly linears: LinearWeight[] = [];
   private readonly byKey: ReadonlyMap<string, PlannedWeight>;
   private streamed: Map<string, DeviceTensor> | null = null;
+  /** Online quantization on the device streams layer by layer (groupedStreaming.ts). */
+  private grouped: GroupedStreaming | null = null;
   private progress: ReturnType<typeof tensorProgress> | null = null;
   private readonly onDevice: DummyWeightSource | null;
 
@@ -92,11 +95,14 @@ export class WeightPlacer {
     return f === 'fp8-checkpoint' || (f === 'fp8-online' && !this.backend.quantizeLinear);
   }
 
-  /** Streams every weight at once when the source, the backend and the plan allow it. */
+  /** Streams every weight at once when the source, the backend and the plan allow it (layer by
+   *  layer, as asked for, when quantizing on the device). */
   async start(): Promise<void> {
     const { source, backend, options } = this;
     const stream = options.parallel !== false && isLocated(source) && backend.createWeightSink && !this.plan.some((w) => this.onHost(w));
-    if (stream) {
+    if (stream && options.quantize && backend.quantizeLinear) {
+      this.grouped = new GroupedStreaming(source, backend, this.plan, { ...options.parallel, onProgress: options.onProgress });
+    } else if (stream) {
       this.streamed = (await loadWeightsParallel(source, backend, this.plan, { ...options.parallel, onProgress: options.onProgress })).tensors;
     } else {
       this.progress = tensorProgress(source, this.plan.flatMap((w) => w.parts), options.onProgress);
@@ -111,6 +117,7 @@ export class WeightPlacer {
 
   /** A dense device tensor of `w`, not yet recorded anywhere. */
   private async dense(w: PlannedWeight): Promise<DeviceTensor> {
+    if (this.grouped) return this.grouped.take(w.key);
     if (this.streamed) {
       const t = this.streamed.get(w.key);
       if (!t) throw new Error(`weight ${w.key} was not streamed`);
@@ -150,7 +157,9 @@ export class WeightPlacer {
       const fp8 = concatFp8Rows(w.key, await Promise.all(w.parts.map((n) => get(n))));
       lin = this.backend.uploadLinear(w.shape ? { ...fp8, data: { ...fp8.data, shape: w.shape } } : fp8);
       this.progress?.placed(w.parts);
-    } else if (format === 'fp8-online' && this.backend.quantizeLinear && !this.onHost(w)) {
+    } else if (format === 'fp8-online' && this.backend.quantizeLinear) {
+      // On the device: the dense weight lands (streamed with its layer, generated or uploaded),
+      // is quantized, and its dense copy is freed at once.
       const dense = await this.dense(w);
       lin = this.backend.quantizeLinear(dense);
       this.backend.free(dense);
@@ -170,6 +179,7 @@ export class WeightPlacer {
   /** Checks every streamed weight was used, and reports the end of the load. */
   finish(): void {
     if (this.streamed && this.streamed.size > 0) throw new Error(`weights ${[...this.streamed.keys()].join(', ')} were loaded but not used`);
+    this.grouped?.finish();
     this.progress?.done();
   }
 
@@ -180,6 +190,7 @@ export class WeightPlacer {
     this.linears.length = 0;
     this.tensors.length = 0;
     this.streamed?.clear();
+    this.grouped?.release();
   }
 }
 
