@@ -1,8 +1,10 @@
 // What every route handler shares: the LLM, the served name, limits.
+import type { Logger } from 'pino';
 import type { LLM } from '../engine/llm.js';
 import { PixelSemaphore, RequestImageBudget, type ImageEncodeOptions, type MediaPolicy } from '../image/index.js';
 import { ApiError } from './errors.js';
 import type { CorsSettings, HttpLimits } from './httpGuards.js';
+import type { RequestLogger } from './requestLog.js';
 import { defaultRequestLimits, type RequestLimits } from './requestBounds.js';
 
 export interface ServerOptions {
@@ -31,10 +33,17 @@ export interface ServerOptions {
   readonly http?: Partial<HttpLimits>;
   /** CORS (null or absent: none). */
   readonly cors?: CorsSettings | null;
-  /** pino level of the server's log (default 'warn'; 'silent' for none). */
+  /** A pino logger for the server's log (the CLI's, src/cli/logging.ts); when given, logLevel
+   *  and logStream are not used. */
+  readonly logger?: Logger;
+  /** Without `logger`: pino level of the server's log (default 'warn'; 'silent' for none). */
   readonly logLevel?: string;
-  /** Where the log goes (default stdout). */
+  /** Without `logger`: where the log goes (default stdout). */
   readonly logStream?: NodeJS.WritableStream;
+  /** vLLM's --enable-log-requests: a log line as each request starts and ends (src/server/requestLog.ts). */
+  readonly logRequests?: boolean;
+  /** Seconds between engine stats lines at info level while busy (src/server/statsLogger.ts); absent or null: none. */
+  readonly logStatsIntervalSeconds?: number | null;
 }
 
 export const DEFAULT_MAX_REQUEST_FANOUT = 256;
@@ -52,6 +61,8 @@ export class ServerContext {
   readonly mediaPolicy: MediaPolicy;
   readonly maxImagePixelsPerRequest: number;
   readonly decodePixels: PixelSemaphore;
+  /** Set by createServer once the log exists; null without --enable-log-requests. */
+  requestLog: RequestLogger | null = null;
 
   constructor(
     readonly llm: LLM,

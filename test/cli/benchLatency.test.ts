@@ -26,7 +26,7 @@ test('bench latency writes avg_latency, latencies and percentiles', () => {
     assert.ok(json.percentiles['10'] <= json.percentiles['99']);
     const bad = spawnSync(process.execPath, [join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'bench', 'latency', '--batch-size', '0'], { encoding: 'utf8' });
     assert.notEqual(bad.status, 0);
-    assert.match(bad.stderr, /--batch-size must be at least 1/);
+    assert.match(bad.stderr, /--batch-size must be >= 1 \(got 0\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

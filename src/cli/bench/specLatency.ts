@@ -7,6 +7,7 @@
 // make real acceptance meaningless). Per run: decode tok/s (first token to last, median over
 // iterations), the median verify-step and plain-step times, acceptance, speedup over plain.
 import { writeFileSync } from 'node:fs';
+import type { Logger } from 'pino';
 import { Engine } from '../../engine/engine.js';
 import { resolveSamplingParams } from '../../engine/samplingParams.js';
 import { parseSpeculativeConfig, type SpeculativeConfig } from '../../engine/speculative/config.js';
@@ -21,6 +22,7 @@ import { loadModel, type LoadedModel, type LoadModelOptions } from '../modelSetu
 export interface SpecBenchOptions {
   readonly configJson: string;
   readonly load: LoadModelOptions;
+  readonly log: Logger;
   readonly inputLen: number;
   readonly outputLen: number;
   readonly batchSize: number;
@@ -90,9 +92,9 @@ export async function benchSpecLatency(o: SpecBenchOptions): Promise<number> {
   // A draft model is loaded first so the target's memory plan sees it.
   let draft: LoadedModel | null = null;
   if (draftCfg && draftCfg.method === 'draft_model') {
-    draft = await loadModel({ ...o.load, model: draftCfg.model, loadFormat: draftCfg.loadFormat ?? o.load.loadFormat, tokenizer: undefined, kvCacheTokens: Math.max(o.load.maxModelLen ?? 0, o.batchSize * (o.inputLen + o.outputLen + 32)) });
+    draft = await loadModel({ ...o.load, model: draftCfg.model, loadFormat: draftCfg.loadFormat ?? o.load.loadFormat, tokenizer: undefined, kvCacheTokens: Math.max(o.load.maxModelLen ?? 0, o.batchSize * (o.inputLen + o.outputLen + 32)) }, o.log);
   }
-  const model = await loadModel(o.load);
+  const model = await loadModel(o.load, o.log);
   try {
     await model.backend.ready();
     const runner: ModelRunner = model.runner;
