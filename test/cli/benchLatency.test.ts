@@ -17,7 +17,7 @@ test('bench latency writes avg_latency, latencies and percentiles', () => {
     assert.match(r.stdout, /Avg latency: [\d.]+ seconds/);
     // Progress on stderr (plain lines: not a TTY), never on stdout.
     assert.match(r.stderr, /^tramontane: bench latency: warm-up: 1\/1 /m);
-    assert.match(r.stderr, /^tramontane: bench latency: measuring: 3\/3 [\d.]+s  last [\d.]+ s$/m);
+    assert.match(r.stderr, /^tramontane: bench latency: measuring: 3\/3 [\d.]+s {2}last [\d.]+ s$/m);
     assert.doesNotMatch(r.stdout, /bench latency:|tramontane:/);
     const json = JSON.parse(readFileSync(out, 'utf8'));
     assert.equal(json.input_len, 5);

@@ -24,7 +24,7 @@ test('plain lines: one per interval (here every step) and the last; nothing afte
   p.tick();
   assert.equal(out.length, 3);
   assert.match(out[0], /^tramontane: bench x: measuring: 1\/3 [\d.]+s ETA [\d.]+s\n$/);
-  assert.match(out[1], /^tramontane: bench x: measuring: 2\/3 [\d.]+s ETA [\d.]+s  last 0\.1 s\n$/);
+  assert.match(out[1], /^tramontane: bench x: measuring: 2\/3 [\d.]+s ETA [\d.]+s {2}last 0\.1 s\n$/);
   assert.match(out[2], /^tramontane: bench x: measuring: 3\/3 [\d.]+s\n$/);
 });
 
@@ -45,7 +45,8 @@ test('on a TTY: one line redrawn in place with a bar, cleared at the end', () =>
   for (let i = 0; i < 4; i++) p.tick();
   p.done();
   assert.equal(out.length, 5);
-  assert.match(out[1], /^\r\x1b\[2Krequests \[#+>?\.*\] 2\/4 /);
+  assert.ok(out[1].startsWith('\r\x1b[2Krequests ['), JSON.stringify(out[1]));
+  assert.match(out[1], /\[#+>?\.*\] 2\/4 /);
   assert.ok(out.slice(0, 4).every((t) => !t.includes('\n')), 'no newline while drawing');
   assert.equal(out[4], '\r\x1b[2K');
   assert.equal(stepFields(1, 4, 2), '1/4 2.0s ETA 6.0s');

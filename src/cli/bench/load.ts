@@ -10,7 +10,6 @@ import { createDeviceBackend, defaultDevice } from '../../backend/deviceBackend.
 import type { Backend } from '../../backend/backend.js';
 import { loadModelWeights } from '../../model/deviceWeights.js';
 import { openModelSource } from '../../model/modelSource.js';
-import { DEFAULT_CHUNK_BYTES, DEFAULT_READERS } from '../../model/parallelLoader.js';
 import { isLocated } from '../../model/tensorLocation.js';
 import { CliError } from '../errors.js';
 import { BENCH_LOAD_SPEC } from '../specs/bench.js';
