@@ -222,6 +222,7 @@ export class Engine {
       executeSeconds: this.lastExecuteSeconds,
     };
     for (const o of this.observers) o.onStep?.(stats);
+    if (this.speculator) output = this.speculator.applyScript(plan, output);
     this.pendingUpdates = this.scheduler.update(plan, output);
     this.structured.onUpdates(this.pendingUpdates);
     this.speculator?.observe(plan, this.pendingUpdates);

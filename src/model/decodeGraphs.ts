@@ -1,6 +1,8 @@
 // Decode steps as recorded graphs (CUDA graphs on the CUDA backend): a step in which every
-// sequence has one new token and is sampled runs the same ops with the same launch parameters
-// whenever its shape key is the same: (number of sequences, block-table stride). The stride
+// sequence has the same number q of new tokens, every one of them sampled (q = 1: a plain
+// decode step; q = k + 1: a speculative verify step of k drafts per sequence), runs the same
+// ops with the same launch parameters whenever its shape key is the same: (number of
+// sequences, q, block-table stride). The stride
 // also fixes the attention's context bound (stride * blockSize), which sets its split count,
 // so the ops' launch parameters depend on the key only; per-step values (ids, positions,
 // slots, context lengths, block tables) are read from fixed device buffers that the runner
@@ -8,7 +10,7 @@
 // later steps of that key replay the recording.
 import type { Backend, RecordedGraph } from '../backend/backend.js';
 import type { ForwardBatch } from './forwardBatch.js';
-import type { PromptLogprobsRequest } from './sampling.js';
+import { rowSamplings, type BatchSampling, type PromptLogprobsRequest } from './sampling.js';
 
 /** Smallest context bound a decode step is shaped for (keys per sequence). */
 const MIN_DECODE_CONTEXT = 256;
@@ -18,9 +20,23 @@ const MAX_GRAPHS = 512;
 /** True when the batch is a plain decode step: one new token per sequence, each sampled,
  *  no image tokens, no prompt logprobs. */
 export function isDecodeStep(batch: ForwardBatch, promptLogprobs?: readonly (PromptLogprobsRequest | null)[]): boolean {
-  if (batch.images.length > 0 || batch.tokenIds.length !== batch.queryLens.length) return false;
-  for (let s = 0; s < batch.queryLens.length; s++) if (batch.sampleMask[s] !== 1) return false;
-  return !promptLogprobs || promptLogprobs.every((r) => r === null);
+  return batch.tokenIds.length === batch.queryLens.length && uniformQueryLen(batch, null, promptLogprobs) === 1;
+}
+
+/** q when every sequence of the batch has q new tokens and every one of its rows is sampled
+ *  (q = 1: one SeqSampling or a list of one; q > 1: a list of q, a verify step), with no image
+ *  tokens and no prompt logprobs; else 0. `sampling` null checks only the batch's shape. */
+export function uniformQueryLen(batch: ForwardBatch, sampling: BatchSampling | null, promptLogprobs?: readonly (PromptLogprobsRequest | null)[]): number {
+  const n = batch.queryLens.length;
+  if (n === 0 || batch.images.length > 0) return 0;
+  if (promptLogprobs && !promptLogprobs.every((r) => r === null)) return 0;
+  const q = batch.queryLens[0];
+  if (q < 1 || batch.tokenIds.length !== n * q) return 0;
+  for (let s = 0; s < n; s++) {
+    if (batch.queryLens[s] !== q || batch.sampleMask[s] !== 1) return 0;
+    if (sampling && rowSamplings(sampling[s]).length !== q) return 0;
+  }
+  return q;
 }
 
 /** The block-table stride a decode step is shaped for: the smallest power of two of blocks

@@ -10,7 +10,7 @@ import type { KvCacheGeometry, ModelRunner, RunnerLimits } from './runner.js';
 import { rowSamplings, type BatchSampling, type PromptLogprobsChunk, type PromptLogprobsRequest, type SampledToken, type SeqSampling, type StepOutput } from './sampling.js';
 import { runTextDecoder, TextWorkspace } from './textDecoder.js';
 import { validateBatch } from './validateBatch.js';
-import { DecodeGraphs, decodeStride, isDecodeStep, restrideBlockTables } from './decodeGraphs.js';
+import { DecodeGraphs, decodeStride, restrideBlockTables, uniformQueryLen } from './decodeGraphs.js';
 import { parameterCount } from './parameterCount.js';
 import type { WeightSource } from './weights.js';
 
@@ -152,7 +152,8 @@ class BackendModelRunner implements ModelRunner {
     if (this.closed) throw new Error('runner is closed');
     const b = this.backend;
     validateBatch(batch, sampling, this.limits, this.kvCache, promptLogprobs);
-    if (isDecodeStep(batch, promptLogprobs)) return this.executeDecode(batch, sampling, samplingReady);
+    const q = uniformQueryLen(batch, sampling, promptLogprobs);
+    if (q > 0 && batch.tokenIds.length <= this.logitRows) return this.executeUniform(batch, q, sampling, samplingReady);
     const n = batch.tokenIds.length;
     const numSeqs = batch.queryLens.length;
     const starts = new Int32Array(numSeqs + 1);
@@ -201,14 +202,17 @@ class BackendModelRunner implements ModelRunner {
     });
   }
 
-  /** A plain decode step (isDecodeStep): the same ops whether eager or replayed, shaped by
-   *  (sequences, block-table stride) only, reading per-step values from the fixed buffers. */
-  private async executeDecode(batch: ForwardBatch, sampling: BatchSampling, samplingReady?: Promise<void>): Promise<StepOutput> {
+  /** A decode or verify step (uniformQueryLen q: q rows per sequence, all sampled): the same
+   *  ops whether eager or replayed, shaped by (sequences, q, block-table stride) only, reading
+   *  per-step values from the fixed buffers; logits for every row straight from the final
+   *  hidden states (n * q <= logitRows), so no gather. */
+  private async executeUniform(batch: ForwardBatch, q: number, sampling: BatchSampling, samplingReady?: Promise<void>): Promise<StepOutput> {
     const b = this.backend;
-    const n = batch.tokenIds.length;
+    const numSeqs = batch.queryLens.length;
+    const n = batch.tokenIds.length; // numSeqs * q
     const stride = decodeStride(batch, KV_BLOCK_SIZE, this.maxBlocksPerSeq);
-    const starts = new Int32Array(n + 1);
-    for (let s = 0; s <= n; s++) starts[s] = s;
+    const starts = new Int32Array(numSeqs + 1);
+    for (let s = 0; s <= numSeqs; s++) starts[s] = s * q;
     b.write(this.ids, batch.tokenIds);
     b.write(this.positions, batch.positions);
     b.write(this.slots, batch.slotMapping);
@@ -216,12 +220,12 @@ class BackendModelRunner implements ModelRunner {
     b.write(this.contextLens, batch.contextLens);
     b.write(this.blockTables, restrideBlockTables(batch, stride));
     const meta: AttentionMetadata = {
-      numSeqs: n,
-      queryStarts: b.view(this.queryStarts, [n + 1]),
-      contextLens: b.view(this.contextLens, [n]),
-      blockTables: b.view(this.blockTables, [n, stride]),
+      numSeqs,
+      queryStarts: b.view(this.queryStarts, [numSeqs + 1]),
+      contextLens: b.view(this.contextLens, [numSeqs]),
+      blockTables: b.view(this.blockTables, [numSeqs, stride]),
       maxBlocksPerSeq: stride,
-      maxQueryLen: 1,
+      maxQueryLen: q,
       maxContextLen: stride * KV_BLOCK_SIZE, // a bound, fixed per shape (sets the attention's splits)
     };
     const logits = b.view(this.logits, [n, this.cfg.text.vocabSize]);
@@ -231,17 +235,21 @@ class BackendModelRunner implements ModelRunner {
       this.runDecoder(n, meta);
       b.matmul(logits, this.ws.rows(this.ws.normed, n), this.weights.text.output);
     };
-    if (this.graphs) this.graphs.run(`${n}:${stride}`, forward);
+    if (this.graphs) this.graphs.run(`${numSeqs}:${q}:${stride}`, forward);
     else forward();
     await samplingReady; // the forward pass is queued: grammar masks are filled while it runs
     const requests: SampleRequest[] = [];
-    for (let s = 0; s < n; s++) {
-      const rows = rowSamplings(sampling[s]);
-      if (rows.length !== 1) throw new Error(`sequence ${s} is to be sampled but has no sampling parameters`);
-      requests.push({ row: s, params: rows[0] });
+    let multi = false;
+    for (let s = 0; s < numSeqs; s++) {
+      if (Array.isArray(sampling[s])) multi = true;
+      rowSamplings(sampling[s]).forEach((params, j) => requests.push({ row: s * q + j, params }));
     }
-    const sampled = await b.sample(logits, requests);
-    return { sampled, promptLogprobs: new Array(n).fill(null) };
+    const tokens = await b.sample(logits, requests);
+    const sampled = Array.from({ length: numSeqs }, (_, s) => tokens[s * q + q - 1]);
+    const promptLogprobs = new Array<null>(numSeqs).fill(null);
+    if (!multi) return { sampled, promptLogprobs };
+    const sampledRows = Array.from({ length: numSeqs }, (_, s) => (Array.isArray(sampling[s]) ? tokens.slice(s * q, s * q + q) : null));
+    return { sampled, sampledRows, promptLogprobs };
   }
 
   /** Computes f32 logits for the given rows of the final hidden states into this.logits. */

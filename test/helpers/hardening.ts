@@ -76,7 +76,10 @@ export async function assertHealthFast(base: string, measured: { maxHealthMs: nu
   assert.ok(measured.maxHealthMs < HEALTH_MS + idleMax, `${what}: /health took ${measured.maxHealthMs.toFixed(0)} ms in flight (idle noise ${idleMax.toFixed(0)} ms)`);
 }
 
-export const HEALTH_MS = 250;
+/** The event-loop stall a test tolerates. The defects these tests guard against froze the loop
+ *  for 6.6 to 50 s (issue 10's findings); a busy 2-core machine delays a healthy server's
+ *  answers by a few hundred ms, so 1 s (plus the measured idle noise) separates the two. */
+export const HEALTH_MS = 1000;
 
 export function rssMiB(): number {
   return process.memoryUsage().rss / 1048576;

@@ -91,3 +91,27 @@ for (const [batchSize, promptLen, temperature] of [[1, 9, 0], [2, 30, 0], [3, 25
     assert.equal((eager as unknown as { decodeGraphCount: number }).decodeGraphCount, 0);
   });
 }
+
+for (const [batchSize, q] of [[1, 5], [4, 3]] as const) {
+  test(`cuda graphs: verify steps of ${q} rows for ${batchSize} sequence(s): replay == eager, recorded per (batch, rows)`, async () => {
+    const prompts = Array.from({ length: batchSize }, (_, s) => Array.from({ length: 20 + s }, (_, i) => 1 + ((i * 29 + s * 7) % (cfg.text.vocabSize - 1))));
+    let lens = prompts.map((p) => p.length);
+    const first = await both(batchOf(prompts, prompts.map((p) => p.map((_, i) => i)), lens), prompts.map((_, s) => params(s, 0, 0)));
+    let rows = first.map((t) => Array.from({ length: q }, (_, j) => (t.tokenId + j * 13) % cfg.text.vocabSize));
+    const before = (graphed as unknown as { decodeGraphCount: number }).decodeGraphCount;
+    for (let step = 1; step <= 4; step++) {
+      const positions = lens.map((l) => Array.from({ length: q }, (_, j) => l + j));
+      lens = lens.map((l) => l + q);
+      const batch = batchOf(rows, positions, lens);
+      const sampling = rows.map((_, s) => Array.from({ length: q }, (_, j) => params(s, step + j, 0.7)));
+      const a = await eager.execute(batch, sampling);
+      const b = await graphed.execute(batch, sampling);
+      assert.ok(a.sampledRows && b.sampledRows);
+      assert.deepEqual(b.sampledRows, a.sampledRows);
+      assert.deepEqual(b.sampled, a.sampled);
+      rows = a.sampledRows.map((r) => (r ?? []).map((t) => t.tokenId));
+    }
+    const after = (graphed as unknown as { decodeGraphCount: number }).decodeGraphCount;
+    assert.ok(after > before, `verify graphs recorded (${before} -> ${after})`);
+  });
+}

@@ -1,8 +1,8 @@
 // The pure parts of decode-graph keying (src/model/decodeGraphs.ts): which steps count as plain
-// decode steps, the block-table stride a step is shaped for, and the re-laid block tables.
+// decode and verify steps (uniform query length, every row sampled), the block-table stride a step is shaped for, and the re-laid block tables.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeStride, isDecodeStep, restrideBlockTables } from '../../src/model/decodeGraphs.js';
+import { decodeStride, isDecodeStep, restrideBlockTables, uniformQueryLen } from '../../src/model/decodeGraphs.js';
 import type { ForwardBatch } from '../../src/model/forwardBatch.js';
 
 function batch(o: Partial<ForwardBatch> & { contextLens: Int32Array }): ForwardBatch {
@@ -29,6 +29,21 @@ test('a plain decode step: one token per sequence, all sampled, no images, no pr
   assert.equal(isDecodeStep({ ...b, tokenIds: Int32Array.of(1, 2, 3), queryLens: Int32Array.of(2, 1) }), false);
   const image = { key: 'r0:0', pixels: new Float32Array(0), height: 0, width: 0, batchStart: 0, length: 1, spanOffset: 0 };
   assert.equal(isDecodeStep({ ...b, images: [image] }), false);
+});
+
+test('a verify step: q rows per sequence, every row sampled by its own parameters', () => {
+  const p = { temperature: 0 } as never;
+  const two = batch({ contextLens: Int32Array.of(10, 20), tokenIds: new Int32Array(6).fill(5), queryLens: Int32Array.of(3, 3) });
+  assert.equal(uniformQueryLen(two, [[p, p, p], [p, p, p]]), 3);
+  assert.equal(uniformQueryLen(two, null), 3);
+  assert.equal(isDecodeStep(two), false);
+  assert.equal(uniformQueryLen(two, [[p, p, p], p]), 0); // the second sequence samples only its last row
+  assert.equal(uniformQueryLen({ ...two, queryLens: Int32Array.of(2, 4) }, null), 0);
+  assert.equal(uniformQueryLen({ ...two, sampleMask: Uint8Array.of(1, 0) }, null), 0);
+  assert.equal(uniformQueryLen(two, [[p, p, p], [p, p, p]], [null, { numLogprobs: 0, targetTokenIds: Int32Array.of(1, 2, 3) }]), 0);
+  const one = batch({ contextLens: Int32Array.of(10, 20) });
+  assert.equal(uniformQueryLen(one, [p, [p]]), 1);
+  assert.equal(uniformQueryLen(one, [p, null]), 0);
 });
 
 test('stride: a power of two of blocks covering the longest context (at least 256 keys), capped', () => {

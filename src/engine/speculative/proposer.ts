@@ -22,4 +22,7 @@ export interface Proposer {
   /** Forgets a request (finished, aborted or preempted): what it held returns to its pools. */
   release?(requestId: string): void;
   close?(): Promise<void>;
+  /** Benchmarking only (replay.ts): per draft of the request's current proposal, whether it
+   *  counts as accepted regardless of the target's token (Speculator.applyScript). */
+  scriptedVerdicts?(requestId: string): readonly boolean[] | undefined;
 }

@@ -5,6 +5,7 @@
 // fit the text costs next to nothing: its verify steps become rare.
 import type { EngineRequest } from '../request.js';
 import type { SeqUpdate, StepPlan } from '../scheduler.js';
+import type { SampledToken, StepOutput } from '../../model/sampling.js';
 import type { Proposer } from './proposer.js';
 
 const MAX_COOLDOWN = 64;
@@ -80,6 +81,28 @@ export class Speculator {
       }
       this.backoff.set(s.request.id, b);
     }
+  }
+
+  /** A proposer with scripted verdicts (benchmarks only): each sequence's sampled rows keep
+   *  the drafts it scripts as accepted, up to its first scripted rejection, where the target's
+   *  own token stands. Without such a proposer the output is returned as it is. */
+  applyScript(plan: StepPlan, output: StepOutput): StepOutput {
+    const script = this.proposer.scriptedVerdicts?.bind(this.proposer);
+    if (!script || !output.sampledRows) return output;
+    const sampledRows = output.sampledRows.map((rows, i) => {
+      const s = plan.seqs[i];
+      if (!rows || !s || s.numDraftTokens === 0) return rows;
+      const verdicts = script(s.request.id) ?? [];
+      const drafts = s.request.draftTokenIds;
+      const kept: SampledToken[] = [...rows];
+      for (let j = 0; j < s.numDraftTokens && verdicts[j] === true; j++) kept[j] = { ...kept[j], tokenId: drafts[j] };
+      return kept;
+    });
+    const sampled = output.sampled.map((t, i) => {
+      const rows = sampledRows[i];
+      return rows && rows.length > 0 ? rows[rows.length - 1] : t;
+    });
+    return { ...output, sampled, sampledRows };
   }
 
   /** The request left the running set (finished, aborted, preempted). */

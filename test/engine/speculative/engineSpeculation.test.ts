@@ -72,6 +72,31 @@ test('with drafts accepted, partly rejected or all rejected, k 1..8, outputs equ
   }
 });
 
+test('scripted replay (benchmarks): intact proposals are kept even where the target disagrees', async () => {
+  const rand = rng(33);
+  const p = prompt(rand, 9);
+  const params: SamplingParamsInput = { temperature: 0, ignoreEos: true, maxTokens: 24 };
+  const plain = await run([p], [params]);
+  // A recording the target would never produce: every intact proposal differs from its token.
+  const wrong = plain.outs[0].outputs[0].tokenIds.map((t) => 3 + ((t - 3 + 7) % 26));
+  const rec = new Map([[p.join(','), wrong]]);
+  const exact = new Speculator(new ReplayProposer(rec, 1, 64), 4, false);
+  await run([p], [params], { speculator: exact });
+  assert.equal(exact.stats.numAcceptedTokens, 0, 'without the script, exact match rejects them');
+  const scripted = new Speculator(new ReplayProposer(rec, 1, 64, 1, true), 4, false);
+  const spec = await run([p], [params], { speculator: scripted });
+  assert.equal(scripted.stats.numAcceptedTokens, scripted.stats.numDraftTokens, 'every intact draft accepted');
+  const ids = spec.outs[0].outputs[0].tokenIds;
+  assert.equal(ids.length, 24);
+  // Steps of 4 accepted drafts + 1 target token: positions 5i..5i+3 come from the recording.
+  const fromRecording = ids.filter((t, i) => t === wrong[i]).length;
+  assert.ok(fromRecording >= 18, `${fromRecording} of 24 tokens from the recording`);
+  const half = new Speculator(new ReplayProposer(rec, 0.5, 64, 7, true), 4, false);
+  await run([p], [params], { speculator: half });
+  const rate = half.stats.numAcceptedTokens / half.stats.numDraftTokens;
+  assert.ok(rate > 0.1 && rate < 0.9, `scripted acceptance ${rate} follows the intact fraction`);
+});
+
 test('stop strings, stop ids and max_tokens end a verify step where the plain run ends', async () => {
   const rand = rng(21);
   const p = prompt(rand, 7);
