@@ -14,7 +14,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['scripts/**/*.mjs', 'eslint.config.js'],
+    files: ['scripts/**/*.mjs', 'examples/**/*.mjs', 'eslint.config.js'],
     languageOptions: { globals: globals.node },
   },
 );

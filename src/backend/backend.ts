@@ -17,6 +17,7 @@ import type { HostTensor, WeightDType } from './hostTensor.js';
 import type { SampledToken, SeqSampling, TokenLogprobs } from './sampling/types.js';
 import type { DummyFillSpec } from './dummyFill.js';
 
+/** Element types a device tensor may hold. */
 export type DType = 'f32' | 'bf16' | 'f16' | 'i32';
 
 /** An opaque handle to device memory. Only the backend that made it can read it. */
@@ -25,6 +26,7 @@ export interface DeviceTensor {
   readonly dtype: DType;
 }
 
+/** A device's free and total memory in bytes. */
 export interface DeviceMemoryInfo {
   /** Bytes still free for allocations (weights, KV cache, workspace). */
   readonly freeBytes: number;
@@ -59,6 +61,7 @@ export interface ImageSpans {
   readonly maxPatches: number;
 }
 
+/** Inputs of paged attention: queries, the KV cache and its block tables, per-sequence lengths. */
 export interface PagedAttentionArgs {
   /** [numTokens, numHeads * headDim] */
   readonly out: DeviceTensor;
@@ -76,6 +79,7 @@ export interface PagedAttentionArgs {
   readonly scale: number;
 }
 
+/** Inputs of the vision encoder's attention (block-diagonal over images). */
 export interface VisionAttentionArgs {
   /** [numPatches, numHeads * headDim] */
   readonly out: DeviceTensor;
@@ -123,9 +127,11 @@ export interface BackendDescription {
   readonly details: Readonly<Record<string, unknown>>;
 }
 
+/** The ops the model runs on: allocation, matmuls, attention, sampling. Implemented by the CPU and CUDA backends. */
 export interface Backend {
   /** 'cpu', 'cuda', ... for messages and benchmarks only; model code never branches on it. */
   readonly name: string;
+  /** What the backend runs on, for messages and benchmarks. */
   describe(): BackendDescription;
   /** Resolves once the backend runs at full speed (the CPU backend: all matmul threads up). */
   ready(): Promise<void>;
@@ -134,6 +140,7 @@ export interface Backend {
 
   // ---- memory ----------------------------------------------------------------------------
 
+  /** Free and total device memory in bytes. */
   memoryInfo(): DeviceMemoryInfo;
   /** New tensor; contents unspecified. */
   alloc(shape: readonly number[], dtype: DType): DeviceTensor;

@@ -3,9 +3,11 @@
 import type { Backend } from './backend.js';
 import { createCpuBackend } from './cpu/cpuBackend.js';
 
+/** Every device name a backend exists for. */
 export const DEVICES = ['cpu', 'cuda'] as const;
 export type DeviceName = (typeof DEVICES)[number];
 
+/** The asked-for device cannot run here (unknown name, or CUDA missing); the message says what is missing. */
 export class BackendUnavailableError extends Error {
   constructor(message: string) {
     super(message);
@@ -30,11 +32,20 @@ export interface DeviceTraits {
   readonly blocksCallingThread: boolean;
 }
 
-/** 'cuda' when a CUDA driver and a GPU are present, else 'cpu' (the `--device` default). */
+/** 'cuda' when a CUDA driver and a GPU are present, else 'cpu' (the `--device` default). A
+ *  machine with an NVIDIA driver that falls back to the CPU says why on stderr, once. */
 export async function defaultDevice(): Promise<DeviceName> {
-  const { cudaDeviceAvailable } = await import('./cuda/probe.js');
-  return (await cudaDeviceAvailable()) ? 'cuda' : 'cpu';
+  const { cudaUnavailableReason } = await import('./cuda/probe.js');
+  const reason = await cudaUnavailableReason();
+  if (reason === null) return 'cuda';
+  if (reason !== 'no NVIDIA driver' && !fallbackNoticeShown) {
+    fallbackNoticeShown = true;
+    process.stderr.write(`tramontane: an NVIDIA driver is present but the CUDA backend cannot start (${reason}); using the CPU\n`);
+  }
+  return 'cpu';
 }
+
+let fallbackNoticeShown = false;
 
 export function deviceTraits(device: string): DeviceTraits {
   switch (device) {
@@ -47,6 +58,7 @@ export function deviceTraits(device: string): DeviceTraits {
   }
 }
 
+/** The backend for a device name ('cpu' or 'cuda'); BackendUnavailableError when it cannot run here. */
 export async function createDeviceBackend(device: string, options: DeviceBackendOptions = {}): Promise<Backend> {
   switch (device) {
     case 'cpu':

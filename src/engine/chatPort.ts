@@ -3,6 +3,7 @@
 import type { ChatToolCall, ChatToolDefinition } from '../tokenizer/chatMessages.js';
 import type { PreparedImage } from './promptInput.js';
 
+/** One part of a chat turn's content: text, or an image already prepared for the encoder. */
 export type ChatContentPart = { readonly type: 'text'; readonly text: string } | { readonly type: 'image'; readonly image: PreparedImage };
 
 /** One message of a chat, images loaded (mistral_common's messages, camelCase). */
@@ -28,6 +29,7 @@ export interface ChatEncodeOptions {
 /** The instruct (v7) encoding of a chat: its tokens, and its images in the order of their spans. */
 export type ChatEncoder = (turns: readonly ChatTurn[], options: ChatEncodeOptions) => { tokens: number[]; images: PreparedImage[] };
 
+/** How `prepareChat` encodes a chat: continue the last assistant message, the tools to declare, a trailing [TOOL_CALLS]. */
 export interface PrepareChatOptions {
   readonly continueFinalMessage?: boolean;
   readonly tools?: readonly ChatToolDefinition[] | null;

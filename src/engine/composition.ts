@@ -24,6 +24,7 @@ export interface EnvSwitches {
   readonly gemvSplitKMaxN?: number;
 }
 
+/** The TRAMONTANE_* environment switches (A/B settings for benchmarks), parsed. */
 export function envSwitches(env: NodeJS.ProcessEnv = process.env): EnvSwitches {
   const splitK = env.TRAMONTANE_GEMV_SPLITK_MAX_N;
   return {
@@ -47,6 +48,7 @@ export interface SizeRequest {
   readonly kvCacheTokens?: number;
 }
 
+/** The sizes a runner is built with: context length, sequences and tokens per step, KV cache. */
 export interface RunnerSizes {
   readonly maxModelLen: number;
   readonly maxNumSeqs: number;
@@ -92,6 +94,7 @@ export interface RunnerSpec extends SizeRequest {
   readonly switches?: EnvSwitches;
 }
 
+/** A loaded runner with the device it runs on. */
 export interface OpenedRunner extends LoadedModelRunner {
   readonly device: string;
   readonly sizes: RunnerSizes;

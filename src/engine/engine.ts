@@ -65,6 +65,7 @@ export interface StepStats {
   readonly executeSeconds: number;
 }
 
+/** The scheduler loop: continuous batching, chunked prefill, paged KV cache with prefix caching, preemption; the LLM and the server add requests to it. */
 export class Engine {
   readonly blocks: BlockManager;
   readonly scheduler: Scheduler;

@@ -6,7 +6,7 @@ import { Engine, type EngineInput, type EngineOptions } from './engine.js';
 import { InvalidRequestError } from './errors.js';
 import type { RequestOutput } from './outputs.js';
 import { preparePrompt, type ImageSource, type PreparedImage, type PromptInput } from './promptInput.js';
-import { resolveSamplingParams, type SamplingParams, type SamplingParamsInput } from './samplingParams.js';
+import { MAX_LOGPROBS, resolveSamplingParams, type SamplingParams, type SamplingParamsInput } from './samplingParams.js';
 import type { ChatTurn, PrepareChatOptions } from './chatPort.js';
 import { ChatFormatError } from '../tokenizer/chatMessages.js';
 import { runChat, type ChatOptions, type ChatOutput, type OpenAIChatMessage } from './llmChat.js';
@@ -26,6 +26,7 @@ export interface LLMTokenizer extends EngineTokenizer {
   encodeUserContent(chunks: readonly UserContentChunk[]): Promise<{ tokens: number[]; images: PreparedImage[] }>;
 }
 
+/** Per-request options of `generateStream` / `streamPrepared`: a request id and an abort signal. */
 export interface GenerateOptions {
   /** Ids for the requests (default: generated). */
   readonly requestId?: string;
@@ -42,17 +43,28 @@ export interface LLMOptions extends LoadOptions {
   readonly grammarCompileTimeoutMs?: number;
   /** The engine's seed (vLLM's): requests without a seed draw theirs from it in arrival order. */
   readonly seed?: number;
+  /** Most logprobs (and prompt logprobs) a request may ask for: vLLM's max_logprobs, default 20;
+   *  at most the vocabulary size. */
+  readonly maxLogprobs?: number;
 }
 
+/** vLLM's offline `LLM` in TypeScript: loads a model on a device and generates (batched, streamed, chat); every caller shares one engine. Create with {@link LLM.create}; end with `close()`. */
 export class LLM {
   readonly engine: Engine;
+  /** Most logprobs a request may ask for (LLMOptions.maxLogprobs). */
+  readonly maxLogprobs: number;
   private readonly tokenizerView: LLMTokenizer;
   private nextRequest = 0;
 
   constructor(
     readonly components: LLMComponents,
     engineOptions: EngineOptions = {},
+    maxLogprobs: number = MAX_LOGPROBS,
   ) {
+    if (!Number.isInteger(maxLogprobs) || maxLogprobs < 0 || maxLogprobs > components.runner.limits.vocabSize) {
+      throw new InvalidRequestError(`maxLogprobs must be an integer in [0, ${components.runner.limits.vocabSize}] (the vocabulary), got ${maxLogprobs}`, 'maxLogprobs');
+    }
+    this.maxLogprobs = maxLogprobs;
     this.engine = new Engine(components.runner, components.tokenizer, engineOptions);
     this.tokenizerView = makeLLMTokenizer(components);
   }
@@ -68,20 +80,21 @@ export class LLM {
       grammarCompileTimeoutMs: options.grammarCompileTimeoutMs,
       seed: options.seed,
       speculator: components.speculator ?? undefined,
-    });
+    }, options.maxLogprobs);
   }
 
   get modelName(): string {
     return this.components.modelName;
   }
 
+  /** The tokenizer, with the base-model image prompt (encodeUserContent). */
   getTokenizer(): LLMTokenizer {
     return this.tokenizerView;
   }
 
   /** Fills defaults and validates sampling params against this model. */
   samplingParams(input: SamplingParamsInput = {}): SamplingParams {
-    return resolveSamplingParams(input, this.components.runner.limits.vocabSize);
+    return resolveSamplingParams(input, this.components.runner.limits.vocabSize, this.maxLogprobs);
   }
 
   /** Tokenises a prompt and loads its images: what add() takes. */
@@ -166,10 +179,12 @@ export class LLM {
     })();
   }
 
+  /** Aborts a request by id: its output ends with finish reason 'abort' and its KV blocks are freed. */
   abort(requestId: string): void {
     this.engine.abort(requestId);
   }
 
+  /** Stops the engine and frees the model and its backend; pending requests are aborted. */
   async close(): Promise<void> {
     await this.engine.close();
   }

@@ -13,18 +13,21 @@ import type { ImageSource } from './promptInput.js';
 import type { SamplingParams, SamplingParamsInput } from './samplingParams.js';
 import { extractToolCalls, planTools, type ToolCall, type ToolChoice } from './toolChoice.js';
 
+/** A part of a user message in OpenAI's shape: text, an image URL, or image bytes. */
 export type OpenAIContentPart =
   | { readonly type: 'text'; readonly text: string }
   | { readonly type: 'image_url'; readonly image_url: string | { readonly url: string } }
   /** Image bytes (or a path/URL string), as vLLM's offline `image` parts. */
   | { readonly type: 'image'; readonly image: ImageSource };
 
+/** A tool call in OpenAI's shape: id, type 'function', the function's name and JSON arguments. */
 export interface OpenAIToolCall {
   readonly id: string;
   readonly type?: 'function';
   readonly function: { readonly name: string; readonly arguments: string | Readonly<Record<string, unknown>> };
 }
 
+/** A chat message in OpenAI's shape (system/developer, user, assistant with tool calls, tool result). */
 export type OpenAIChatMessage =
   | { readonly role: 'system' | 'developer'; readonly content: string | readonly OpenAIContentPart[] }
   | { readonly role: 'user'; readonly content: string | readonly OpenAIContentPart[] }
@@ -37,6 +40,7 @@ export interface OpenAITool {
   readonly function: { readonly name: string; readonly description?: string | null; readonly parameters?: Readonly<Record<string, unknown>> | null };
 }
 
+/** Options of `llm.chat`: tools, tool choice, parallel tool calls, continuing the final message. */
 export interface ChatOptions {
   readonly tools?: readonly OpenAITool[] | null;
   /** Default: "auto" with tools, else "none". */
@@ -47,12 +51,14 @@ export interface ChatOptions {
   readonly continueFinalMessage?: boolean;
 }
 
+/** One choice of a chat result: the completion, its text before any tool call, and the parsed tool calls. */
 export interface ChatCompletionOutput extends CompletionOutput {
   /** The text before any tool call; null when the choice is only tool calls. */
   readonly content: string | null;
   readonly toolCalls: readonly ToolCall[];
 }
 
+/** One conversation's result from `llm.chat`: a RequestOutput whose outputs carry content and parsed tool calls. */
 export interface ChatRequestOutput extends RequestOutput {
   readonly outputs: readonly ChatCompletionOutput[];
 }

@@ -3,6 +3,7 @@
 // a list keeps the order).
 import type { FinishReason } from './request.js';
 
+/** One token's log-probability at a position, with its rank and decoded text. */
 export interface TokenLogprob {
   readonly tokenId: number;
   readonly logprob: number;
@@ -11,8 +12,10 @@ export interface TokenLogprob {
   readonly decodedToken: string;
 }
 
+/** The logprobs at one position: the chosen token first, then the top K. */
 export type PositionLogprobs = readonly TokenLogprob[];
 
+/** vLLM's CompletionOutput: one generated sequence's text, token ids, logprobs and finish reason. */
 export interface CompletionOutput {
   readonly index: number;
   readonly text: string;
@@ -26,6 +29,7 @@ export interface CompletionOutput {
   readonly stopReason: string | number | null;
 }
 
+/** vLLM's RequestOutput: one prompt's token ids, prompt logprobs and its completions. */
 export interface RequestOutput {
   readonly requestId: string;
   /** The text prompt when given as text. */

@@ -8,6 +8,7 @@ import type { ImageTokenIds } from '../tokenizer/requestEncoding.js';
 import type { EngineTokenizer } from './tokenizerPort.js';
 import type { ImageEncodeOptions } from '../image/index.js';
 
+/** Where an image comes from: a path, a file:, http(s): or data: URL, or encoded bytes. */
 export type ImageSource = string | URL | Uint8Array;
 
 /** An image already preprocessed (ImageEncoder.encode's result, or encodeUserContent's). */
@@ -27,15 +28,18 @@ export interface ImagePreprocessor {
 
 export type ImageItem = ImageSource | PreparedImage;
 
+/** vLLM's TextPrompt: text, tokenised with BOS. */
 export interface TextPrompt {
   readonly prompt: string;
 }
 
+/** vLLM's TokensPrompt: token ids used as given; images fill their [IMG] spans in order. */
 export interface TokensPrompt {
   readonly promptTokenIds: readonly number[];
   readonly multiModalData?: { readonly image?: ImageItem | readonly ImageItem[] };
 }
 
+/** A prompt: text (BOS added), a TextPrompt, or token ids with images (TokensPrompt). */
 export type PromptInput = string | TextPrompt | TokensPrompt;
 
 export type { ImageTokenIds };

@@ -4,6 +4,7 @@ import { InvalidRequestError } from './errors.js';
 import type { StructuredOutputsParams } from './structured/params.js';
 import { resolveStructuredOutputs } from './structured/resolveStructured.js';
 
+/** vLLM's SamplingParams with camelCase names, resolved and validated (see resolveSamplingParams). */
 export interface SamplingParams {
   /** Output sequences per prompt. */
   readonly n: number;
@@ -34,6 +35,7 @@ export interface SamplingParams {
   readonly structuredOutputs: StructuredOutputsParams | null;
 }
 
+/** What callers pass: any subset of SamplingParams, with friendlier input types (a single stop string, a logit-bias record). */
 export type SamplingParamsInput = {
   readonly [K in keyof SamplingParams]?: K extends 'stop'
     ? string | readonly string[] | null
@@ -42,9 +44,11 @@ export type SamplingParamsInput = {
       : SamplingParams[K] | null;
 };
 
-/** vLLM's max_logprobs default. */
+/** vLLM's max_logprobs default: the most logprobs (and prompt logprobs) a request may ask for,
+ *  unless LLMOptions.maxLogprobs (`--max-logprobs`) says otherwise. */
 export const MAX_LOGPROBS = 20;
 
+/** vLLM's defaults for every sampling parameter (maxTokens 16, temperature 1, ...). */
 export const DEFAULT_SAMPLING_PARAMS: SamplingParams = Object.freeze({
   n: 1,
   temperature: 1.0,
@@ -130,7 +134,7 @@ function logitBiasMap(v: unknown, vocabSize: number | null): Map<number, number>
 }
 
 /** Fills vLLM's defaults and validates; `vocabSize` (when known) bounds token ids. */
-export function resolveSamplingParams(input: SamplingParamsInput = {}, vocabSize: number | null = null): SamplingParams {
+export function resolveSamplingParams(input: SamplingParamsInput = {}, vocabSize: number | null = null, maxLogprobs: number = MAX_LOGPROBS): SamplingParams {
   if (input === null || typeof input !== 'object') fail('samplingParams', 'must be an object');
   const known = new Set(Object.keys(DEFAULT_SAMPLING_PARAMS));
   for (const key of Object.keys(input)) if (!known.has(key)) fail(key, 'is not a sampling parameter');
@@ -158,9 +162,9 @@ export function resolveSamplingParams(input: SamplingParamsInput = {}, vocabSize
   if (minTokens < 0) fail('minTokens', `must be non-negative, got ${minTokens}`);
   if (maxTokens !== null && minTokens > maxTokens) fail('minTokens', `must be at most maxTokens (${maxTokens}), got ${minTokens}`);
   const logprobs = int('logprobs', input.logprobs, null);
-  if (logprobs !== null && (logprobs < 0 || logprobs > MAX_LOGPROBS)) fail('logprobs', `must be in [0, ${MAX_LOGPROBS}], got ${logprobs}`);
+  if (logprobs !== null && (logprobs < 0 || logprobs > maxLogprobs)) fail('logprobs', `must be in [0, ${maxLogprobs}] (max_logprobs ${maxLogprobs}), got ${logprobs}`);
   const promptLogprobs = int('promptLogprobs', input.promptLogprobs, null);
-  if (promptLogprobs !== null && (promptLogprobs < 0 || promptLogprobs > MAX_LOGPROBS)) fail('promptLogprobs', `must be in [0, ${MAX_LOGPROBS}], got ${promptLogprobs}`);
+  if (promptLogprobs !== null && (promptLogprobs < 0 || promptLogprobs > maxLogprobs)) fail('promptLogprobs', `must be in [0, ${maxLogprobs}] (max_logprobs ${maxLogprobs}), got ${promptLogprobs}`);
   if (temperature < 1e-5) {
     // vLLM: greedy sampling ignores the filters.
     temperature = 0;

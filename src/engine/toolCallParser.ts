@@ -12,6 +12,7 @@ export interface ParsedToolCall {
   readonly arguments: string;
 }
 
+/** What the stream parser reports: a call's name, or a fragment of its arguments. */
 export type ToolCallEvent = { readonly kind: 'name'; readonly index: number; readonly name: string } | { readonly kind: 'arguments'; readonly index: number; readonly delta: string };
 
 type Token = { t: 'punct'; v: '[' | ']' | '{' | '}' | ':' | ',' } | { t: 'string'; v: string } | { t: 'scalar'; v: string };
@@ -31,6 +32,7 @@ function scalarText(raw: string): string {
   return pyFloatRepr(Number(raw));
 }
 
+/** Parses tool calls out of streamed text after [TOOL_CALLS]: names and argument fragments as they arrive. */
 export class ToolCallStreamParser {
   private buf = '';
   private at = 0;

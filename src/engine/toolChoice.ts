@@ -12,6 +12,7 @@ import type { CompletionOutput } from './outputs.js';
 import { parseToolCalls, type ParsedToolCall } from './toolCallParser.js';
 import type { EngineTokenizer } from './tokenizerPort.js';
 
+/** OpenAI's tool_choice: none, auto, required, or one named function. */
 export type ToolChoice = 'none' | 'auto' | 'required' | { readonly type: 'function'; readonly function: { readonly name: string } };
 
 /** A call in an output, as OpenAI's `tool_calls[]` (camelCase in the library). */
@@ -21,6 +22,7 @@ export interface ToolCall {
   readonly function: ParsedToolCall;
 }
 
+/** How a request's tools are served: whether calls are parsed, and the JSON schema that constrains a forced call. */
 export interface ToolPlan {
   /** none: no parsing; auto: parse after [TOOL_CALLS]; forced: the whole output is the list. */
   readonly mode: 'none' | 'auto' | 'forced';

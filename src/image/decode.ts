@@ -6,6 +6,7 @@ import { fillUncoveredCanvas } from './gifFirstFrame.js';
 import { decodePng, pngSize, PngFormatError } from './png.js';
 import { decodeWithSharp, sharpSize, SharpDecodeError } from './sharpDecode.js';
 
+/** Decoded 8-bit RGB pixels, row-major, with their size. */
 export interface RgbImage {
   width: number;
   height: number;

@@ -14,6 +14,7 @@ import { defaultResizeThreads, resizeNormalize } from './resizePool.js';
 
 export { CLIP_MEAN, CLIP_STD } from './normalize.js';
 
+/** Options of the image encoder: patch size, largest side, merge size, image token ids, pixel and fetch limits. */
 export interface ImageEncoderOptions {
   patchSize: number;
   maxImageSize: number;
@@ -72,6 +73,7 @@ export interface EncodeOptions {
 
 type ExtraOptions = Omit<ImageEncoderOptions, 'patchSize' | 'maxImageSize' | 'spatialMergeSize'>;
 
+/** An encoded image: its token ids, normalised pixels [3, height, width] and its size in pixels and tokens. */
 export interface EncodedImage {
   /** `([IMG] * widthTokens + [IMG_BREAK]) * heightTokens`, last one `[IMG_END]`. */
   tokens: number[];
@@ -82,6 +84,7 @@ export interface EncodedImage {
   heightTokens: number;
 }
 
+/** Turns an image into the model's pixels and image tokens, as mistral_common's image encoder. */
 export class ImageEncoder {
   readonly patchSize: number;
   readonly maxImageSize: number;
@@ -160,6 +163,7 @@ export class ImageEncoder {
     });
   }
 
+  /** Loads, decodes, resizes and normalises an image, and lays out its image tokens. */
   async encode(source: ImageSource, options: EncodeOptions = {}): Promise<EncodedImage> {
     const limits = { fetchTimeoutMs: this.fetchTimeoutMs, maxFetchBytes: this.maxFetchBytes };
     const { bytes, label } = await loadImageBytes(source, limits, options.policy, options.signal);

@@ -3,7 +3,9 @@
 // rest; we use x * (1 / (255 std)) - mean / std in double, within 1e-7 of it.
 import { cubicResizeBands, type CubicArithmetic } from './cubicResize.js';
 
+/** CLIP's per-channel mean (RGB), subtracted from pixels in [0, 1]. */
 export const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073] as const; // RGB
+/** CLIP's per-channel standard deviation (RGB), dividing the centred pixels. */
 export const CLIP_STD = [0.26862954, 0.26130258, 0.27577711] as const; // RGB
 
 export interface ResizeJob {

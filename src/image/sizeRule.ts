@@ -1,5 +1,6 @@
 // mistral_common's ImageEncoder size rule and image token layout (docs/images.md, size rule and token layout).
 
+/** An image's size in tokens and in pixels after resizing. */
 export interface TokenGrid {
   /** Merged tokens per row (W_tok) and per column (H_tok). */
   widthTokens: number;

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { ImageError } from './errors.js';
 import { guardedFetch, FetchRefusedError, type FetchPolicy } from './guardedFetch.js';
 
+/** Which images a request may load: local files, hosts, private addresses. */
 export interface MediaPolicy extends FetchPolicy {
   /** Local files: 'any' (paths and file:// URLs: the offline API), a directory (only file://
    *  URLs that resolve, after symlinks, inside it), or null (never). */

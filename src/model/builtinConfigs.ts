@@ -12,6 +12,7 @@ export const BUILTIN_CONFIGS_DIR = fileURLToPath(new URL('../../../assets/config
 
 /** Mistral Small 3.1 (24B, 2503): docs/model.md#dimensions. */
 export const MISTRAL_SMALL_3_1 = 'mistral-small-3.1-24b';
+/** Model configs shipped in the package (for `--load-format dummy` without a directory). */
 export const BUILTIN_CONFIG_NAMES: readonly string[] = [MISTRAL_SMALL_3_1];
 
 export function isBuiltinConfigName(name: string): boolean {

@@ -18,8 +18,10 @@ import type { HostTensor } from './weights.js';
 import { checkFusedDtypes } from './checkpointValidation.js';
 import type { LocatedWeightSource, TensorLocation } from './tensorLocation.js';
 
+/** The two on-disk layouts: Hugging Face (config.json) and Mistral (params.json, consolidated.safetensors). */
 export type CheckpointLayout = 'hf' | 'mistral';
 
+/** Options of openCheckpoint (another tokenizer file). */
 export interface OpenCheckpointOptions {
   /** A tekken.json to use instead of the directory's own. */
   readonly tokenizerPath?: string;
@@ -27,6 +29,7 @@ export interface OpenCheckpointOptions {
   readonly layout?: CheckpointLayout;
 }
 
+/** An opened checkpoint directory: its layout, config file, weights and tokenizer file. */
 export interface Checkpoint {
   readonly dir: string;
   readonly layout: CheckpointLayout;
@@ -42,6 +45,7 @@ interface Located {
   readonly diskName: string;
 }
 
+/** Opens a checkpoint directory in either layout (Hugging Face or Mistral) as one WeightSource with its config and tokenizer. */
 export async function openCheckpoint(dir: string, options: OpenCheckpointOptions = {}): Promise<Checkpoint> {
   const files = await listDir(dir);
   const layout = chooseLayout(dir, files, options.layout);

@@ -5,6 +5,7 @@ import type { WeightDType } from '../backend/hostTensor.js';
 
 export type { WeightDType };
 
+/** The text decoder's hyperparameters (sizes, heads, RoPE, vocabulary). */
 export interface TextConfig {
   readonly hiddenSize: number; // 5120
   readonly intermediateSize: number; // 32768
@@ -21,6 +22,7 @@ export interface TextConfig {
   readonly tiedEmbeddings?: boolean;
 }
 
+/** The vision encoder's hyperparameters (Pixtral: sizes, patch size, RoPE). */
 export interface VisionConfig {
   readonly hiddenSize: number; // 1024
   readonly intermediateSize: number; // 4096
@@ -35,6 +37,7 @@ export interface VisionConfig {
   readonly hiddenAct: 'silu' | 'gelu';
 }
 
+/** The multimodal projector's settings (patch merging, activation). */
 export interface ProjectorConfig {
   readonly spatialMergeSize: number; // 2
   /** RMSNorm over vision features before the patch merger (true for Mistral Small 3.1). */
@@ -42,6 +45,7 @@ export interface ProjectorConfig {
   readonly hiddenAct: 'gelu'; // exact erf GELU between linear_1 and linear_2
 }
 
+/** A model's architecture: text decoder, vision encoder and projector configs. */
 export interface ModelConfig {
   readonly text: TextConfig;
   /** null for a text-only checkpoint. */

@@ -67,6 +67,7 @@ export function dummyUniform(key: number, index: number): number {
   return ((bits >>> 8) - 8388608) * 2 ** -23;
 }
 
+/** How one dummy tensor is filled (distribution and key), from the seed and its name. */
 export function dummyFillSpec(seed: number, name: string, shape: readonly number[]): DummyFillSpec {
   const key = dummyTensorKey(seed, name);
   if (shape.length === 1) return { name, shape, key, scale: NORM_SCALE, offset: NORM_OFFSET };
@@ -104,6 +105,7 @@ export function fillDummyBf16(spec: DummyFillSpec, out: Uint16Array, start = 0):
   }
 }
 
+/** Options of DummyWeightSource: seed and dtype. */
 export interface DummyWeightOptions {
   readonly seed?: number; // default 0
   /** Stored dtype; default the config's dtype when it is bf16 or f32, else bf16. */
@@ -133,6 +135,7 @@ export class DummyWeightSource implements WeightSource {
     return [...this.shapes.keys()];
   }
 
+  /** Whether the config has a tensor of this name. */
   has(name: string): boolean {
     return this.shapes.has(name);
   }
@@ -160,5 +163,6 @@ export class DummyWeightSource implements WeightSource {
     return { name, dtype: this.dtype, shape: spec.shape, data };
   }
 
+  /** Nothing to release: tensors are generated on demand. */
   async close(): Promise<void> {}
 }

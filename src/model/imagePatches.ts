@@ -2,6 +2,7 @@
 // start in the batch, and each patch's (row, col) for the 2D RoPE. The pixels themselves go to
 // the backend as they are; its `patchify` op lays them out as patch rows.
 
+/** An image ready for the vision encoder: normalised channel-first pixels and its size. */
 export interface EncoderImage {
   /** Normalised pixels, channel-first [channels, height, width]. */
   readonly pixels: Float32Array;

@@ -8,6 +8,7 @@ import type { LoadProgressListener } from './loadProgress.js';
 import type { ParallelLoadOptions } from './parallelLoader.js';
 import type { ModelRunner } from './runner.js';
 
+/** What loadModelRunner needs: an open source, a backend, sizes and a progress listener. */
 export interface LoadModelRunnerOptions {
   /** An open model source; its weights are read here and closed by close(). */
   readonly source: ModelSource;
@@ -28,6 +29,7 @@ export interface LoadModelRunnerOptions {
   readonly weightLoad?: ParallelLoadOptions | false;
 }
 
+/** A runner with its weights loaded, and the source it came from. */
 export interface LoadedModelRunner {
   readonly source: ModelSource;
   readonly backend: Backend;
@@ -37,6 +39,7 @@ export interface LoadedModelRunner {
   close(): Promise<void>;
 }
 
+/** Reads a model source's weights onto a backend and builds its runner (with load progress). */
 export async function loadModelRunner(o: LoadModelRunnerOptions): Promise<LoadedModelRunner> {
   const { source, backend } = o;
   const cfg = source.config;

@@ -1,6 +1,7 @@
 // What a weight loader reports while it runs (LLM.create's `onProgress`, the CLI's progress
 // bar): plain numbers, so the event can cross a worker thread as it is.
 
+/** One weight-loading progress event: phase, bytes and tensors done of total. */
 export interface LoadProgress {
   /** 'start' once before the first byte, 'progress' as tensors land, 'done' once at the end. */
   readonly phase: 'start' | 'progress' | 'done';
@@ -14,4 +15,5 @@ export interface LoadProgress {
   readonly elapsedSeconds: number;
 }
 
+/** Receives load progress events. */
 export type LoadProgressListener = (p: LoadProgress) => void;

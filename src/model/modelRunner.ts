@@ -14,10 +14,12 @@ import { DecodeGraphs, decodeStride, restrideBlockTables, uniformQueryLen } from
 import { parameterCount } from './parameterCount.js';
 import type { WeightSource } from './weights.js';
 
+/** Tokens per KV-cache block. */
 export const KV_BLOCK_SIZE = 16;
 
 const gib = (bytes: number): string => (bytes / 2 ** 30).toFixed(1);
 
+/** What createRunner needs: weights, backend, sizes. */
 export interface CreateRunnerOptions {
   readonly weights: WeightSource;
   readonly backend: Backend;
@@ -38,6 +40,7 @@ export interface CreateRunnerOptions {
   readonly load?: LoadWeightsOptions;
 }
 
+/** Builds the ModelRunner (the network on a backend, with its KV cache) from weights. */
 export async function createRunner(o: CreateRunnerOptions): Promise<ModelRunner> {
   const cfg = o.weights.config;
   for (const [k, v] of Object.entries({ maxModelLen: o.maxModelLen, maxNumSeqs: o.maxNumSeqs, maxNumBatchedTokens: o.maxNumBatchedTokens })) {

@@ -17,12 +17,15 @@ import { DummyWeightSource } from './dummyWeights.js';
 import { looksLikeRepoId, resolveHubModel } from './hfCache.js';
 import type { WeightSource } from './weights.js';
 
+/** auto: read the weights; dummy: seeded random weights for the config. */
 export type LoadFormat = 'auto' | 'dummy';
+/** Every load format (`--load-format`). */
 export const LOAD_FORMATS: readonly LoadFormat[] = ['auto', 'dummy'];
 
 /** The tiny random-weight model shipped in the package (dist/src/model/ -> package root). */
 export const EMBEDDED_MODEL_DIR = fileURLToPath(new URL('../../../assets/tiny-default', import.meta.url));
 
+/** Options of openModelSource: the model, load format, tokenizer and seed. */
 export interface ModelSourceOptions {
   /** A model directory or a built-in config name. Default: the embedded tiny model. */
   readonly model?: string;
@@ -33,6 +36,7 @@ export interface ModelSourceOptions {
   readonly seed?: number;
 }
 
+/** An opened model: weights, config, the tekken.json to use, and what was opened (for messages). */
 export interface ModelSource {
   readonly weights: WeightSource;
   readonly config: ModelConfig;
@@ -42,6 +46,7 @@ export interface ModelSource {
   readonly origin: string;
 }
 
+/** Opens what `--model` / `--load-format` name: a checkpoint, a built-in config, or seeded dummy weights. */
 export async function openModelSource(o: ModelSourceOptions): Promise<ModelSource> {
   if (!LOAD_FORMATS.includes(o.loadFormat)) {
     throw new CheckpointError(`unknown load format ${JSON.stringify(o.loadFormat)} (${LOAD_FORMATS.join(' or ')})`);

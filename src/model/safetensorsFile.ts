@@ -45,6 +45,7 @@ export interface RawTensor {
   readonly data: Uint8Array;
 }
 
+/** A .safetensors file read lazily: the header at open, each tensor's bytes when asked. */
 export class SafetensorsFile {
   /** Bytes read from the file so far, header included (lets tests prove reads are lazy). */
   bytesRead = 0;
@@ -92,14 +93,17 @@ export class SafetensorsFile {
     }
   }
 
+  /** Every tensor name in the header. */
   names(): string[] {
     return [...this.entries.keys()];
   }
 
+  /** Whether the file holds a tensor of this name. */
   has(name: string): boolean {
     return this.entries.has(name);
   }
 
+  /** A tensor's dtype, shape and byte range; throws naming the tensor when it is absent. */
   entry(name: string): SafetensorsEntry {
     const e = this.entries.get(name);
     if (!e) throw new CheckpointError(`tensor ${name} is not in ${this.path}`);
@@ -116,6 +120,7 @@ export class SafetensorsFile {
     return { dtype, shape: e.shape, data };
   }
 
+  /** Closes the file. */
   async close(): Promise<void> {
     await this.handle.close();
   }

@@ -24,9 +24,11 @@ export interface WeightSource {
   readonly config: ModelConfig;
   /** Canonical names present in the checkpoint. */
   names(): readonly string[];
+  /** Whether the source holds a tensor of this name. */
   has(name: string): boolean;
   /** Reads one tensor (lazily, from its file offset). Throws naming the tensor and the file
    *  when it is missing, truncated, or its shape disagrees with the config. */
   get(name: string): Promise<HostTensor>;
+  /** Releases the files (or buffers) behind the source. */
   close(): Promise<void>;
 }

@@ -11,6 +11,7 @@ import { ServerContext, type ServerOptions } from './context.js';
 import { ApiError, errorBody } from './errors.js';
 import { asApiError } from './generation.js';
 import { ServerMetrics } from './metrics.js';
+import { registerModelRoutes } from './models.js';
 import { detokenizeRequestSchema, tokenizeRequestSchema } from './protocol.js';
 import { abortOnDisconnect, parseBody } from './routeHelpers.js';
 import { DEFAULT_HTTP_LIMITS, installJsonParser, pathOf, registerCors, serverFactory, trackRouteMethods } from './httpGuards.js';
@@ -31,6 +32,7 @@ function keyMatches(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** The OpenAI-compatible HTTP server (Fastify) over an LLM; call `listen()` on the result. */
 export function createServer(llm: LLM, options: ServerOptions = {}): FastifyInstance {
   const ctx = new ServerContext(llm, options);
   const metrics = new ServerMetrics(llm.engine, ctx.servedModelName);
@@ -101,20 +103,7 @@ export function createServer(llm: LLM, options: ServerOptions = {}): FastifyInst
   // 503 once the engine cannot serve (its runner thread died, or it is shutting down).
   app.get('/health', async (_req, reply) => reply.code(llm.engine.healthy ? 200 : 503).send());
   app.get('/version', async () => ({ version: VERSION }));
-  app.get('/v1/models', async () => ({
-    object: 'list',
-    data: [
-      {
-        id: ctx.servedModelName,
-        object: 'model',
-        created: Math.floor(Date.now() / 1000),
-        owned_by: 'tramontane',
-        root: llm.modelName,
-        parent: null,
-        max_model_len: llm.engine.maxModelLen,
-      },
-    ],
-  }));
+  registerModelRoutes(app, ctx);
   app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(await metrics.text()));
   app.post('/v1/completions', (req, reply) => handleCompletion(ctx, req, reply));
   app.post('/v1/chat/completions', (req, reply) => handleChat(ctx, req, reply));

@@ -11,7 +11,7 @@ import { ApiError } from './errors.js';
 import { asApiError, collect, deltas, prepareStructured, startRequest } from './generation.js';
 import { chatLogprobs } from './logprobsFormat.js';
 import { chatRequestSchema, type ChatMessageInput } from './protocol.js';
-import { chatParams, toSamplingParams } from './samplingMapping.js';
+import { chatParams, toSamplingParams, type SamplingLimits } from './samplingMapping.js';
 import { ChoiceToolStream } from './toolStream.js';
 import type { ServerContext } from './context.js';
 import { collectOrAbort, envelope, newResponseMeta, streamChoices, usage } from './responseStream.js';
@@ -96,7 +96,7 @@ export async function handleChat(ctx: ServerContext, request: FastifyRequest, re
   ctx.checkModel(body.model);
   const llm = ctx.llm;
   const { tools, plan } = chatTools(ctx, body);
-  const params = withToolConstraint(chatParams(body, llm.components.runner.limits.vocabSize), plan, llm.components.runner.limits.vocabSize);
+  const params = withToolConstraint(chatParams(body, ctx.samplingLimits), plan, ctx.samplingLimits);
   // From here a client that goes away cancels its image loads, then the request itself.
   const abort = abortOnDisconnect(request, reply);
   const turns = await toChatTurns(ctx, body.messages, abort.signal, request.log);
@@ -109,7 +109,7 @@ export async function handleChat(ctx: ServerContext, request: FastifyRequest, re
     throw new ApiError(400, `messages: ${err instanceof Error ? err.message : String(err)}`, 'messages');
   }
   await prepareStructured(llm, params);
-  const meta = newResponseMeta('chatcmpl', ctx.servedModelName);
+  const meta = newResponseMeta('chatcmpl', ctx.servedModelName, ctx.systemFingerprint);
   const stream = startRequest(llm, input, params, meta.id, abort.signal, ctx.requestLog);
   const topK = body.top_logprobs ?? 0;
   const promptTokens = input.promptTokenIds.length;
@@ -124,7 +124,7 @@ export async function handleChat(ctx: ServerContext, request: FastifyRequest, re
       return {
         index: o.index,
         message,
-        logprobs: o.logprobs ? chatLogprobs(o.logprobs, topK) : null,
+        logprobs: o.logprobs ? chatLogprobs(o.logprobs, topK, ctx.tokenNames) : null,
         finish_reason: x.finishReason,
         stop_reason: o.stopReason,
       };
@@ -143,7 +143,7 @@ export async function handleChat(ctx: ServerContext, request: FastifyRequest, re
       choice: (d) => {
         const s = (streams[d.index] ??= new ChoiceToolStream(plan, llm.components.tokenizer, toolCallsId, params.skipSpecialTokens));
         const t = s.next(d);
-        return { index: d.index, delta: t.delta, logprobs: d.logprobs ? chatLogprobs(d.logprobs, topK) : null, finish_reason: t.finishReason, stop_reason: d.stopReason };
+        return { index: d.index, delta: t.delta, logprobs: d.logprobs ? chatLogprobs(d.logprobs, topK, ctx.tokenNames) : null, finish_reason: t.finishReason, stop_reason: d.stopReason };
       },
     });
   }
@@ -157,7 +157,7 @@ export async function handleChat(ctx: ServerContext, request: FastifyRequest, re
     choice: (d) => ({
       index: d.index,
       delta: d.text.length > 0 || d.finishReason === null ? { content: d.text } : {},
-      logprobs: d.logprobs ? chatLogprobs(d.logprobs, topK) : null,
+      logprobs: d.logprobs ? chatLogprobs(d.logprobs, topK, ctx.tokenNames) : null,
       finish_reason: d.finishReason,
       stop_reason: d.stopReason,
     }),
@@ -165,13 +165,13 @@ export async function handleChat(ctx: ServerContext, request: FastifyRequest, re
 }
 
 /** A forced tool choice (required / named) constrains the output to the calls' JSON schema. */
-function withToolConstraint(params: ReturnType<typeof chatParams>, plan: ToolPlan, vocabSize: number): ReturnType<typeof chatParams> {
+function withToolConstraint(params: ReturnType<typeof chatParams>, plan: ToolPlan, limits: SamplingLimits): ReturnType<typeof chatParams> {
   if (!plan.schema) return params;
   if (params.structuredOutputs) {
     throw new ApiError(400, 'tool_choice "required" or a named function cannot be combined with response_format or structured_outputs', 'tool_choice');
   }
   try {
-    return toSamplingParams({ ...(params as SamplingParamsInput), structuredOutputs: { json: plan.schema } }, vocabSize);
+    return toSamplingParams({ ...(params as SamplingParamsInput), structuredOutputs: { json: plan.schema } }, limits);
   } catch (err) {
     // The schema is built from the tools' parameters: a refusal is about them.
     if (err instanceof ApiError && err.status === 400) throw new ApiError(400, `tools: a tool's parameters cannot constrain decoding (tool_choice required or named): ${err.message}`, 'tools');

@@ -21,7 +21,7 @@ export async function handleCompletion(ctx: ServerContext, request: FastifyReque
   const body = parseBody(completionRequestSchema, request.body);
   ctx.checkModel(body.model);
   const llm = ctx.llm;
-  const params = completionParams(body, llm.components.runner.limits.vocabSize);
+  const params = completionParams(body, ctx.samplingLimits);
   const prompts = promptsOf(body);
   const abort = abortOnDisconnect(request, reply);
   const inputs: EngineInput[] = [];
@@ -33,7 +33,7 @@ export async function handleCompletion(ctx: ServerContext, request: FastifyReque
     }
   }
   await prepareStructured(llm, params);
-  const meta = newResponseMeta('cmpl', ctx.servedModelName);
+  const meta = newResponseMeta('cmpl', ctx.servedModelName, ctx.systemFingerprint);
   const streams: AsyncGenerator<RequestOutput>[] = [];
   const signals = perPromptSignals(abort.signal, inputs.length);
   try {
@@ -53,8 +53,8 @@ export async function handleCompletion(ctx: ServerContext, request: FastifyReque
         const echo = echoText(pi);
         let logprobs = null;
         if (params.logprobs !== null) {
-          const prompt = body.echo && out.promptLogprobs ? completionLogprobs(out.promptLogprobs, 0, out.promptTokenIds.map((t) => llm.components.tokenizer.tokenText(t))) : null;
-          const gen = completionLogprobs(o.logprobs ?? [], echo.length);
+          const prompt = body.echo && out.promptLogprobs ? completionLogprobs(out.promptLogprobs, 0, ctx.tokenNames, out.promptTokenIds.map((t) => ctx.tokenNames.fallback(t))) : null;
+          const gen = completionLogprobs(o.logprobs ?? [], echo.length, ctx.tokenNames);
           logprobs = prompt ? concatLogprobs(prompt, gen) : gen;
         }
         return { index: pi * params.n + o.index, text: echo + o.text, logprobs, finish_reason: o.finishReason, stop_reason: o.stopReason };
@@ -80,7 +80,7 @@ export async function handleCompletion(ctx: ServerContext, request: FastifyReque
     choice: (d) => ({
       index: d.promptIndex * params.n + d.index,
       text: d.text,
-      logprobs: d.logprobs ? completionLogprobs(d.logprobs, d.textOffset) : null,
+      logprobs: d.logprobs ? completionLogprobs(d.logprobs, d.textOffset, ctx.tokenNames) : null,
       finish_reason: d.finishReason,
       stop_reason: d.stopReason,
     }),

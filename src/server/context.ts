@@ -1,11 +1,23 @@
 // What every route handler shares: the LLM, the served name, limits.
 import type { Logger } from 'pino';
+import { createHash } from 'node:crypto';
+import { VERSION } from '../version.js';
 import type { LLM } from '../engine/llm.js';
 import { PixelSemaphore, RequestImageBudget, type ImageEncodeOptions, type MediaPolicy } from '../image/index.js';
 import { ApiError } from './errors.js';
 import type { CorsSettings, HttpLimits } from './httpGuards.js';
 import type { RequestLogger } from './requestLog.js';
+import { tokenNames, type TokenNames } from './logprobsFormat.js';
 import { defaultRequestLimits, type RequestLimits } from './requestBounds.js';
+import type { SamplingLimits } from './samplingMapping.js';
+
+/** OpenAI's `system_fingerprint`: `fp_` and 10 hex digits of a hash of what shapes the outputs
+ *  (tramontane's version, the model, its context length and vocabulary); the same for every
+ *  response of one server, different when any of those changes. */
+export function systemFingerprint(llm: LLM): string {
+  const what = [VERSION, llm.modelName, llm.engine.maxModelLen, llm.components.runner.limits.vocabSize].join('|');
+  return `fp_${createHash('sha256').update(what).digest('hex').slice(0, 10)}`;
+}
 
 export interface ServerOptions {
   readonly servedModelName?: string;
@@ -44,6 +56,8 @@ export interface ServerOptions {
   readonly logRequests?: boolean;
   /** Seconds between engine stats lines at info level while busy (src/server/statsLogger.ts); absent or null: none. */
   readonly logStatsIntervalSeconds?: number | null;
+  /** vLLM's --return-tokens-as-token-ids: logprob tokens as `token_id:N` instead of their text. */
+  readonly returnTokensAsTokenIds?: boolean;
 }
 
 export const DEFAULT_MAX_REQUEST_FANOUT = 256;
@@ -63,6 +77,9 @@ export class ServerContext {
   readonly decodePixels: PixelSemaphore;
   /** Set by createServer once the log exists; null without --enable-log-requests. */
   requestLog: RequestLogger | null = null;
+  readonly systemFingerprint: string;
+  readonly samplingLimits: SamplingLimits;
+  readonly tokenNames: TokenNames;
 
   constructor(
     readonly llm: LLM,
@@ -79,6 +96,9 @@ export class ServerContext {
       allowPrivateDestinations: options.allowPrivateMediaDestinations ?? false,
     };
     this.decodePixels = new PixelSemaphore(options.maxDecodePixels ?? DEFAULT_MAX_DECODE_PIXELS);
+    this.systemFingerprint = systemFingerprint(llm);
+    this.samplingLimits = { vocabSize: llm.components.runner.limits.vocabSize, maxLogprobs: llm.maxLogprobs };
+    this.tokenNames = tokenNames(options.returnTokensAsTokenIds === true, (id) => llm.components.tokenizer.tokenText(id));
     this.maxImagePixelsPerRequest = Math.min(options.maxImagePixelsPerRequest ?? DEFAULT_MAX_IMAGE_PIXELS_PER_REQUEST, this.decodePixels.capacity);
   }
 

@@ -3,6 +3,10 @@
 // by name (see unsupportedFields).
 import { z } from 'zod';
 
+/** The schema's bound on logprobs fields (above any vocabulary); the server's --max-logprobs
+ *  (ServerContext.samplingLimits) is the limit a request is held to. */
+export const LOGPROBS_FIELD_BOUND = 1 << 20;
+
 const stop = z.union([z.string(), z.array(z.string())]).nullish();
 const int = () => z.number().int();
 
@@ -29,13 +33,13 @@ const samplingFields = {
   stream: z.boolean().nullish(),
   stream_options: z.looseObject({ include_usage: z.boolean().nullish(), continuous_usage_stats: z.boolean().nullish() }).nullish(),
   user: z.string().nullish(),
-  prompt_logprobs: int().min(0).max(20).nullish(),
+  prompt_logprobs: int().min(0).max(LOGPROBS_FIELD_BOUND).nullish(),
 };
 
 export const completionRequestSchema = z.looseObject({
   ...samplingFields,
   prompt: z.union([z.string(), z.array(z.string()).min(1), z.array(int().min(0)).min(1), z.array(z.array(int().min(0)).min(1)).min(1)]),
-  logprobs: int().min(0).max(20).nullish(),
+  logprobs: int().min(0).max(LOGPROBS_FIELD_BOUND).nullish(),
   echo: z.boolean().nullish(),
   best_of: int().min(1).nullish(),
 });
@@ -83,7 +87,7 @@ export const chatRequestSchema = z.looseObject({
   messages: z.array(chatMessage).min(1),
   max_completion_tokens: int().min(1).nullish(),
   logprobs: z.boolean().nullish(),
-  top_logprobs: int().min(0).max(20).nullish(),
+  top_logprobs: int().min(0).max(LOGPROBS_FIELD_BOUND).nullish(),
   add_generation_prompt: z.boolean().nullish(),
   continue_final_message: z.boolean().nullish(),
   ...toolFields,

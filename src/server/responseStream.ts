@@ -7,20 +7,22 @@ import { ApiError } from './errors.js';
 import { asApiError, type ChoiceDelta } from './generation.js';
 import { SseWriter } from './sse.js';
 
-/** One response's id (`<prefix>-<32 hex>`), creation time (Unix seconds) and served model name. */
+/** One response's id (`<prefix>-<32 hex>`), creation time (Unix seconds), served model name and
+ *  the server's system fingerprint (ServerContext.systemFingerprint). */
 export interface ResponseMeta {
   readonly id: string;
   readonly created: number;
   readonly model: string;
+  readonly systemFingerprint: string;
 }
 
-export function newResponseMeta(idPrefix: string, model: string): ResponseMeta {
-  return { id: `${idPrefix}-${randomUUID().replaceAll('-', '')}`, created: Math.floor(Date.now() / 1000), model };
+export function newResponseMeta(idPrefix: string, model: string, systemFingerprint: string): ResponseMeta {
+  return { id: `${idPrefix}-${randomUUID().replaceAll('-', '')}`, created: Math.floor(Date.now() / 1000), model, systemFingerprint };
 }
 
-/** Every response body and stream chunk: { id, object, created, model, choices, ...extra }. */
+/** Every response body and stream chunk: { id, object, created, model, system_fingerprint, choices, ...extra }. */
 export function envelope(meta: ResponseMeta, object: string, choices: object[], extra: object = {}): object {
-  return { id: meta.id, object, created: meta.created, model: meta.model, choices, ...extra };
+  return { id: meta.id, object, created: meta.created, model: meta.model, system_fingerprint: meta.systemFingerprint, choices, ...extra };
 }
 
 export function usage(promptTokens: number, completionTokens: number): object {

@@ -35,12 +35,20 @@ function commonParams(b: Common): SamplingParamsInput {
   };
 }
 
+/** What a request's sampling params are checked against: the model's vocabulary and the
+ *  server's --max-logprobs. */
+export interface SamplingLimits {
+  readonly vocabSize: number;
+  readonly maxLogprobs: number;
+}
+
 /** Validates through the engine's rules, reporting fields by their API names. */
-export function toSamplingParams(input: SamplingParamsInput, vocabSize: number): SamplingParams {
+export function toSamplingParams(input: SamplingParamsInput, limits: SamplingLimits): SamplingParams {
   try {
     return resolveSamplingParams(
       Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as SamplingParamsInput,
-      vocabSize,
+      limits.vocabSize,
+      limits.maxLogprobs,
     );
   } catch (err) {
     if (err instanceof InvalidRequestError && err.field) {
@@ -51,7 +59,16 @@ export function toSamplingParams(input: SamplingParamsInput, vocabSize: number):
   }
 }
 
-export function completionParams(b: CompletionRequest, vocabSize: number): SamplingParams {
+/** vLLM's max_logprobs check, answered with the flag that sets the limit. */
+function checkLogprobs(field: string, value: number | null | undefined, limits: SamplingLimits): void {
+  if (value != null && value > limits.maxLogprobs) {
+    throw new ApiError(400, `${field}: requested ${value} logprobs, more than this server's limit of ${limits.maxLogprobs} (--max-logprobs)`, field);
+  }
+}
+
+export function completionParams(b: CompletionRequest, limits: SamplingLimits): SamplingParams {
+  checkLogprobs('logprobs', b.logprobs, limits);
+  checkLogprobs('prompt_logprobs', b.prompt_logprobs, limits);
   if (b.best_of != null && b.best_of !== (b.n ?? 1)) throw new ApiError(400, 'best_of different from n is not supported', 'best_of');
   return toSamplingParams(
     {
@@ -61,11 +78,13 @@ export function completionParams(b: CompletionRequest, vocabSize: number): Sampl
       logprobs: b.logprobs ?? null,
       promptLogprobs: b.prompt_logprobs ?? (b.echo && b.logprobs != null ? b.logprobs : null),
     },
-    vocabSize,
+    limits,
   );
 }
 
-export function chatParams(b: ChatRequest, vocabSize: number): SamplingParams {
+export function chatParams(b: ChatRequest, limits: SamplingLimits): SamplingParams {
+  checkLogprobs('top_logprobs', b.top_logprobs, limits);
+  checkLogprobs('prompt_logprobs', b.prompt_logprobs, limits);
   if (b.top_logprobs != null && !b.logprobs && b.top_logprobs > 0) throw new ApiError(400, 'top_logprobs needs logprobs set to true', 'top_logprobs');
   return toSamplingParams(
     {
@@ -73,6 +92,6 @@ export function chatParams(b: ChatRequest, vocabSize: number): SamplingParams {
       maxTokens: b.max_completion_tokens ?? b.max_tokens ?? null,
       logprobs: b.logprobs ? (b.top_logprobs ?? 0) : null,
     },
-    vocabSize,
+    limits,
   );
 }

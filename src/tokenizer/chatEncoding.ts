@@ -145,6 +145,7 @@ function imageFirst<I extends ImageChunk>(content: readonly ContentChunk<I>[]): 
   return content;
 }
 
+/** Encodes a chat as mistral_common's v7 instruct template does (system prompt, [INST], tools, images). */
 export function encodeChat<I extends ImageChunk>(
   tokenizer: Tekkenizer,
   messages: readonly ChatMessage<I>[],

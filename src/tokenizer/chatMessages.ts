@@ -18,6 +18,7 @@ export interface ChatToolDefinition {
   readonly parameters?: unknown;
 }
 
+/** A chat message as the encoder takes it (system, user, assistant, tool). */
 export type ChatMessage<I extends ImageChunk = ImageChunk> =
   | { readonly role: 'system'; readonly content: string | readonly TextChunk[] | null }
   | { readonly role: 'user'; readonly content: string | readonly ContentChunk<I>[] | null }
@@ -36,6 +37,7 @@ export type ChatMessage<I extends ImageChunk = ImageChunk> =
       readonly name?: string | null;
     };
 
+/** Options of encodeChat: continue the final message, tools. */
 export interface ChatEncodeOptions {
   /** The last message is an assistant message to be continued: no </s> after it. */
   continueFinalMessage?: boolean;

@@ -3,6 +3,7 @@
 // tokenizer.decode(allIds, { specialTokenPolicy }).
 import type { SpecialTokenPolicy, Tekkenizer } from './tekkenizer.js';
 
+/** Turns a growing list of ids into text in whole characters, as tokens arrive. */
 export class IncrementalDetokenizer {
   private readonly tokenizer: Tekkenizer;
   private readonly policy: SpecialTokenPolicy;

@@ -15,8 +15,10 @@ export class PyObject {
   constructor(readonly entries: [string, PyValue][]) {}
 }
 
+/** A JSON value as Python's json module reads it (ints and floats kept apart). */
 export type PyValue = null | boolean | string | PyNumber | PyObject | PyValue[];
 
+/** Text that is not JSON Python's json.loads would read, or a value json.dumps cannot write; the message says where. */
 export class PyJsonError extends Error {
   constructor(message: string) {
     super(message);

@@ -2,6 +2,7 @@
 // base-model user content (no BOS, no [INST]).
 import type { Tekkenizer } from './tekkenizer.js';
 
+/** A text chunk of user content. */
 export interface TextChunk {
   readonly type: 'text';
   readonly text: string;
@@ -14,6 +15,7 @@ export interface ImageChunk {
   readonly heightTokens: number;
 }
 
+/** A chunk of user content: text or an image. */
 export type ContentChunk<I extends ImageChunk = ImageChunk> = TextChunk | I;
 
 /** Ids of a prompt, and its image chunks in the order their tokens appear. */
@@ -22,6 +24,7 @@ export interface EncodedPrompt<I extends ImageChunk = ImageChunk> {
   readonly images: I[];
 }
 
+/** The ids of [IMG], [IMG_BREAK] and [IMG_END]. */
 export interface ImageTokenIds {
   readonly img: number;
   readonly imgBreak: number;

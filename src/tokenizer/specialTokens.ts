@@ -1,5 +1,6 @@
 // Tekken special tokens: ids 0..numSpecialTokens-1, ahead of the BPE vocabulary.
 
+/** A special token: its rank (id), text and whether it is a control token. */
 export interface SpecialTokenInfo {
   readonly rank: number;
   readonly tokenStr: string;

@@ -2,7 +2,9 @@
 import type { ImageConfig } from './imageConfig.js';
 import { completeSpecialTokens, defaultSpecialTokens, type SpecialTokenInfo } from './specialTokens.js';
 
+/** The tekken.json versions understood. */
 export const TEKKEN_VERSIONS = ['v3', 'v7', 'v11', 'v13'] as const;
+/** A tekken.json version. */
 export type TekkenVersion = (typeof TEKKEN_VERSIONS)[number];
 
 /** A tekken.json that cannot be used; the message names the file and the problem. */
@@ -13,6 +15,7 @@ export class TekkenFileError extends Error {
   }
 }
 
+/** A parsed tekken.json: version, pattern, vocabulary, special tokens. */
 export interface TekkenData {
   readonly source: string;
   readonly version: TekkenVersion;

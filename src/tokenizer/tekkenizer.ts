@@ -10,8 +10,10 @@ import { parseTekkenJson, TekkenFileError, type TekkenData, type TekkenVersion }
 import { splitTekken } from './tekkenSplitter.js';
 import { isAscii, toWellFormed, utf8Binary } from './utf8.js';
 
+/** What decoding does with special ids: ignore, keep their text, or raise. */
 export type SpecialTokenPolicy = 'ignore' | 'keep' | 'raise';
 
+/** Options of encode: BOS and EOS. */
 export interface EncodeOptions {
   /** Prepend `<s>` (default false). */
   bos?: boolean;
@@ -19,11 +21,13 @@ export interface EncodeOptions {
   eos?: boolean;
 }
 
+/** Options of decode: what to do with special tokens. */
 export interface DecodeOptions {
   /** What to do with special ids: skip them (default), write their token_str, or throw. */
   specialTokenPolicy?: SpecialTokenPolicy;
 }
 
+/** Options of the Tekkenizer (piece cache). */
 export interface TekkenizerOptions {
   /** Memoise the ids of short pieces (default true). Only speed changes, never the ids. */
   pieceCache?: boolean;
@@ -37,6 +41,7 @@ export class TokenIdError extends RangeError {
   }
 }
 
+/** Mistral's Tekken tokenizer (tiktoken-style BPE with special tokens), ids identical to mistral_common's. */
 export class Tekkenizer {
   readonly version: TekkenVersion;
   readonly vocabSize: number;
@@ -55,6 +60,7 @@ export class Tekkenizer {
   private readonly cache: PieceCache | null;
   private readonly utf8 = new TextDecoder('utf-8');
 
+  /** Reads a tekken.json file. */
   static fromFile(path: string, options?: TekkenizerOptions): Tekkenizer {
     let text: string;
     try {
@@ -71,6 +77,7 @@ export class Tekkenizer {
     return Tekkenizer.fromJSON(obj, path, options);
   }
 
+  /** Builds the tokenizer from a parsed tekken.json object; `sourceName` names it in errors. */
   static fromJSON(obj: unknown, sourceName = '<tekken.json>', options?: TekkenizerOptions): Tekkenizer {
     return new Tekkenizer(parseTekkenJson(obj, sourceName), options);
   }
@@ -128,6 +135,7 @@ export class Tekkenizer {
   get imgBreakId(): number { return this.specialId('[IMG_BREAK]'); }
   get imgEndId(): number { return this.specialId('[IMG_END]'); }
 
+  /** Whether an id is a special (control) token. */
   isSpecial(id: number): boolean {
     return id >= 0 && id < this.numSpecialTokens;
   }
@@ -222,6 +230,7 @@ export class Tekkenizer {
     return '';
   }
 
+  /** Throws naming the position when an id is outside the vocabulary. */
   checkId(id: number, position: number): void {
     if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
       throw new TokenIdError(`token id ${id} at position ${position} is out of range [0, ${this.vocabSize})`);

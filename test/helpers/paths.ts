@@ -7,3 +7,7 @@ export const fixturesDir = join(repoRoot, 'test', 'fixtures');
 export function fixture(...parts: string[]): string {
   return join(fixturesDir, ...parts);
 }
+/** A file the package ships under assets/ (e.g. the tokenizer corpus the benchmark and tests share). */
+export function asset(...parts: string[]): string {
+  return join(repoRoot, 'assets', ...parts);
+}

@@ -6,7 +6,7 @@ import { BytePairEncoder } from '../../src/tokenizer/bytePairEncoder.js';
 import { loadDevVocabulary } from '../../src/tokenizer/devVocabulary.js';
 import { splitTekken } from '../../src/tokenizer/tekkenSplitter.js';
 import { utf8Binary } from '../../src/tokenizer/utf8.js';
-import { fixture } from '../helpers/paths.js';
+import { asset } from '../helpers/paths.js';
 import { realTekkenizer } from '../helpers/tekkenFixture.js';
 
 const { tokenBytes } = loadDevVocabulary();
@@ -19,7 +19,7 @@ const ranks = (bpe: BytePairEncoder, binary: string) => {
 };
 
 test('heap and rescan merges agree on every corpus piece and on random byte strings', () => {
-  const corpus = JSON.parse(readFileSync(fixture('tokenizer', 'corpus.json'), 'utf8')) as { entries: { text: string }[] };
+  const corpus = JSON.parse(readFileSync(asset('tokenizer', 'corpus.json'), 'utf8')) as { entries: { text: string }[] };
   const text = corpus.entries.map((e) => e.text).join('\n');
   splitTekken(text, (a, b) => {
     const binary = utf8Binary(text.slice(a, b));

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { fixture } from '../helpers/paths.js';
+import { asset, fixture } from '../helpers/paths.js';
 import { devTekkenPath, realTekkenizer } from '../helpers/tekkenFixture.js';
 import { Tekkenizer } from '../../src/tokenizer/tekkenizer.js';
 import { toWellFormed } from '../../src/tokenizer/utf8.js';
@@ -18,7 +18,7 @@ interface Golden {
   long: { length: number; ids: number[] };
   decode: { ids: number[]; text: string }[];
 }
-const corpus = JSON.parse(readFileSync(fixture('tokenizer', 'corpus.json'), 'utf8')) as Corpus;
+const corpus = JSON.parse(readFileSync(asset('tokenizer', 'corpus.json'), 'utf8')) as Corpus;
 const golden = JSON.parse(readFileSync(fixture('tokenizer', 'golden.json'), 'utf8')) as Golden;
 const longText = corpus.entries.map((e) => e.text).join(corpus.long.separator).repeat(corpus.long.repeat);
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { compilePreSplit, TEKKEN_PATTERN, toJsPattern } from '../../src/tokenizer/preSplitPattern.js';
 import { splitTekken } from '../../src/tokenizer/tekkenSplitter.js';
 import { toWellFormed } from '../../src/tokenizer/utf8.js';
-import { fixture } from '../helpers/paths.js';
+import { asset } from '../helpers/paths.js';
 
 const regex = compilePreSplit(TEKKEN_PATTERN);
 
@@ -28,7 +28,7 @@ test('\\s and \\S mean Unicode White_Space, as in Rust (JS \\s would differ on U
 });
 
 test('the scanner splits the corpus exactly as the RegExp', () => {
-  const corpus = JSON.parse(readFileSync(fixture('tokenizer', 'corpus.json'), 'utf8')) as { entries: { text: string }[] };
+  const corpus = JSON.parse(readFileSync(asset('tokenizer', 'corpus.json'), 'utf8')) as { entries: { text: string }[] };
   for (const { text } of corpus.entries) {
     const s = toWellFormed(text);
     assert.deepEqual(byScanner(s), byRegex(s), JSON.stringify(s.slice(0, 40)));

@@ -29,6 +29,7 @@ import { MatmulPool } from './matmulPool.js';
 import { WasmHeap } from './wasmHeap.js';
 import { CpuWeightSink } from './cpuWeightSink.js';
 
+/** Options of the CPU backend. */
 export interface CpuBackendOptions {
   /** Threads for matmuls (default: all cores the OS reports). */
   readonly threads?: number;
@@ -36,6 +37,7 @@ export interface CpuBackendOptions {
   readonly memoryBytes?: number;
 }
 
+/** The CPU reference backend: f32, WASM SIMD matmuls on worker threads. */
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
   readonly activationDType = 'f32' as const;
@@ -53,6 +55,7 @@ export class CpuBackend implements Backend {
     return this.pool.threads;
   }
 
+  /** The CPU and its threads. */
   describe(): BackendDescription {
     return { device: `cpu, ${this.threads} threads`, threads: this.threads, details: {} };
   }
@@ -66,6 +69,7 @@ export class CpuBackend implements Backend {
     }
   }
 
+  /** The host's free and total memory in bytes. */
   memoryInfo(): DeviceMemoryInfo {
     return { freeBytes: Math.max(0, this.budget - this.heap.bytesInUse), totalBytes: this.budget };
   }
@@ -213,6 +217,7 @@ function logitRows(logits: DeviceTensor): (row: number) => Float32Array {
   };
 }
 
+/** A CpuBackend with the given options (threads). */
 export function createCpuBackend(options: CpuBackendOptions = {}): CpuBackend {
   return new CpuBackend(options);
 }

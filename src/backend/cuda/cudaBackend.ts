@@ -33,6 +33,7 @@ import { CudaWeightSink } from './cudaWeightSink.js';
 
 const CUDA_ERROR_OUT_OF_MEMORY = 2;
 
+/** Options of the CUDA backend (device, waiting mode, kernel thresholds). */
 export interface CudaBackendOptions extends CudaContextOptions, AttentionOptions {
   /** Fill every new allocation with 0xff bytes (NaN in bf16/f32, -1 in i32) so a test
    *  sees any element an op failed to write. */
@@ -54,6 +55,7 @@ const DEFAULT_GEMV_SPLITK_MAX_N = 8192;
 
 const ELEMENTWISE_BLOCK = 256;
 
+/** The CUDA backend for one NVIDIA GPU: NVRTC kernels and cuBLASLt through koffi. Create with createCudaBackend. */
 export class CudaBackend implements Backend {
   readonly name = 'cuda';
   readonly activationDType = 'bf16' as const;
@@ -80,6 +82,7 @@ export class CudaBackend implements Backend {
     return this.ctx.info.name;
   }
 
+  /** The GPU by name, and whether cuBLASLt autotuning ran. */
   describe(): BackendDescription {
     return { device: this.deviceName, threads: null, details: { cublas_autotune: this.ctx.cublasAutotuned() } };
   }
@@ -93,6 +96,7 @@ export class CudaBackend implements Backend {
 
   // ---- memory ----------------------------------------------------------------------------
 
+  /** The GPU's free and total memory in bytes. */
   memoryInfo(): DeviceMemoryInfo {
     return this.ctx.driver.memInfo();
   }

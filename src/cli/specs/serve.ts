@@ -17,6 +17,8 @@ export const SERVE_SPEC = defineCommand({
     'limit-mm-per-prompt': { kind: 'string', value: 'image=N', group: 'server', help: "images per request, as vLLM's 'image=N' or '{\"image\": N}'", defaultText: 'image=16' },
     'enable-auto-tool-choice': { kind: 'boolean', group: 'server', help: 'serve tool_choice "auto" (needs --tool-call-parser mistral), as vLLM' },
     'tool-call-parser': { kind: 'choice', choices: ['mistral'], group: 'server', help: 'how tool calls are read from the output (mistral only)' },
+    'max-logprobs': { kind: 'integer', value: 'N', min: 0, default: 20, group: 'server', help: "most logprobs / top_logprobs / prompt_logprobs a request may ask for; above it a 400 naming the limit (vLLM's)" },
+    'return-tokens-as-token-ids': { kind: 'boolean', group: 'server', help: "logprob tokens as 'token_id:N' instead of their text (vLLM's; a token inside a multi-byte character has no text of its own)" },
     'tokenizer-mode': { kind: 'choice', choices: ['mistral', 'auto'], group: 'server', help: "accepted for vLLM's command lines; the tokenizer is always mistral's (tekken.json)" },
     'max-num-seqs': { kind: 'integer', value: 'N', min: 1, group: 'engine', help: 'sequences per step', defaultText: '256' },
     'max-num-batched-tokens': { kind: 'integer', value: 'N', min: 1, group: 'engine', help: 'tokens per step (chunked prefill)', defaultText: '2048' },

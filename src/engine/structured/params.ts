@@ -1,5 +1,6 @@
 // vLLM's StructuredOutputsParams with camelCase names: constrains a sequence's output. Exactly one
 // field is set. Resolved and validated by resolveSamplingParams (a bad value is refused naming the field).
+/** vLLM's StructuredOutputsParams with camelCase names: constrains a sequence's output; exactly one field is set. */
 export interface StructuredOutputsParams {
   /** A JSON schema (an object, or its JSON text): the output is one JSON value valid against it. */
   readonly json?: unknown;

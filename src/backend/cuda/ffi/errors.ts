@@ -1,6 +1,7 @@
 // Errors raised by the CUDA FFI layer. Every failing call names itself and carries the
 // library's own error string, so a failure reads like "cuMemAlloc_v2: out of memory (2)".
 
+/** A CUDA driver, NVRTC or cuBLASLt call failed; the message names the call and the error code. */
 export class CudaError extends Error {
   constructor(
     /** The C function that failed, e.g. "cuLaunchKernel". */
