@@ -18,6 +18,7 @@ import type { EngineTokenizer } from '../../engine/tokenizerPort.js';
 import type { ModelRunner } from '../../model/runner.js';
 import { CliError } from '../errors.js';
 import { loadModel, type LoadedModel, type LoadModelOptions } from '../modelSetup.js';
+import { stepProgress } from '../stepProgress.js';
 
 export interface SpecBenchOptions {
   readonly configJson: string;
@@ -118,7 +119,13 @@ export async function benchSpecLatency(o: SpecBenchOptions): Promise<number> {
           else if (s.numDraftTokens > 0 && s.numBatchedTokens - s.numDraftTokens <= o.batchSize) verifySteps.push(s.executeSeconds); // no prompt chunk in it
         },
       });
-      for (let i = 0; i < o.warmup; i++) await runEngine(engine, prompts, o.outputLen);
+      // Progress on stderr, one phase per run (plain and each config): warm-up then measured.
+      const label = `bench latency: ${speculator ? 'speculative' : 'plain'}`;
+      const progress = stepProgress(label, o.warmup + o.iters);
+      for (let i = 0; i < o.warmup; i++) {
+        await runEngine(engine, prompts, o.outputLen);
+        progress.tick(1, 'warm-up');
+      }
       record = true;
       const decode: number[] = [];
       const steps: number[] = [];
@@ -129,7 +136,9 @@ export async function benchSpecLatency(o: SpecBenchOptions): Promise<number> {
         decode.push(r.decodeSeconds);
         steps.push(r.steps);
         outputs = r.outputs;
+        progress.tick(1, 'measuring');
       }
+      progress.done();
       const st = speculator?.stats;
       const drafts = st && s0 ? st.numDraftTokens - s0.numDraftTokens : 0;
       const accepted = st && s0 ? st.numAcceptedTokens - s0.numAcceptedTokens : 0;
