@@ -27,12 +27,13 @@ export { CheckpointError } from './model/checkpointError.js';
 export { parseHfConfig, parseMistralParams } from './model/configLoader.js';
 export { SafetensorsFile } from './model/safetensorsFile.js';
 export type { ModelConfig, TextConfig, VisionConfig, ProjectorConfig, WeightDType } from './model/config.js';
-export type { HostTensor, WeightSource } from './model/weights.js';
+export type { HostTensor, WeightSource, Fp8HostWeight } from './model/weights.js';
+export type { Fp8Quantization, Fp8Scheme, Fp8Group } from './model/quantization.js';
 
 // Backends: the interface the model runs on, and the CPU reference implementation.
 export type {
   AttentionMetadata, Backend, DeviceMemoryInfo, DeviceTensor, DType, ImageSpans, PagedAttentionArgs,
-  SampleRequest, ScoreRequest, VisionAttentionArgs,
+  SampleRequest, ScoreRequest, VisionAttentionArgs, LinearWeight, LinearQuantization,
 } from './backend/backend.js';
 export { CpuBackend, createCpuBackend } from './backend/cpu/cpuBackend.js';
 export type { CpuBackendOptions } from './backend/cpu/cpuBackend.js';
@@ -49,8 +50,8 @@ export type { CreateRunnerOptions } from './model/modelRunner.js';
 export type { EncoderImage } from './model/imagePatches.js';
 
 // Model sources: checkpoint directories, built-in configs, seeded dummy weights (--load-format dummy).
-export { openModelSource, LOAD_FORMATS, EMBEDDED_MODEL_DIR } from './model/modelSource.js';
-export type { LoadFormat, ModelSource, ModelSourceOptions } from './model/modelSource.js';
+export { openModelSource, LOAD_FORMATS, QUANTIZATIONS, EMBEDDED_MODEL_DIR } from './model/modelSource.js';
+export type { LoadFormat, ModelSource, ModelSourceOptions, Quantization } from './model/modelSource.js';
 export { loadModelRunner } from './model/loadModelRunner.js';
 export type { LoadProgress, LoadProgressListener } from './model/loadProgress.js';
 export { envSwitches, openRunner, runnerSizes } from './engine/composition.js';

@@ -117,6 +117,30 @@ export interface RecordedGraph {
   dispose(): void;
 }
 
+/** A linear layer's weight [out, in], as the backend stores it. Model code passes it to
+ *  `Backend.linear` and never looks inside; only the backend that made it can use it. */
+export interface LinearWeight {
+  readonly shape: readonly [number, number]; // [out, in]
+  /** 'dense': a weight tensor as uploadWeight stores it; 'fp8': E4M3 data with per-row scales
+   *  (however the backend keeps them: the CPU backend dequantizes to f32 at upload). */
+  readonly format: 'dense' | 'fp8';
+  /** Device bytes it holds (data + scales): what memory plans count. A borrowed dense weight
+   *  (Backend.asLinear) and a row view (linearRows) count the rows they cover. */
+  readonly bytes: number;
+}
+
+/** An FP8 weight on the host: E4M3 data [out, in] (dtype 'f8_e4m3') and one f32 scale per
+ *  output row: dequantized w[r, c] = e4m3(data[r, c]) * scales[r]. A per-tensor scale is
+ *  broadcast to every row by the loader; fused weights (wq|wk|wv, w1|w3) concatenate the rows
+ *  of data and of scales alike. */
+export interface Fp8HostWeight {
+  readonly data: HostTensor;
+  readonly scales: Float32Array;
+}
+
+/** Quantization a backend applies to a dense weight as it takes it (vLLM's online FP8). */
+export type LinearQuantization = 'fp8';
+
 /** What a backend runs on, for logs and benchmark JSON. */
 export interface BackendDescription {
   /** The device in words: 'cpu, 2 threads', 'NVIDIA H100 80GB HBM3'. */
@@ -185,6 +209,35 @@ export interface Backend {
   /** out = x · wᵀ: x [m, k] activations, w [n, k] as stored (any weight dtype), out [m, n]
    *  (activation dtype or f32, e.g. f32 logits). */
   matmul(out: DeviceTensor, x: DeviceTensor, w: DeviceTensor): void;
+
+  // ---- linear layers (LinearWeight) ----------------------------------------------------------
+  // Dense weights behave exactly as matmul on the same tensor (bit for bit). FP8 weights:
+  // the backend chooses how to multiply (the CPU dequantizes to f32 at upload, so products are
+  // of e4m3 * scale rounded once to f32; CUDA streams fp8 for small m and runs FP8 tensor-core
+  // GEMMs with per-token activation scales for large m).
+
+  /** A linear weight from the host: a dense tensor (stored as uploadWeight would; with
+   *  `quantize: 'fp8'` quantized first: per row scale = absmax / 448 in f32, each element
+   *  e4m3(w / scale) rounded to nearest even, saturating at ±448; a zero row gets scale 1), or
+   *  an FP8 weight. The handle owns its memory (freeLinear). */
+  uploadLinear(w: HostTensor | Fp8HostWeight, opts?: { readonly quantize?: LinearQuantization }): LinearWeight;
+  /** A dense weight tensor (uploadWeight, createDummyWeight, a WeightSink) seen as a linear
+   *  weight, without a copy: the handle borrows `w` (valid while it lives; freeLinear on it
+   *  frees nothing, free(w) does). w [out, in]. */
+  asLinear(w: DeviceTensor): LinearWeight;
+  /** Optional: quantizes a dense device weight [out, in] to FP8 on the device, exactly as
+   *  uploadLinear's quantize path does on the host. `dense` is left as it was (free it after). */
+  quantizeLinear?(dense: DeviceTensor): LinearWeight;
+  /** Device bytes uploadLinear would use for a weight of `shape` in `format` (for a dense one,
+   *  stored from a checkpoint of `dtype`): what a memory plan counts before loading. */
+  linearBytes(shape: readonly [number, number], format: 'dense' | 'fp8', dtype: WeightDType): number;
+  /** out [m, out] = x [m, in] · dequant(w)ᵀ (activation dtype or f32 out, like matmul). */
+  linear(out: DeviceTensor, x: DeviceTensor, w: LinearWeight): void;
+  /** Rows rowStart .. rowStart+rows-1 of `w` as a linear weight sharing its memory (wq, wk, wv
+   *  of a fused wqkv); freeing it is a no-op, it dies with `w`. */
+  linearRows(w: LinearWeight, rowStart: number, rows: number): LinearWeight;
+  /** Releases what the handle owns (ordered like free; a no-op for borrowed and row views). */
+  freeLinear(w: LinearWeight): void;
 
   /** out = a + b, all [n, d]. */
   add(out: DeviceTensor, a: DeviceTensor, b: DeviceTensor): void;

@@ -1,5 +1,6 @@
 // Host-side conversion of raw little-endian weight bytes to f32.
-import type { WeightDType } from './hostTensor.js';
+import { WEIGHT_DTYPE_BYTES, type WeightDType } from './hostTensor.js';
+import { E4M3_VALUES } from './fp8E4m3.js';
 
 /** bf16 bits (upper half of an f32) -> f32 values. */
 export function bf16ToF32(src: Uint16Array, dst: Float32Array): void {
@@ -21,12 +22,17 @@ export function halfToFloat(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
-/** Converts `bytes` of `dtype` into `dst` (length = element count). */
+/** Converts `bytes` of `dtype` into `dst` (length = element count). f8_e4m3 gives the codes'
+ *  values, unscaled (an FP8 weight's scales are applied by its backend). */
 export function decodeToF32(bytes: Uint8Array, dtype: WeightDType, dst: Float32Array): void {
   const count = dst.length;
-  const width = dtype === 'f32' ? 4 : 2;
+  const width = WEIGHT_DTYPE_BYTES[dtype];
   if (bytes.byteLength !== count * width) {
     throw new Error(`expected ${count * width} bytes of ${dtype}, got ${bytes.byteLength}`);
+  }
+  if (dtype === 'f8_e4m3') {
+    for (let i = 0; i < count; i++) dst[i] = E4M3_VALUES[bytes[i]];
+    return;
   }
   // Copy to an aligned buffer first: `bytes` may be a view at an odd offset into a file.
   const aligned = new Uint8Array(bytes.byteLength);

@@ -4,7 +4,7 @@
 // (src/engine/composition.ts), errors as CliErrors.
 import type { Logger } from 'pino';
 import type { Backend } from '../backend/backend.js';
-import type { LoadFormat, ModelSource } from '../model/modelSource.js';
+import type { LoadFormat, ModelSource, Quantization } from '../model/modelSource.js';
 import type { ModelRunner } from '../model/runner.js';
 import { openRunner } from '../engine/composition.js';
 import { checkDtype } from './dtype.js';
@@ -23,6 +23,7 @@ export interface LoadModelOptions {
   readonly model?: string;
   readonly tokenizer?: string;
   readonly loadFormat?: LoadFormat;
+  readonly quantization?: Quantization;
   readonly device?: string;
   readonly dtype?: string;
   /** Default: the model's max positions, capped at 8192 on the CPU. */
@@ -50,6 +51,7 @@ export async function loadModel(o: LoadModelOptions, log: Logger): Promise<Loade
     const m = await openRunner({
       model: o.model,
       loadFormat: o.loadFormat ?? 'auto',
+      quantization: o.quantization,
       tokenizer: o.tokenizer,
       device: o.device,
       maxModelLen: o.maxModelLen,

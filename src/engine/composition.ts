@@ -8,7 +8,7 @@ import { createDeviceBackend, defaultDevice, deviceTraits, type DeviceTraits } f
 import type { LoadProgressListener } from '../model/loadProgress.js';
 import { loadModelRunner, type LoadedModelRunner } from '../model/loadModelRunner.js';
 import { KV_BLOCK_SIZE } from '../model/modelRunner.js';
-import { openModelSource, type LoadFormat } from '../model/modelSource.js';
+import { openModelSource, type LoadFormat, type Quantization } from '../model/modelSource.js';
 import { InvalidRequestError } from './errors.js';
 
 /**
@@ -82,6 +82,8 @@ export interface RunnerSpec extends SizeRequest {
   /** A model directory or built-in config name (default: the embedded tiny model). */
   readonly model?: string;
   readonly loadFormat: LoadFormat;
+  /** 'fp8': quantize a dense checkpoint's text linears at load time (vLLM's --quantization). */
+  readonly quantization?: Quantization;
   readonly tokenizer?: string;
   /** Default: cuda when a driver and a GPU are present, else cpu. */
   readonly device?: string;
@@ -117,6 +119,7 @@ export async function openRunner(spec: RunnerSpec, onProgress?: LoadProgressList
       backend,
       ...sizes,
       gpuMemoryUtilization: spec.gpuMemoryUtilization,
+      quantization: spec.quantization,
       enforceEager: spec.enforceEager ?? switches.enforceEager,
       onProgress,
     });

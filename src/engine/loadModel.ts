@@ -4,7 +4,7 @@ import { basename, resolve } from 'node:path';
 import { defaultDevice, deviceTraits } from '../backend/deviceBackend.js';
 import { ImageEncoder } from '../image/index.js';
 import type { LoadProgressListener } from '../model/loadProgress.js';
-import { EMBEDDED_MODEL_DIR, openModelSource, type LoadFormat } from '../model/modelSource.js';
+import { checkQuantizationOption, EMBEDDED_MODEL_DIR, openModelSource, type LoadFormat, type Quantization } from '../model/modelSource.js';
 import type { ModelRunner } from '../model/runner.js';
 import { Tekkenizer } from '../tokenizer/index.js';
 import { imageTokenIdsOf } from '../tokenizer/requestEncoding.js';
@@ -44,6 +44,9 @@ export interface LoadOptions {
   readonly model?: string;
   /** 'auto' reads the checkpoint; 'dummy' fills seeded random weights (vLLM's --load-format). */
   readonly loadFormat?: LoadFormat;
+  /** 'fp8': quantize a bf16 checkpoint's (or dummy model's) text linear weights to FP8 with
+   *  per-row scales as they load (vLLM's --quantization fp8). An FP8 checkpoint needs nothing. */
+  readonly quantization?: Quantization;
   /** A tekken.json other than the directory's own. */
   readonly tokenizer?: string;
   /** 'cpu' | 'cuda'; default cuda when a driver and a GPU are present, else cpu. */
@@ -80,6 +83,12 @@ export async function loadComponents(
   const speculative = o.speculativeConfig === undefined ? null : parseSpeculativeConfig(o.speculativeConfig);
   const util = o.gpuMemoryUtilization ?? 0.9;
   if (!(util > 0 && util <= 1)) throw new InvalidRequestError(`gpuMemoryUtilization must be in (0, 1], got ${util}`, 'gpuMemoryUtilization');
+  let quantization: Quantization | undefined;
+  try {
+    quantization = checkQuantizationOption(o.quantization);
+  } catch (e) {
+    throw new InvalidRequestError((e as Error).message, 'quantization');
+  }
   const device = o.device ?? (await defaultDevice());
   const traits = deviceTraits(device); // unknown devices fail here, before any file is read
   const source = await openModelSource({ model, loadFormat: o.loadFormat ?? 'auto', tokenizerPath: o.tokenizer });
@@ -95,6 +104,7 @@ export async function loadComponents(
     const spec: RunnerSpec = {
       model,
       loadFormat: o.loadFormat ?? 'auto',
+      ...(quantization ? { quantization } : {}),
       tokenizer: o.tokenizer,
       device,
       threads: o.threads,
@@ -111,7 +121,8 @@ export async function loadComponents(
     if (speculative?.method === 'draft_model') {
       // The draft first, with a cache of its own size, so the target's memory plan sees it.
       const draftKv = Math.max(sizes.maxModelLen, Math.min(maxNumSeqs * sizes.maxModelLen, 1 << 17));
-      const draftSpec: RunnerSpec = { ...spec, model: speculative.model, loadFormat: speculative.loadFormat ?? spec.loadFormat, tokenizer: undefined, kvCacheTokens: draftKv };
+      // The draft stays as its checkpoint is (no load-time quantization).
+      const draftSpec: RunnerSpec = { ...spec, model: speculative.model, loadFormat: speculative.loadFormat ?? spec.loadFormat, quantization: undefined, tokenizer: undefined, kvCacheTokens: draftKv };
       try {
         draftRunner = await open(draftSpec, undefined);
       } catch (err) {

@@ -13,8 +13,10 @@ import type { ModelConfig } from './config.js';
 import { parseHfConfig, parseMistralParams, readJsonFile, type ParsedConfig } from './configLoader.js';
 import { mistralToHfRows } from './ropePermute.js';
 import { readableDType, SafetensorsFile } from './safetensorsFile.js';
-import { canonicalFromHf, canonicalFromMistral, expectedShapes, ropeHeads } from './weightNames.js';
-import type { HostTensor } from './weights.js';
+import { canonicalFromHf, canonicalFromMistral, expectedShapes, ropeHeads, splitScaleName } from './weightNames.js';
+import type { Fp8HostWeight, HostTensor } from './weights.js';
+import { checkFp8Layout, readFp8, type FoundScales, type Fp8Located, type Located } from './fp8Tensors.js';
+import type { Fp8Quantization } from './quantization.js';
 import { checkFusedDtypes } from './checkpointValidation.js';
 import type { LocatedWeightSource, TensorLocation } from './tensorLocation.js';
 
@@ -40,11 +42,6 @@ export interface Checkpoint {
   readonly tokenizerPath: string | null;
 }
 
-interface Located {
-  readonly file: SafetensorsFile;
-  readonly diskName: string;
-}
-
 /** Opens a checkpoint directory in either layout (Hugging Face or Mistral) as one WeightSource with its config and tokenizer. */
 export async function openCheckpoint(dir: string, options: OpenCheckpointOptions = {}): Promise<Checkpoint> {
   const files = await listDir(dir);
@@ -60,17 +57,19 @@ export async function openCheckpoint(dir: string, options: OpenCheckpointOptions
     await weightFiles.check?.(opened);
     const textOnly = parsed.vision === null;
     const toCanonical = layout === 'mistral' ? canonicalFromMistral : (n: string) => canonicalFromHf(n, textOnly);
-    const located = locate(opened, toCanonical);
+    const { located, scales } = locate(opened, toCanonical, parsed.quantization ?? null);
     const config = withDtype(parsed, located, dir);
     // Tied: the output projection is the embedding table; a saved lm_head is not read (transformers
     // overwrites it with the embeddings when it ties them).
     if (config.text.tiedEmbeddings) located.delete('output');
     checkAgainstConfig(config, located, configPath);
+    // Shapes known good: now FP8 data and scales against the quantization config.
+    const fp8 = checkFp8Layout(config.quantization ?? null, located, scales, configPath);
     checkFusedDtypes(config, (c) => {
       const at = located.get(c);
       return at && { diskName: at.diskName, path: at.file.path, dtype: at.file.entry(at.diskName).dtype };
     });
-    const weights = new CheckpointWeights(config, located, layout === 'mistral', dir, opened);
+    const weights = new CheckpointWeights(config, located, fp8, layout === 'mistral', dir, opened);
     return { dir, layout, configPath, weights, tokenizerPath };
   } catch (e) {
     await Promise.all(opened.map((f) => f.close()));
@@ -161,10 +160,28 @@ async function hfWeightFiles(dir: string, files: Set<string>): Promise<WeightFil
   throw new CheckpointError(`${dir} has config.json but no weights (model.safetensors or ${indexName})`);
 }
 
-function locate(opened: SafetensorsFile[], toCanonical: (name: string) => string | null): Map<string, Located> {
+/** Every tensor by canonical name, and the quantization scales (when the config declares a
+ *  quantization) by the canonical name of the weight they scale. */
+function locate(
+  opened: SafetensorsFile[],
+  toCanonical: (name: string) => string | null,
+  quant: Fp8Quantization | null,
+): { located: Map<string, Located>; scales: Map<string, FoundScales> } {
   const located = new Map<string, Located>();
+  const scales = new Map<string, FoundScales>();
   for (const file of opened) {
     for (const diskName of file.names()) {
+      const scale = quant && splitScaleName(diskName, quant.weightScaleSuffix, quant.inputScaleSuffix);
+      if (scale) {
+        const owner = toCanonical(scale.weightName);
+        if (owner === null) throw new CheckpointError(`unexpected tensor ${diskName} in ${file.path}: it scales ${scale.weightName}, which is not part of the Mistral 3 architecture this engine runs`);
+        const found = scales.get(owner) ?? {};
+        const prev = found[scale.role];
+        if (prev) throw new CheckpointError(`scale of ${owner} appears twice: ${prev.diskName} in ${prev.file.path} and ${diskName} in ${file.path}`);
+        found[scale.role] = { file, diskName };
+        scales.set(owner, found);
+        continue;
+      }
       const canonical = toCanonical(diskName);
       if (canonical === null) throw new CheckpointError(`unexpected tensor ${diskName} in ${file.path}: it is not part of the Mistral 3 architecture this engine runs`);
       const prev = located.get(canonical);
@@ -173,7 +190,7 @@ function locate(opened: SafetensorsFile[], toCanonical: (name: string) => string
       located.set(canonical, { file, diskName });
     }
   }
-  return located;
+  return { located, scales };
 }
 
 /** The weights' own dtype (that of the token embeddings) is the checkpoint's dtype. */
@@ -181,6 +198,7 @@ function withDtype(parsed: ParsedConfig, located: Map<string, Located>, dir: str
   const emb = located.get('tok_embeddings');
   if (!emb) throw new CheckpointError(`checkpoint ${dir} has no token embeddings (tok_embeddings / embed_tokens)`);
   const dtype = readableDType(emb.file.entry(emb.diskName).dtype, emb.diskName, emb.file.path);
+  if (dtype === 'f8_e4m3') throw new CheckpointError(`tensor ${emb.diskName} in ${emb.file.path} is F8_E4M3 (FP8): the token embeddings must be dense (BF16, F16 or F32)`);
   const { declaredDtype: _declared, ...rest } = parsed;
   return { ...rest, dtype };
 }
@@ -203,13 +221,18 @@ function checkAgainstConfig(config: ModelConfig, located: Map<string, Located>, 
 }
 
 class CheckpointWeights implements LocatedWeightSource {
+  readonly fp8Weights: ReadonlySet<string>;
+
   constructor(
     readonly config: ModelConfig,
     private readonly located: ReadonlyMap<string, Located>,
+    private readonly fp8: ReadonlyMap<string, Fp8Located>,
     private readonly permuteRope: boolean,
     private readonly dir: string,
     private readonly files: readonly SafetensorsFile[],
-  ) {}
+  ) {
+    this.fp8Weights = new Set(fp8.keys());
+  }
 
   names(): readonly string[] {
     return [...this.located.keys()];
@@ -222,15 +245,24 @@ class CheckpointWeights implements LocatedWeightSource {
   async get(name: string): Promise<HostTensor> {
     const at = this.located.get(name);
     if (!at) throw new CheckpointError(`no weight ${name} in checkpoint ${this.dir}`);
+    if (this.fp8.has(name)) throw new CheckpointError(`weight ${name} in checkpoint ${this.dir} is FP8: read it with getFp8 (data and scales)`);
     const raw = await at.file.read(at.diskName);
     const heads = this.permuteRope ? ropeHeads(name, this.config) : null;
     const data = heads === null ? raw.data : mistralToHfRows(raw.data, raw.shape[0], heads);
     return { name, dtype: raw.dtype, shape: raw.shape, data };
   }
 
+  async getFp8(name: string): Promise<Fp8HostWeight> {
+    const at = this.located.get(name);
+    const fp8 = this.fp8.get(name);
+    if (!at || !fp8) throw new CheckpointError(`no FP8 weight ${name} in checkpoint ${this.dir}`);
+    return readFp8(name, at, fp8, this.permuteRope ? ropeHeads(name, this.config) : null);
+  }
+
   locate(name: string): TensorLocation {
     const at = this.located.get(name);
     if (!at) throw new CheckpointError(`no weight ${name} in checkpoint ${this.dir}`);
+    if (this.fp8.has(name)) throw new CheckpointError(`weight ${name} in checkpoint ${this.dir} is FP8: it is read with getFp8, not streamed`);
     const e = at.file.entry(at.diskName);
     return {
       path: at.file.path,

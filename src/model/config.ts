@@ -2,6 +2,7 @@
 // params.json (see src/model/configLoader.ts). Each component takes only its own slice.
 
 import type { WeightDType } from '../backend/hostTensor.js';
+import type { Fp8Quantization } from './quantization.js';
 
 export type { WeightDType };
 
@@ -58,4 +59,7 @@ export interface ModelConfig {
   readonly dtype: WeightDType;
   /** Which on-disk layout the config came from. */
   readonly format: 'hf' | 'mistral';
+  /** The checkpoint stores (some) linear weights as FP8 (src/model/quantization.ts); absent:
+   *  every weight is in `dtype`. `dtype` stays the dense weights' (the embeddings'). */
+  readonly quantization?: Fp8Quantization;
 }

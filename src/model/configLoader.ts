@@ -5,8 +5,9 @@
 import { readFile } from 'node:fs/promises';
 import { CheckpointError } from './checkpointError.js';
 import type { ModelConfig, ProjectorConfig, TextConfig, VisionConfig, WeightDType } from './config.js';
-
-type Json = Record<string, unknown>;
+import { Fields, type Json } from './configFields.js';
+import type { Fp8Quantization } from './quantization.js';
+import { parseCompressedTensors, parseMistralQuantization, quantizationFields } from './quantizationConfig.js';
 
 /** Defaults when a file does not say (mistral_common / vLLM values for Mistral Small 3.1). */
 const IMAGE_TOKEN_ID = 10;
@@ -36,75 +37,18 @@ export async function readJsonFile(path: string): Promise<Json> {
 
 /**
  * The one place a quantization block of a config is judged (HF quantization_config, Mistral
- * quantization): a format this engine loads would be accepted here, by name; every other one
- * is refused by name, before any weight is read.
+ * quantization): the FP8 formats this engine loads are parsed (quantizationConfig.ts), every
+ * other one is refused by name, before any weight is read. Returns null when `key` is absent.
  */
-function checkQuantization(f: Fields, key: string): void {
-  if (!f.has(key)) return;
+function checkQuantization(f: Fields, key: string, where: string): Fp8Quantization | null {
+  if (!f.has(key)) return null;
   const q = f.raw(key);
+  const declaredIn = `${where}: field ${key}`;
+  if (key === 'quantization') return parseMistralQuantization(quantizationFields(f, key, where), declaredIn);
   const method = typeof q === 'object' && q !== null ? (q as Json).quant_method ?? (q as Json).qformat_weight ?? (q as Json).method : q;
+  if (method === 'compressed-tensors' && !where.endsWith('params.json')) return parseCompressedTensors(quantizationFields(f, key, where), declaredIn);
   const name = typeof method === 'string' ? `"${method}"` : JSON.stringify(q);
-  f.fail(key, `quantization ${name} is not supported (no quantized format is loadable yet); use a bf16 checkpoint`);
-}
-
-/** Typed field access that names the file and the field path in its errors. */
-class Fields {
-  constructor(
-    private readonly obj: Json,
-    private readonly where: string, // "<file>" or "<file> text_config"
-  ) {}
-
-  private label(key: string): string {
-    return `${this.where}: field ${key}`;
-  }
-
-  has(key: string): boolean {
-    return this.obj[key] !== undefined && this.obj[key] !== null;
-  }
-
-  raw(key: string): unknown {
-    return this.obj[key];
-  }
-
-  int(key: string, fallback?: number): number {
-    const v = this.obj[key];
-    if (v === undefined || v === null) {
-      if (fallback !== undefined) return fallback;
-      throw new CheckpointError(`${this.label(key)} is missing`);
-    }
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) throw new CheckpointError(`${this.label(key)} must be a positive integer, got ${JSON.stringify(v)}`);
-    return v;
-  }
-
-  num(key: string, fallback?: number): number {
-    const v = this.obj[key];
-    if (v === undefined || v === null) {
-      if (fallback !== undefined) return fallback;
-      throw new CheckpointError(`${this.label(key)} is missing`);
-    }
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new CheckpointError(`${this.label(key)} must be a positive number, got ${JSON.stringify(v)}`);
-    return v;
-  }
-
-  str(key: string, fallback?: string): string {
-    const v = this.obj[key];
-    if (v === undefined || v === null) {
-      if (fallback !== undefined) return fallback;
-      throw new CheckpointError(`${this.label(key)} is missing`);
-    }
-    if (typeof v !== 'string') throw new CheckpointError(`${this.label(key)} must be a string, got ${JSON.stringify(v)}`);
-    return v;
-  }
-
-  sub(key: string): Fields {
-    const v = this.obj[key];
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new CheckpointError(`${this.label(key)} must be an object`);
-    return new Fields(v as Json, `${this.where} ${key}`);
-  }
-
-  fail(key: string, why: string): never {
-    throw new CheckpointError(`${this.label(key)}: ${why}`);
-  }
+  return f.fail(key, `quantization ${name} is not supported (tramontane loads compressed-tensors FP8 in config.json and fp8_e4m3 in params.json's quantization); use a bf16 checkpoint`);
 }
 
 function headDim(f: Fields, hidden: number, heads: number, key = 'head_dim'): number {
@@ -218,10 +162,11 @@ export function parseHfConfig(json: Json, path: string): ParsedConfig {
   const archs = Array.isArray(json.architectures) ? (json.architectures as unknown[]).join(', ') : '(none)';
   const declaredDtype = parseDtype(json.dtype ?? json.torch_dtype);
   if (modelType === 'mistral') {
+    const quantization = checkQuantization(top, 'quantization_config', path);
     return {
       text: hfText(top, tieFlag(top, false)), vision: null, projector: null,
       imageTokenId: IMAGE_TOKEN_ID, imageBreakTokenId: IMAGE_BREAK_TOKEN_ID, imageEndTokenId: IMAGE_END_TOKEN_ID,
-      declaredDtype, format: 'hf',
+      declaredDtype, format: 'hf', ...(quantization ? { quantization } : {}),
     };
   }
   if (modelType !== 'mistral3') {
@@ -229,7 +174,7 @@ export function parseHfConfig(json: Json, path: string): ParsedConfig {
       `${path}: unsupported architecture ${archs} (model_type ${JSON.stringify(json.model_type ?? null)}); tramontane runs Mistral 3 (model_type "mistral3", Mistral Small 3.1) and text-only "mistral" checkpoints`,
     );
   }
-  checkQuantization(top, 'quantization_config');
+  const quantization = checkQuantization(top, 'quantization_config', path);
   if (top.raw('multimodal_projector_bias') === true) top.fail('multimodal_projector_bias', 'projector biases are not supported');
   const layer = top.raw('vision_feature_layer');
   if (layer !== undefined && layer !== -1) top.fail('vision_feature_layer', `${JSON.stringify(layer)} is not supported (only -1, the last layer)`);
@@ -253,6 +198,7 @@ export function parseHfConfig(json: Json, path: string): ParsedConfig {
     imageEndTokenId: IMAGE_END_TOKEN_ID,
     declaredDtype: declaredDtype ?? parseDtype((json.text_config as Json).dtype ?? (json.text_config as Json).torch_dtype),
     format: 'hf',
+    ...(quantization ? { quantization } : {}),
   };
 }
 
@@ -261,7 +207,9 @@ export function parseMistralParams(json: Json, path: string): ParsedConfig {
   const f = new Fields(json, path);
   if (f.has('moe')) f.fail('moe', 'mixture-of-experts models are not supported');
   if (f.has('lora')) f.fail('lora', 'LoRA checkpoints are not supported');
-  for (const key of ['quantization', 'quantization_config'] as const) checkQuantization(f, key);
+  if (f.has('quantization') && f.has('quantization_config')) f.fail('quantization_config', 'given beside quantization: one quantization block only');
+  const quantization = checkQuantization(f, 'quantization', path) ?? checkQuantization(f, 'quantization_config', path);
+  const quantized = quantization ? { quantization } : {};
   if (f.has('llama_4_scaling')) f.fail('llama_4_scaling', 'attention temperature scaling is not supported');
   if (f.has('sliding_window')) f.fail('sliding_window', 'sliding-window attention is not supported');
   const hiddenSize = f.int('dim');
@@ -286,7 +234,7 @@ export function parseMistralParams(json: Json, path: string): ParsedConfig {
     return {
       text, vision: null, projector: null,
       imageTokenId: IMAGE_TOKEN_ID, imageBreakTokenId: IMAGE_BREAK_TOKEN_ID, imageEndTokenId: IMAGE_END_TOKEN_ID,
-      declaredDtype: null, format: 'mistral',
+      declaredDtype: null, format: 'mistral', ...quantized,
     };
   }
   const v = f.sub('vision_encoder');
@@ -321,5 +269,6 @@ export function parseMistralParams(json: Json, path: string): ParsedConfig {
     imageEndTokenId: v.int('image_end_token_id', IMAGE_END_TOKEN_ID),
     declaredDtype: null,
     format: 'mistral',
+    ...quantized,
   };
 }

@@ -123,7 +123,10 @@ export class DummyWeightSource implements WeightSource {
     this.seed = options.seed ?? DEFAULT_DUMMY_SEED;
     dummyTensorKey(this.seed, ''); // validates the seed
     this.dtype = options.dtype ?? (config.dtype === 'f32' ? 'f32' : 'bf16');
-    this.config = { ...config, dtype: this.dtype as WeightDType };
+    // Dummy weights are dense whatever the config's quantization says (FP8 comes from
+    // `quantization: 'fp8'`, which quantizes them at load time).
+    const { quantization: _files, ...dense } = config;
+    this.config = { ...dense, dtype: this.dtype as WeightDType };
     this.shapes = expectedShapes(this.config);
     for (const [name, shape] of this.shapes) {
       const n = shape.reduce((a, b) => a * b, 1);

@@ -3,7 +3,7 @@
 // sizes' defaults are the composition root's choice (src/engine/composition.ts), not this file's.
 import type { Backend } from '../backend/backend.js';
 import { createRunner } from './modelRunner.js';
-import type { ModelSource } from './modelSource.js';
+import type { ModelSource, Quantization } from './modelSource.js';
 import type { LoadProgressListener } from './loadProgress.js';
 import type { ParallelLoadOptions } from './parallelLoader.js';
 import type { ModelRunner } from './runner.js';
@@ -23,6 +23,8 @@ export interface LoadModelRunnerOptions {
   readonly gpuMemoryUtilization?: number;
   /** Never replay recorded decode graphs (vLLM's enforce_eager; default false). */
   readonly enforceEager?: boolean;
+  /** 'fp8': quantize the text decoder's linear weights as they load (a dense checkpoint only). */
+  readonly quantization?: Quantization;
   /** Called as the weights load (src/model/loadProgress.ts). */
   readonly onProgress?: LoadProgressListener;
   /** The streaming weight loader's settings, or false for tensor-by-tensor uploads. */
@@ -57,7 +59,7 @@ export async function loadModelRunner(o: LoadModelRunnerOptions): Promise<Loaded
     kvCacheTokens: o.kvCacheTokens,
     kvCacheMemoryFraction: util,
     enforceEager: o.enforceEager,
-    load: { onProgress: o.onProgress, parallel: o.weightLoad },
+    load: { onProgress: o.onProgress, parallel: o.weightLoad, quantize: o.quantization },
   });
   return {
     source,

@@ -3,7 +3,7 @@
 // chunks and decode tokens together), places image features, samples, scores prompt tokens.
 import type { AttentionMetadata, Backend, DeviceTensor, SampleRequest, ScoreRequest } from '../backend/backend.js';
 import type { ModelConfig } from './config.js';
-import { loadModelWeights, type LoadWeightsOptions, type ModelWeights } from './deviceWeights.js';
+import { freeModelWeights, loadModelWeights, type LoadWeightsOptions, type ModelWeights } from './deviceWeights.js';
 import type { ForwardBatch } from './forwardBatch.js';
 import { ImageFeatureCache } from './imageFeatureCache.js';
 import type { KvCacheGeometry, ModelRunner, RunnerLimits } from './runner.js';
@@ -11,7 +11,7 @@ import { rowSamplings, type BatchSampling, type PromptLogprobsChunk, type Prompt
 import { runTextDecoder, TextWorkspace } from './textDecoder.js';
 import { validateBatch } from './validateBatch.js';
 import { DecodeGraphs, decodeStride, restrideBlockTables, uniformQueryLen } from './decodeGraphs.js';
-import { parameterCount } from './parameterCount.js';
+import { plannedWeightBytes } from './weightBytes.js';
 import type { WeightSource } from './weights.js';
 
 /** Tokens per KV-cache block. */
@@ -50,7 +50,7 @@ export async function createRunner(o: CreateRunnerOptions): Promise<ModelRunner>
     throw new Error(`maxModelLen ${o.maxModelLen} exceeds the model's ${cfg.text.maxPositionEmbeddings} positions`);
   }
   // Memory plan, in order: weights, then the per-step workspace, then the KV cache.
-  const weightBytes = parameterCount(cfg) * (o.backend.activationDType === 'f32' ? 4 : 2);
+  const weightBytes = plannedWeightBytes(o.weights, o.backend, o.load?.quantize);
   const { freeBytes } = o.backend.memoryInfo();
   if (weightBytes > freeBytes) {
     throw new Error(`the model's weights need ${gib(weightBytes)} GiB, ${gib(freeBytes)} GiB free on the ${o.backend.name} backend`);
@@ -59,7 +59,7 @@ export async function createRunner(o: CreateRunnerOptions): Promise<ModelRunner>
   try {
     return new BackendModelRunner(o, cfg, weights);
   } catch (err) {
-    for (const t of weights.all) o.backend.free(t);
+    freeModelWeights(o.backend, weights);
     throw err;
   }
 }
@@ -332,7 +332,8 @@ class BackendModelRunner implements ModelRunner {
     this.graphs?.dispose();
     this.images.clear();
     this.ws.free();
-    for (const t of [...this.kCaches, ...this.vCaches, ...this.weights.all]) this.backend.free(t);
+    freeModelWeights(this.backend, this.weights);
+    for (const t of [...this.kCaches, ...this.vCaches]) this.backend.free(t);
     for (const t of [this.ids, this.positions, this.slots, this.queryStarts, this.contextLens, this.blockTables, this.rowIndex, this.gathered, this.logits]) {
       this.backend.free(t);
     }

@@ -9,6 +9,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { LinearQuantization } from '../backend/backend.js';
 import { builtinConfigDir, isBuiltinConfigName, loadBuiltinConfig, readConfigDir, withDeclaredDtype, BUILTIN_CONFIG_NAMES } from './builtinConfigs.js';
 import { openCheckpoint } from './checkpoint.js';
 import { CheckpointError } from './checkpointError.js';
@@ -21,6 +22,19 @@ import type { WeightSource } from './weights.js';
 export type LoadFormat = 'auto' | 'dummy';
 /** Every load format (`--load-format`). */
 export const LOAD_FORMATS: readonly LoadFormat[] = ['auto', 'dummy'];
+
+/** Load-time quantization of a dense checkpoint (vLLM's --quantization): 'fp8' converts the
+ *  text decoder's linear weights to FP8 E4M3 with per-row scales (docs/quantization.md). */
+export type Quantization = LinearQuantization;
+/** Every load-time quantization the engine offers (`--quantization`, LLM.create's `quantization`). */
+export const QUANTIZATIONS: readonly Quantization[] = ['fp8'];
+
+/** `value` as a Quantization (undefined: none), or a CheckpointError naming `what`. */
+export function checkQuantizationOption(value: unknown, what = 'quantization'): Quantization | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string' && (QUANTIZATIONS as readonly string[]).includes(value)) return value as Quantization;
+  throw new CheckpointError(`${what} must be one of ${QUANTIZATIONS.join(', ')} (got ${JSON.stringify(value)}); FP8 checkpoints need no option, their config says so`);
+}
 
 /** The tiny random-weight model shipped in the package (dist/src/model/ -> package root). */
 export const EMBEDDED_MODEL_DIR = fileURLToPath(new URL('../../../assets/tiny-default', import.meta.url));

@@ -12,15 +12,16 @@ const DTYPE_BYTES: Readonly<Record<string, number>> = {
   BF16: 2, F16: 2, F32: 4, F64: 8, F8_E4M3: 1, F8_E5M2: 1,
   I8: 1, U8: 1, I16: 2, U16: 2, I32: 4, U32: 4, I64: 8, U64: 8, BOOL: 1,
 };
-const READABLE: Readonly<Record<string, WeightDType>> = { BF16: 'bf16', F16: 'f16', F32: 'f32' };
+const READABLE: Readonly<Record<string, WeightDType>> = { BF16: 'bf16', F16: 'f16', F32: 'f32', F8_E4M3: 'f8_e4m3' };
 
 /** The WeightDType of a safetensors dtype string, or a CheckpointError naming the tensor and file
- *  (FP8 and every other format this engine cannot compute with yet). */
+ *  (F8_E5M2 and every other format this engine cannot compute with). Whether an F8_E4M3 tensor
+ *  belongs where it is, the checkpoint's quantization config decides (checkpoint.ts). */
 export function readableDType(dtype: string, tensor: string, path: string): WeightDType {
   const readable = READABLE[dtype];
   if (readable) return readable;
-  if (dtype.startsWith('F8_')) throw new CheckpointError(`tensor ${tensor} in ${path} is ${dtype} (FP8): FP8 weights are not supported yet; use a bf16 checkpoint`);
-  throw new CheckpointError(`tensor ${tensor} in ${path} has dtype ${dtype}: only BF16, F16 and F32 weights are supported`);
+  if (dtype === 'F8_E5M2') throw new CheckpointError(`tensor ${tensor} in ${path} is F8_E5M2: only F8_E4M3 FP8 weights are supported (E5M2 has too few mantissa bits for weights)`);
+  throw new CheckpointError(`tensor ${tensor} in ${path} has dtype ${dtype}: only BF16, F16 and F32 weights are supported (and F8_E4M3 for FP8 linear layers)`);
 }
 
 /** Largest header we accept (safetensors itself caps it at 100 MB). */

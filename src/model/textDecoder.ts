@@ -90,11 +90,11 @@ export function runTextDecoder(
     if (l === 0) backend.rmsNorm(normed, residual, layer.attentionNorm, eps);
     else backend.addRmsNorm(normed, residual, proj, layer.attentionNorm, eps);
     if (qkvRow) {
-      backend.matmul(qkvRow, normed, layer.wqkv); // one decode token: one pass over wq|wk|wv
+      backend.linear(qkvRow, normed, layer.wqkv); // one decode token: one pass over wq|wk|wv
     } else {
-      backend.matmul(q, normed, layer.wq);
-      backend.matmul(k, normed, layer.wk);
-      backend.matmul(v, normed, layer.wv);
+      backend.linear(q, normed, layer.wq);
+      backend.linear(k, normed, layer.wk);
+      backend.linear(v, normed, layer.wv);
     }
     backend.ropeText(q, k, s.positions, cfg.numHeads, cfg.numKvHeads, cfg.headDim, cfg.ropeTheta);
     backend.writeKv(s.kCaches[l], s.vCaches[l], k, v, s.slotMapping);
@@ -109,11 +109,11 @@ export function runTextDecoder(
       headDim: cfg.headDim,
       scale,
     });
-    backend.matmul(proj, attn, layer.wo);
+    backend.linear(proj, attn, layer.wo);
     backend.addRmsNorm(normed, residual, proj, layer.ffnNorm, eps);
-    backend.matmul(gateUp, normed, layer.w13);
+    backend.linear(gateUp, normed, layer.w13);
     backend.siluAndMul(act, gateUp);
-    backend.matmul(proj, act, layer.w2);
+    backend.linear(proj, act, layer.w2);
   });
   if (w.layers.length === 0) backend.rmsNorm(normed, residual, w.norm, eps);
   else backend.addRmsNorm(normed, residual, proj, w.norm, eps);

@@ -69,22 +69,22 @@ export function encodeImages(
   const proj = alloc([n, vh]);
   const gateUp = alloc([n, 2 * v.intermediateSize]);
   const act = alloc([n, v.intermediateSize]);
-  backend.matmul(embeds, patches, vw.patchConv);
+  backend.linear(embeds, patches, vw.patchConv);
   backend.rmsNorm(residual, embeds, vw.lnPre, v.rmsNormEps);
   const scale = 1 / Math.sqrt(v.headDim);
   vw.layers.forEach((layer, l) => {
     if (l === 0) backend.rmsNorm(normed, residual, layer.attentionNorm, v.rmsNormEps);
     else backend.addRmsNorm(normed, residual, proj, layer.attentionNorm, v.rmsNormEps);
-    backend.matmul(q, normed, layer.wq);
-    backend.matmul(k, normed, layer.wk);
-    backend.matmul(vv, normed, layer.wv);
+    backend.linear(q, normed, layer.wq);
+    backend.linear(k, normed, layer.wk);
+    backend.linear(vv, normed, layer.wv);
     backend.ropeVision(q, k, rowsT, colsT, v.numHeads, v.headDim, v.ropeTheta);
     backend.visionAttention({ out: attn, q, k, v: vv, spans, numHeads: v.numHeads, headDim: v.headDim, scale });
-    backend.matmul(proj, attn, layer.wo);
+    backend.linear(proj, attn, layer.wo);
     backend.addRmsNorm(normed, residual, proj, layer.ffnNorm, v.rmsNormEps);
-    backend.matmul(gateUp, normed, layer.w13);
+    backend.linear(gateUp, normed, layer.w13);
     backend.siluAndMul(act, gateUp);
-    backend.matmul(proj, act, layer.w2);
+    backend.linear(proj, act, layer.w2);
   });
   // The last block's output (embeds is free again, so it holds it).
   const last = vw.layers.length > 0 ? embeds : residual;
@@ -103,11 +103,11 @@ export function encodeImages(
   const h1 = alloc([rowsOut, hidden]);
   const h2 = alloc([rowsOut, hidden]);
   const mergedOut = alloc([rowsOut, vh]);
-  backend.matmul(mergedOut, merged, pw.patchMerger);
-  backend.matmul(h1, mergedOut, pw.linear1);
+  backend.linear(mergedOut, merged, pw.patchMerger);
+  backend.linear(h1, mergedOut, pw.linear1);
   backend.gelu(h2, h1);
   const features = backend.alloc([rowsOut, hidden], a);
-  backend.matmul(features, h2, pw.linear2);
+  backend.linear(features, h2, pw.linear2);
   for (const t of temps) backend.free(t);
   const rowStarts = Array.from(batch.patchStarts, (p) => p / mm);
   return { features, rowStarts };

@@ -142,3 +142,25 @@ export function ropeHeads(canonical: string, config: ModelConfig): number | null
   if (config.vision && /^vision\.layers\.\d+\.attention\.w[qk]$/.test(canonical)) return config.vision.numHeads;
   return null;
 }
+
+/**
+ * A quantization scale tensor's on-disk name split into the weight it belongs to and its role:
+ * `<module><weightSuffix>` (compressed-tensors `.weight_scale`, Mistral `.qscale_weight`) or
+ * `<module><inputSuffix>` (`.input_scale`, `.qscale_act`) -> { weightName: `<module>.weight` }.
+ * E.g. language_model.model.layers.3.self_attn.q_proj.weight_scale belongs to
+ * language_model.model.layers.3.self_attn.q_proj.weight (canonical layers.3.attention.wq), and
+ * layers.3.attention.wq.qscale_weight to layers.3.attention.wq.weight. null: not a scale.
+ */
+export function splitScaleName(diskName: string, weightSuffix: string, inputSuffix: string): { weightName: string; role: 'weight' | 'input' } | null {
+  for (const [suffix, role] of [[weightSuffix, 'weight'], [inputSuffix, 'input']] as const) {
+    if (diskName.endsWith(suffix)) return { weightName: `${diskName.slice(0, -suffix.length)}.weight`, role };
+  }
+  return null;
+}
+
+/** Canonical names that are linear layers' [out, in] weights (what may be stored as FP8):
+ *  every layer projection of the text decoder and the vision encoder, and the projector's
+ *  patch merger and two linears. Not lm_head (`output`), the embeddings or the patch conv. */
+export function isLinearWeightName(canonical: string): boolean {
+  return /^(vision\.)?layers\.\d+\.(attention\.w[qkvo]|feed_forward\.w[123])$/.test(canonical) || /^projector\.(patch_merger|linear_[12])$/.test(canonical);
+}

@@ -1,7 +1,8 @@
+import type { Fp8HostWeight } from '../backend/backend.js';
 import type { HostTensor } from '../backend/hostTensor.js';
 import type { ModelConfig } from './config.js';
 
-export type { HostTensor };
+export type { HostTensor, Fp8HostWeight };
 
 /**
  * A checkpoint, whatever its layout on disk, seen through canonical weight names (below).
@@ -29,6 +30,12 @@ export interface WeightSource {
   /** Reads one tensor (lazily, from its file offset). Throws naming the tensor and the file
    *  when it is missing, truncated, or its shape disagrees with the config. */
   get(name: string): Promise<HostTensor>;
+  /** Canonical names of the linear weights stored as FP8 (E4M3 data with scales, read with
+   *  getFp8; get refuses them). Absent or empty: every weight is dense. */
+  readonly fp8Weights?: ReadonlySet<string>;
+  /** One FP8 linear weight: data [out, in] and one f32 scale per row (a per-tensor scale
+   *  already broadcast). Only for names in fp8Weights. */
+  getFp8?(name: string): Promise<Fp8HostWeight>;
   /** Releases the files (or buffers) behind the source. */
   close(): Promise<void>;
 }

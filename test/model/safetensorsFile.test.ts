@@ -159,17 +159,21 @@ test('bad headers are rejected with the file and the reason', async () => {
   }
 });
 
-test('F8_E4M3 is recognised and refused as not supported yet; other dtypes named', async () => {
+test('F8_E4M3 is read as FP8 bytes; F8_E5M2 and other dtypes are refused by name', async () => {
   const { dir, cleanup } = await tempDir();
   try {
     const path = join(dir, 'fp8.safetensors');
     await writeSafetensors(path, [
       { name: 'q', dtype: 'F8_E4M3', shape: [4], data: new Uint8Array(4) },
       { name: 'i', dtype: 'I32', shape: [1], data: new Uint8Array(4) },
+      { name: 'e5', dtype: 'F8_E5M2', shape: [2], data: new Uint8Array(2) },
     ]);
     const f = await SafetensorsFile.open(path);
     assert.equal(f.entry('q').dtype, 'F8_E4M3');
-    await assert.rejects(f.read('q'), /tensor q in .*fp8\.safetensors is F8_E4M3 \(FP8\): FP8 weights are not supported yet/);
+    const q = await f.read('q');
+    assert.equal(q.dtype, 'f8_e4m3');
+    assert.equal(q.data.byteLength, 4);
+    await assert.rejects(f.read('e5'), /tensor e5 in .*fp8\.safetensors is F8_E5M2: only F8_E4M3 FP8 weights are supported/);
     await assert.rejects(f.read('i'), /tensor i in .* has dtype I32: only BF16, F16 and F32/);
     await assert.rejects(f.read('nope'), /tensor nope is not in .*fp8\.safetensors/);
     await f.close();

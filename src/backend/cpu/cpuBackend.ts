@@ -8,7 +8,10 @@ import type {
   DeviceMemoryInfo,
   DeviceTensor,
   DType,
+  Fp8HostWeight,
   ImageSpans,
+  LinearQuantization,
+  LinearWeight,
   PagedAttentionArgs,
   SampleRequest,
   ScoreRequest,
@@ -28,6 +31,9 @@ import { pagedAttention, visionAttention } from './attention.js';
 import { MatmulPool } from './matmulPool.js';
 import { WasmHeap } from './wasmHeap.js';
 import { CpuWeightSink } from './cpuWeightSink.js';
+import { asTensorLinear, TensorLinear, tensorLinearRows } from '../tensorLinear.js';
+import { isFp8HostWeight, quantizeToFp8, uploadDense, uploadFp8 } from './cpuLinear.js';
+import type { WeightDType } from '../hostTensor.js';
 
 /** Options of the CPU backend. */
 export interface CpuBackendOptions {
@@ -79,6 +85,7 @@ export class CpuBackend implements Backend {
   }
 
   uploadWeight(tensor: HostTensor, shape?: readonly number[]): DeviceTensor {
+    if (tensor.dtype === 'f8_e4m3') throw new Error(`weight ${tensor.name}: f8_e4m3 data needs its scales (uploadLinear)`);
     const target = shape ?? tensor.shape;
     if (numel(target) !== numel(tensor.shape)) {
       throw new Error(`weight ${tensor.name}: cannot view [${tensor.shape.join(', ')}] as [${target.join(', ')}]`);
@@ -139,6 +146,44 @@ export class CpuBackend implements Backend {
       throw new Error(`matmul: x [${x.shape.join(', ')}] · w [${w.shape.join(', ')}]ᵀ does not fit out [${out.shape.join(', ')}]`);
     }
     this.pool.run(f32(x, 'matmul x'), f32(w, 'matmul w'), f32(out, 'matmul out'), m, n, k);
+  }
+
+  uploadLinear(w: HostTensor | Fp8HostWeight, opts: { readonly quantize?: LinearQuantization } = {}): LinearWeight {
+    const alloc = (shape: readonly number[]) => this.alloc(shape, 'f32');
+    if (isFp8HostWeight(w)) {
+      if (opts.quantize) throw new Error(`uploadLinear: ${w.data.name} is already fp8`);
+      return uploadFp8(w, alloc);
+    }
+    return uploadDense(w, opts.quantize, alloc);
+  }
+
+  asLinear(w: DeviceTensor): LinearWeight {
+    const t = asCpu(w, 'linear weight');
+    return new TensorLinear(t, 'dense', 4 * t.data.length, false);
+  }
+
+  quantizeLinear(dense: DeviceTensor): LinearWeight {
+    const [rows, cols] = rowsCols(dense);
+    if (dense.shape.length !== 2) throw new Error(`quantizeLinear: expected a matrix [out, in], got [${dense.shape.join(', ')}]`);
+    return quantizeToFp8(f32(dense, 'quantizeLinear dense'), rows, cols, (shape) => this.alloc(shape, 'f32'));
+  }
+
+  /** Every weight is f32 here, FP8 ones too (dequantized at upload). */
+  linearBytes(shape: readonly [number, number], _format: 'dense' | 'fp8', _dtype: WeightDType): number {
+    return 4 * shape[0] * shape[1];
+  }
+
+  linear(out: DeviceTensor, x: DeviceTensor, w: LinearWeight): void {
+    this.matmul(out, x, asTensorLinear(w, this.name).tensor);
+  }
+
+  linearRows(w: LinearWeight, rowStart: number, rows: number): LinearWeight {
+    return tensorLinearRows(asTensorLinear(w, this.name), rowStart, rows, (b, shape, offset) => this.view(b, shape, offset));
+  }
+
+  freeLinear(w: LinearWeight): void {
+    const t = asTensorLinear(w, this.name);
+    if (t.owned) this.free(t.tensor);
   }
 
   add(out: DeviceTensor, a: DeviceTensor, b: DeviceTensor): void {

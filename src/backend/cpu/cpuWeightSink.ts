@@ -1,12 +1,12 @@
 // The CPU backend's WeightSink: weights are f32 in the WASM heap; each staged range is
 // converted straight into its place (the same conversion as uploadWeight, so the weights are
 // bit-identical to it).
-import type { WeightDType } from '../hostTensor.js';
+import { WEIGHT_DTYPE_BYTES, type WeightDType } from '../hostTensor.js';
 import type { DeviceTensor, WeightSink } from '../backend.js';
 import { decodeToF32 } from '../dtypeConvert.js';
 import { asCpu } from './cpuTensor.js';
 
-const WIDTH: Readonly<Record<WeightDType, number>> = { bf16: 2, f16: 2, f32: 4 };
+const WIDTH = WEIGHT_DTYPE_BYTES;
 
 export class CpuWeightSink implements WeightSink {
   constructor(private readonly alloc: (shape: readonly number[]) => DeviceTensor) {}

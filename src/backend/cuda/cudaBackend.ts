@@ -7,7 +7,10 @@ import type {
   DeviceMemoryInfo,
   DeviceTensor,
   DType,
+  Fp8HostWeight,
   ImageSpans,
+  LinearQuantization,
+  LinearWeight,
   PagedAttentionArgs,
   RecordedGraph,
   SampleRequest,
@@ -30,6 +33,11 @@ import { CudaError } from './ffi/errors.js';
 import { CUBLAS_STATUS_NOT_SUPPORTED } from './ffi/cublasLt.js';
 import type { DummyFillSpec } from '../dummyFill.js';
 import { CudaWeightSink } from './cudaWeightSink.js';
+import { asTensorLinear, TensorLinear, tensorLinearRows } from '../tensorLinear.js';
+import type { WeightDType } from '../hostTensor.js';
+
+/** Until the fp8cuda kernels land (issue 16), the CUDA backend runs dense linear weights only. */
+const FP8_NEEDS_KERNELS = 'FP8 weights need the fp8cuda kernels (issue 16), which this CUDA backend does not have yet; run FP8 on --device cpu';
 
 const CUDA_ERROR_OUT_OF_MEMORY = 2;
 
@@ -149,6 +157,7 @@ export class CudaBackend implements Backend {
   }
 
   uploadWeight(tensor: HostTensor, shape?: readonly number[]): DeviceTensor {
+    if (tensor.dtype === 'f8_e4m3') throw new Error(`weight ${tensor.name}: f8_e4m3 data needs its scales (uploadLinear)`);
     const target = shape ?? tensor.shape;
     const n = numel(tensor.shape);
     if (numel(target) !== n) {
@@ -327,6 +336,37 @@ export class CudaBackend implements Backend {
       }
     }
     this.launch('gemm_fallback.cu', `gemm_rowwise_${outType}`, ['ptr', 'ptr', 'ptr', 'i32', 'i32'], { grid: [Math.ceil(n / 8), m, 1], block: [256, 1, 1] }, [o.ptr, xt.ptr, wt.ptr, n, k]);
+  }
+
+  uploadLinear(w: HostTensor | Fp8HostWeight, opts: { readonly quantize?: LinearQuantization } = {}): LinearWeight {
+    if ('scales' in w || opts.quantize) throw new Error(FP8_NEEDS_KERNELS);
+    if (w.shape.length !== 2) throw new Error(`linear weight ${w.name}: expected a matrix [out, in], got [${w.shape.join(', ')}]`);
+    const t = this.uploadWeight(w);
+    return new TensorLinear(t, 'dense', 2 * numel(t.shape), true);
+  }
+
+  asLinear(w: DeviceTensor): LinearWeight {
+    const t = asCuda(w, 'linear weight', 'bf16');
+    return new TensorLinear(t, 'dense', 2 * t.numel, false);
+  }
+
+  /** Dense weights are bf16 whatever the checkpoint's dtype; FP8: one byte an element and an
+   *  f32 scale a row (what the fp8cuda kernels will keep). */
+  linearBytes(shape: readonly [number, number], format: 'dense' | 'fp8', _dtype: WeightDType): number {
+    return format === 'fp8' ? shape[0] * shape[1] + 4 * shape[0] : 2 * shape[0] * shape[1];
+  }
+
+  linear(out: DeviceTensor, x: DeviceTensor, w: LinearWeight): void {
+    this.matmul(out, x, asTensorLinear(w, this.name).tensor);
+  }
+
+  linearRows(w: LinearWeight, rowStart: number, rows: number): LinearWeight {
+    return tensorLinearRows(asTensorLinear(w, this.name), rowStart, rows, (b, shape, offset) => this.view(b, shape, offset));
+  }
+
+  freeLinear(w: LinearWeight): void {
+    const t = asTensorLinear(w, this.name);
+    if (t.owned) this.free(t.tensor);
   }
 
   private gemvFits(x: CudaTensor, w: CudaTensor, k: number): boolean {

@@ -6,14 +6,14 @@
 // as they are; f16/f32 ranges are converted to bf16 on the host first, exactly as uploadWeight
 // does.
 import { setImmediate as nextLoopTurn } from 'node:timers/promises';
-import type { WeightDType } from '../hostTensor.js';
+import { WEIGHT_DTYPE_BYTES, type WeightDType } from '../hostTensor.js';
 import type { DeviceTensor, WeightSink } from '../backend.js';
 import { decodeToF32 } from '../dtypeConvert.js';
 import type { CudaContext } from './cudaContext.js';
 import { asCuda, f32ToBf16 } from './cudaTensor.js';
 import type { Handle } from './ffi/driver.js';
 
-const WIDTH: Readonly<Record<WeightDType, number>> = { bf16: 2, f16: 2, f32: 4 };
+const WIDTH = WEIGHT_DTYPE_BYTES;
 
 export class CudaWeightSink implements WeightSink {
   private readonly stream: Handle;

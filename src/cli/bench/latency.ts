@@ -78,10 +78,10 @@ export async function benchLatency(args: string[]): Promise<number> {
   checkRange('max-model-len', maxModelLen, { min: inputLen + outputLen });
   const enforceEager = v['enforce-eager'];
   if (v['speculative-config'] !== undefined) {
-    const load = { model: v.model, tokenizer: v.tokenizer, loadFormat: v['load-format'], device: v.device, dtype: v.dtype, maxModelLen: maxModelLen + 32, maxNumSeqs: batchSize, maxNumBatchedTokens, enforceEager };
+    const load = { model: v.model, tokenizer: v.tokenizer, loadFormat: v['load-format'], quantization: v.quantization, device: v.device, dtype: v.dtype, maxModelLen: maxModelLen + 32, maxNumSeqs: batchSize, maxNumBatchedTokens, enforceEager };
     return benchSpecLatency({ configJson: v['speculative-config'], load, log, inputLen, outputLen, batchSize, warmup, iters, outputJson: v['output-json'], command: `tramontane bench latency ${args.join(' ')}` });
   }
-  const model = await loadModel({ model: v.model, tokenizer: v.tokenizer, loadFormat: v['load-format'], device: v.device, dtype: v.dtype, maxModelLen, maxNumSeqs: batchSize, maxNumBatchedTokens, enforceEager }, log);
+  const model = await loadModel({ model: v.model, tokenizer: v.tokenizer, loadFormat: v['load-format'], quantization: v.quantization, device: v.device, dtype: v.dtype, maxModelLen, maxNumSeqs: batchSize, maxNumBatchedTokens, enforceEager }, log);
   try {
     await model.backend.ready();
     const about = model.backend.describe();

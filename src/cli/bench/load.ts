@@ -8,7 +8,7 @@ import { open } from 'node:fs/promises';
 import { parseOrHelp } from '../args.js';
 import { createDeviceBackend, defaultDevice } from '../../backend/deviceBackend.js';
 import type { Backend } from '../../backend/backend.js';
-import { loadModelWeights } from '../../model/deviceWeights.js';
+import { freeModelWeights, loadModelWeights } from '../../model/deviceWeights.js';
 import { openModelSource } from '../../model/modelSource.js';
 import { isLocated } from '../../model/tensorLocation.js';
 import { CliError } from '../errors.js';
@@ -126,7 +126,7 @@ export async function benchLoad(args: string[]): Promise<number> {
           },
         });
         await backend.synchronize();
-        for (const t of loaded.all) backend.free(t);
+        freeModelWeights(backend, loaded);
         await backend.synchronize();
         times.push(done.seconds);
         bytes = done.bytes;

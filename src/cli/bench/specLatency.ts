@@ -93,7 +93,7 @@ export async function benchSpecLatency(o: SpecBenchOptions): Promise<number> {
   // A draft model is loaded first so the target's memory plan sees it.
   let draft: LoadedModel | null = null;
   if (draftCfg && draftCfg.method === 'draft_model') {
-    draft = await loadModel({ ...o.load, model: draftCfg.model, loadFormat: draftCfg.loadFormat ?? o.load.loadFormat, tokenizer: undefined, kvCacheTokens: Math.max(o.load.maxModelLen ?? 0, o.batchSize * (o.inputLen + o.outputLen + 32)) }, o.log);
+    draft = await loadModel({ ...o.load, model: draftCfg.model, loadFormat: draftCfg.loadFormat ?? o.load.loadFormat, quantization: undefined, tokenizer: undefined, kvCacheTokens: Math.max(o.load.maxModelLen ?? 0, o.batchSize * (o.inputLen + o.outputLen + 32)) }, o.log);
   }
   const model = await loadModel(o.load, o.log);
   try {

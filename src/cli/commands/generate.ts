@@ -37,7 +37,7 @@ export const generateCommand: Command = {
     let llm: LLM;
     try {
       // One request: one sequence's worth of KV cache, the model on this thread.
-      llm = await LLM.create({ model: v.model, tokenizer: v.tokenizer, loadFormat, device: v.device, maxModelLen, maxNumSeqs: 1, runnerThread: false, speculativeConfig: v['speculative-config'], onProgress: weightLoadProgress() });
+      llm = await LLM.create({ model: v.model, tokenizer: v.tokenizer, loadFormat, quantization: v.quantization, device: v.device, maxModelLen, maxNumSeqs: 1, runnerThread: false, speculativeConfig: v['speculative-config'], onProgress: weightLoadProgress() });
       logKvCache(log, llm.components.runner.kvCache);
     } catch (e) {
       throw new CliError((e as Error).message);

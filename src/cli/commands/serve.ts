@@ -60,6 +60,7 @@ export const serveCommand: Command = {
         model,
         tokenizer: v.tokenizer,
         loadFormat: v['load-format'],
+        quantization: v.quantization,
         device: v.device, // default: cuda when a driver and a GPU are present, else cpu
         servedModelName: v['served-model-name'],
         maxModelLen: v['max-model-len'],
