@@ -17,20 +17,24 @@ import { InvalidRequestError } from './errors.js';
  *   TRAMONTANE_ENFORCE_EAGER=1        never replay recorded decode graphs (when enforceEager is not given)
  *   TRAMONTANE_CUDA_BLOCKING_WAIT=1   CUDA: wait in cuStreamSynchronize instead of polling an event
  *   TRAMONTANE_GEMV_SPLITK_MAX_N=N    CUDA: the split-K gemv threshold (default 8192; 0 disables)
+ *   TRAMONTANE_FP8_GEMV_SHORT_ROW_MAX_K=K  CUDA: FP8 GEMVs (m <= 2) with k <= K take the short-row kernel
  */
 export interface EnvSwitches {
   readonly enforceEager: boolean;
   readonly cudaBlockingWait: boolean;
   readonly gemvSplitKMaxN?: number;
+  readonly fp8GemvShortRowMaxK?: number;
 }
 
 /** The TRAMONTANE_* environment switches (A/B settings for benchmarks), parsed. */
 export function envSwitches(env: NodeJS.ProcessEnv = process.env): EnvSwitches {
   const splitK = env.TRAMONTANE_GEMV_SPLITK_MAX_N;
+  const shortK = env.TRAMONTANE_FP8_GEMV_SHORT_ROW_MAX_K;
   return {
     enforceEager: env.TRAMONTANE_ENFORCE_EAGER === '1',
     cudaBlockingWait: env.TRAMONTANE_CUDA_BLOCKING_WAIT === '1',
     gemvSplitKMaxN: splitK !== undefined && splitK !== '' ? Number(splitK) : undefined,
+    fp8GemvShortRowMaxK: shortK !== undefined && shortK !== '' ? Number(shortK) : undefined,
   };
 }
 
@@ -113,7 +117,7 @@ export async function openRunner(spec: RunnerSpec, onProgress?: LoadProgressList
   let backend: Backend | null = null;
   try {
     const sizes = runnerSizes(source.config.text.maxPositionEmbeddings, traits, spec, spec.defaultMaxNumSeqs ?? 1);
-    backend = await createDeviceBackend(device, { threads: spec.threads, cudaBlockingWait: switches.cudaBlockingWait, gemvSplitKMaxN: switches.gemvSplitKMaxN });
+    backend = await createDeviceBackend(device, { threads: spec.threads, cudaBlockingWait: switches.cudaBlockingWait, gemvSplitKMaxN: switches.gemvSplitKMaxN, fp8GemvShortRowMaxK: switches.fp8GemvShortRowMaxK });
     const loaded = await loadModelRunner({
       source,
       backend,

@@ -31,6 +31,9 @@ cp -r test/fixtures/models test/fixtures/full-width "$target/test/fixtures/"
 mkdir -p "$target/tools/device" && cp tools/device/*.sh tools/device/*.py "$target/tools/device/"
 # The full-size checkpoint writer (load-bench.sh) and a few small images to prompt with.
 mkdir -p "$target/tools/reference" && cp tools/reference/write_full_checkpoint.py "$target/tools/reference/"
+# The FP8 torch reference and benchmark (fp8-bench.sh) and the modules they import.
+cp tools/reference/{dummy_weights,full_width,fp8_reference,fp8_torch_bench}.py "$target/tools/reference/"
+if [ -d test/fixtures/fp8 ]; then cp -r test/fixtures/fp8 "$target/test/fixtures/"; fi
 mkdir -p "$target/test/fixtures/image" && cp -r test/fixtures/image/inputs "$target/test/fixtures/image/"
 # STAGE_TEKKEN=<tekken.json>: ship it as <stage>/tekken.json (serve-bench.sh serves with it).
 if [ -n "${STAGE_TEKKEN:-}" ]; then cp "$STAGE_TEKKEN" "$target/tekken.json"; fi

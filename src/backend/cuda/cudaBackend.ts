@@ -35,9 +35,7 @@ import type { DummyFillSpec } from '../dummyFill.js';
 import { CudaWeightSink } from './cudaWeightSink.js';
 import { asTensorLinear, TensorLinear, tensorLinearRows } from '../tensorLinear.js';
 import type { WeightDType } from '../hostTensor.js';
-
-/** Until the fp8cuda kernels land (issue 16), the CUDA backend runs dense linear weights only. */
-const FP8_NEEDS_KERNELS = 'FP8 weights need the fp8cuda kernels (issue 16), which this CUDA backend does not have yet; run FP8 on --device cpu';
+import { CudaFp8Linear, CudaFp8Ops } from './fp8Linear.js';
 
 const CUDA_ERROR_OUT_OF_MEMORY = 2;
 
@@ -56,7 +54,20 @@ export interface CudaBackendOptions extends CudaContextOptions, AttentionOptions
    *  Default 8192 (the decode shapes qkv, o_proj and down); 0 disables. (The composition root
    *  maps TRAMONTANE_GEMV_SPLITK_MAX_N to this, for A/B benchmarks.) */
   readonly gemvSplitKMaxN?: number;
+  /** Linear layers with FP8 weights and at most this many rows of x use the FP8 GEMV kernel
+   *  (bf16 activations); above, activations are quantized per token and multiplied by
+   *  cuBLASLt's FP8 GEMM. Default DEFAULT_FP8_GEMV_MAX_ROWS; at most 16. */
+  readonly fp8GemvMaxRows?: number;
+  /** FP8 GEMVs with m <= 2 and k <= this use the short-row kernel (64-thread groups, 8 rows a
+   *  CTA). Default DEFAULT_FP8_GEMV_SHORT_ROW_MAX_K; 0 disables. */
+  readonly fp8GemvShortRowMaxK?: number;
 }
+
+const DEFAULT_FP8_GEMV_SHORT_ROW_MAX_K = 0;
+
+/** Measured on the H200 (bench/notes/fp8.md): at m = 1 the FP8 GEMV beats quantize + cuBLASLt
+ *  FP8 at every decode shape (1.0-2.4x); at m = 2-4 cuBLASLt wins on 3 of the 4 shapes. */
+const DEFAULT_FP8_GEMV_MAX_ROWS = 1;
 
 const DEFAULT_GEMV_SPLITK_MAX_N = 8192;
 
@@ -77,6 +88,8 @@ export class CudaBackend implements Backend {
 
   private readonly gemvSplitKMaxN: number;
   private readonly attention: CudaAttention;
+  /** FP8 linear weights: upload, device quantization, GEMV / FP8 GEMM. */
+  readonly fp8: CudaFp8Ops;
 
   constructor(private readonly options: CudaBackendOptions = {}) {
     this.gemvSplitKMaxN = options.gemvSplitKMaxN ?? DEFAULT_GEMV_SPLITK_MAX_N;
@@ -84,6 +97,11 @@ export class CudaBackend implements Backend {
     this.ctx = new CudaContext(options);
     this.sampler = new CudaSampler(this.ctx);
     this.attention = new CudaAttention(this.ctx, options);
+    this.fp8 = new CudaFp8Ops(
+      { ctx: this.ctx, allocBytes: (bytes) => this.alloc([Math.ceil(bytes / 4)], 'i32') as CudaTensor, free: (t) => this.free(t) },
+      options.fp8GemvMaxRows ?? DEFAULT_FP8_GEMV_MAX_ROWS,
+      options.fp8GemvShortRowMaxK ?? DEFAULT_FP8_GEMV_SHORT_ROW_MAX_K,
+    );
   }
 
   get deviceName(): string {
@@ -339,10 +357,27 @@ export class CudaBackend implements Backend {
   }
 
   uploadLinear(w: HostTensor | Fp8HostWeight, opts: { readonly quantize?: LinearQuantization } = {}): LinearWeight {
-    if ('scales' in w || opts.quantize) throw new Error(FP8_NEEDS_KERNELS);
+    if ('scales' in w) {
+      const d = w.data;
+      if (d.dtype !== 'f8_e4m3' || d.shape.length !== 2) throw new Error(`fp8 weight ${d.name}: expected f8_e4m3 [out, in], got ${d.dtype} [${d.shape.join(', ')}]`);
+      const bytes = new Uint8Array(d.data.buffer, d.data.byteOffset, d.data.byteLength);
+      return this.fp8.upload(bytes, w.scales, d.shape[0], d.shape[1]);
+    }
     if (w.shape.length !== 2) throw new Error(`linear weight ${w.name}: expected a matrix [out, in], got [${w.shape.join(', ')}]`);
     const t = this.uploadWeight(w);
-    return new TensorLinear(t, 'dense', 2 * numel(t.shape), true);
+    if (opts.quantize === undefined) return new TensorLinear(t, 'dense', 2 * numel(t.shape), true);
+    if (opts.quantize !== 'fp8') throw new Error(`linear weight ${w.name}: unknown quantization ${String(opts.quantize)}`);
+    // Quantized from the bf16 copy, as the host rule quantizes the checkpoint's values rounded
+    // to the activation dtype; the dense copy is freed behind the kernel (stream-ordered).
+    try {
+      return this.fp8.quantize(t as CudaTensor);
+    } finally {
+      this.free(t);
+    }
+  }
+
+  quantizeLinear(dense: DeviceTensor): LinearWeight {
+    return this.fp8.quantize(asCuda(dense, 'quantizeLinear weight', 'bf16'));
   }
 
   asLinear(w: DeviceTensor): LinearWeight {
@@ -351,20 +386,26 @@ export class CudaBackend implements Backend {
   }
 
   /** Dense weights are bf16 whatever the checkpoint's dtype; FP8: one byte an element and an
-   *  f32 scale a row (what the fp8cuda kernels will keep). */
+   *  f32 scale a row. */
   linearBytes(shape: readonly [number, number], format: 'dense' | 'fp8', _dtype: WeightDType): number {
     return format === 'fp8' ? shape[0] * shape[1] + 4 * shape[0] : 2 * shape[0] * shape[1];
   }
 
   linear(out: DeviceTensor, x: DeviceTensor, w: LinearWeight): void {
-    this.matmul(out, x, asTensorLinear(w, this.name).tensor);
+    if (w instanceof CudaFp8Linear) this.fp8.linear(asCuda(out, 'linear out'), asCuda(x, 'linear x'), w);
+    else this.matmul(out, x, asTensorLinear(w, this.name).tensor);
   }
 
   linearRows(w: LinearWeight, rowStart: number, rows: number): LinearWeight {
+    if (w instanceof CudaFp8Linear) return this.fp8.rows(w, rowStart, rows);
     return tensorLinearRows(asTensorLinear(w, this.name), rowStart, rows, (b, shape, offset) => this.view(b, shape, offset));
   }
 
   freeLinear(w: LinearWeight): void {
+    if (w instanceof CudaFp8Linear) {
+      this.fp8.free(w);
+      return;
+    }
     const t = asTensorLinear(w, this.name);
     if (t.owned) this.free(t.tensor);
   }

@@ -47,6 +47,8 @@ export class CudaWeightSink implements WeightSink {
 
   async write(dst: DeviceTensor, offset: number, src: Uint8Array, dtype: WeightDType): Promise<void> {
     const t = asCuda(dst, 'weight', 'bf16');
+    // FP8 codes mean nothing without their scales: they reach the device through uploadLinear.
+    if (dtype === 'f8_e4m3') throw new Error('weight write of f8_e4m3 codes into a bf16 tensor: FP8 weights go through uploadLinear');
     const count = src.byteLength / WIDTH[dtype];
     if (!Number.isInteger(count) || offset < 0 || offset + count > t.numel) {
       throw new Error(`weight write of ${src.byteLength} bytes of ${dtype} at element ${offset} overflows a tensor of ${t.numel}`);

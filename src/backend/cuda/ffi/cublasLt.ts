@@ -1,6 +1,8 @@
 // cuBLASLt bindings: bf16 GEMMs with fp32 accumulation for row-major activations times
-// row-major [out, in] weights (y = x · Wᵀ). The heuristic is asked once per shape and its
-// algorithm cached; one workspace buffer serves every call.
+// row-major [out, in] weights (y = x · Wᵀ), and FP8 (E4M3) GEMMs of the same layout with
+// per-token activation scales and per-channel weight scales (outer-vector scaling, CUDA 12.9+).
+// The heuristic is asked once per shape and its algorithm cached; one workspace buffer serves
+// every call.
 import { CudaError } from './errors.js';
 import type { CudaDriver, DevicePtr, Handle } from './driver.js';
 import { loadLibrary } from './libraryLoader.js';
@@ -11,9 +13,17 @@ type Fn = (...args: any[]) => any;
 export const CUBLAS_STATUS_NOT_SUPPORTED = 15;
 const CUDA_R_32F = 0;
 const CUDA_R_16BF = 14;
+const CUDA_R_8F_E4M3 = 28;
 const CUBLAS_COMPUTE_32F = 68;
 const CUBLASLT_MATMUL_DESC_TRANSA = 3;
 const CUBLASLT_MATMUL_DESC_TRANSB = 4;
+const CUBLASLT_MATMUL_DESC_A_SCALE_POINTER = 17;
+const CUBLASLT_MATMUL_DESC_B_SCALE_POINTER = 18;
+const CUBLASLT_MATMUL_DESC_A_SCALE_MODE = 31;
+const CUBLASLT_MATMUL_DESC_B_SCALE_MODE = 32;
+/** cublasLtMatmulMatrixScale_t: one f32 scale per row of op(A) (length N here) or per column
+ *  of op(B) (length M). */
+const CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F = 3;
 const CUBLAS_OP_N = 0;
 const CUBLAS_OP_T = 1;
 const CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES = 1;
@@ -21,6 +31,9 @@ const CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES = 1;
 const HEURISTIC_RESULT_BYTES = 96;
 
 export type GemmOut = 'bf16' | 'f32';
+/** Operand format: bf16 x and W; E4M3 x and W with outer-vector f32 scales ('fp8'); or E4M3
+ *  without scales ('fp8-unscaled': the caller applies them to an f32 result). */
+type GemmIn = 'bf16' | 'fp8' | 'fp8-unscaled';
 
 /** GEMMs with at least this many rows of x (prefill, vision) time the heuristic's top
  *  AUTOTUNE_CANDIDATES algorithms on their first call and keep the fastest; smaller ones take
@@ -100,10 +113,10 @@ export class CublasLt {
     return o[0];
   }
 
-  /** Plans (once) and returns the plan for y[M,N] = x[M,K] · W[N,K]ᵀ: x, W bf16, y bf16 or
-   *  f32, fp32 accumulation. */
-  private plan(m: number, n: number, k: number, out: GemmOut): GemmPlan {
-    const key = `${m}x${n}x${k}:${out}`;
+  /** Plans (once) and returns the plan for y[M,N] = x[M,K] · W[N,K]ᵀ: x, W bf16 (or E4M3 with
+   *  outer-vector scales), y bf16 or f32, fp32 accumulation. */
+  private plan(m: number, n: number, k: number, out: GemmOut, input: GemmIn = 'bf16'): GemmPlan {
+    const key = `${m}x${n}x${k}:${out}${input === 'bf16' ? '' : `:${input}`}`;
     const cached = this.plans.get(key);
     if (cached) return cached;
     // Column-major view: yᵀ[N,M] = W[N,K] · xᵀ[K,M]. Row-major W [N,K] is column-major
@@ -112,8 +125,20 @@ export class CublasLt {
     const i32 = (v: number): Int32Array => new Int32Array([v]);
     this.check('cublasLtMatmulDescSetAttribute(TRANSA)', this.fn.descSet(desc, CUBLASLT_MATMUL_DESC_TRANSA, i32(CUBLAS_OP_T), 4) as number);
     this.check('cublasLtMatmulDescSetAttribute(TRANSB)', this.fn.descSet(desc, CUBLASLT_MATMUL_DESC_TRANSB, i32(CUBLAS_OP_N), 4) as number);
-    const layoutW = this.out('cublasLtMatrixLayoutCreate(W)', this.fn.layoutCreate, CUDA_R_16BF, k, n, k);
-    const layoutX = this.out('cublasLtMatrixLayoutCreate(x)', this.fn.layoutCreate, CUDA_R_16BF, k, m, k);
+    if (input === 'fp8') {
+      // FP8 needs this "TN" layout (A = W transposed, B = xᵀ not): it is the one above. A's
+      // scales run along N (per output channel), B's along M (per token).
+      this.check('cublasLtMatmulDescSetAttribute(A_SCALE_MODE)', this.fn.descSet(desc, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, i32(CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F), 4) as number);
+      this.check('cublasLtMatmulDescSetAttribute(B_SCALE_MODE)', this.fn.descSet(desc, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, i32(CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F), 4) as number);
+      // Vector scale modes need scale pointers before the heuristic is asked (else status 7,
+      // "requires a custom pointer"): any device address serves, each call sets its own.
+      const placeholder = new BigUint64Array([this.workspace]);
+      this.check('cublasLtMatmulDescSetAttribute(A_SCALE_POINTER)', this.fn.descSet(desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, placeholder, 8) as number);
+      this.check('cublasLtMatmulDescSetAttribute(B_SCALE_POINTER)', this.fn.descSet(desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, placeholder, 8) as number);
+    }
+    const inType = input === 'bf16' ? CUDA_R_16BF : CUDA_R_8F_E4M3;
+    const layoutW = this.out('cublasLtMatrixLayoutCreate(W)', this.fn.layoutCreate, inType, k, n, k);
+    const layoutX = this.out('cublasLtMatrixLayoutCreate(x)', this.fn.layoutCreate, inType, k, m, k);
     const layoutY = this.out('cublasLtMatrixLayoutCreate(y)', this.fn.layoutCreate, out === 'f32' ? CUDA_R_32F : CUDA_R_16BF, n, m, n);
     const pref = this.out('cublasLtMatmulPreferenceCreate', this.fn.prefCreate);
     try {
@@ -126,7 +151,7 @@ export class CublasLt {
         'cublasLtMatmulAlgoGetHeuristic',
         this.fn.heuristic(this.handle, desc, layoutW, layoutX, layoutY, layoutY, pref, requested, results, count) as number,
       );
-      if (count[0] < 1) throw new CudaError('cublasLtMatmulAlgoGetHeuristic', CUBLAS_STATUS_NOT_SUPPORTED, `no algorithm for bf16 GEMM ${key}`);
+      if (count[0] < 1) throw new CudaError('cublasLtMatmulAlgoGetHeuristic', CUBLAS_STATUS_NOT_SUPPORTED, `no algorithm for ${input} GEMM ${key}`);
       const all = Array.from({ length: count[0] }, (_, i) => results.slice(i * HEURISTIC_RESULT_BYTES, (i + 1) * HEURISTIC_RESULT_BYTES));
       const view = new DataView(all[0].buffer);
       const plan: GemmPlan = { desc, layoutW, layoutX, layoutY, algo: all[0], candidates: all.length > 1 ? all : [], workspaceBytes: Number(view.getBigUint64(64, true)) };
@@ -140,9 +165,31 @@ export class CublasLt {
   /** y[M,N] = x[M,K] · W[N,K]ᵀ on `stream` (bf16 inputs, bf16 or f32 out, fp32 accumulation). */
   linear(y: DevicePtr, x: DevicePtr, w: DevicePtr, m: number, n: number, k: number, stream: Handle, out: GemmOut = 'bf16'): void {
     const p = this.plan(m, n, k, out);
-    if (p.candidates.length > 0) this.autotune(p, `${m}x${n}x${k}:${out}`, y, x, w, stream);
+    this.run(p, `${m}x${n}x${k}:${out}`, y, x, w, stream);
+  }
+
+  /** y[M,N] = (xScales[M] ⊗ wScales[N]) ∘ (x[M,K] · W[N,K]ᵀ) on `stream`: x and W E4M3 codes
+   *  (row-major, K contiguous), the scales f32 device vectors, fp32 accumulation, y bf16 or
+   *  f32. Throws CudaError CUBLAS_STATUS_NOT_SUPPORTED when cuBLASLt has no algorithm. Graph
+   *  capture: the scale pointers are read when the call is issued, like the operands. */
+  linearFp8(y: DevicePtr, x: DevicePtr, xScales: DevicePtr, w: DevicePtr, wScales: DevicePtr, m: number, n: number, k: number, stream: Handle, out: GemmOut = 'bf16'): void {
+    const p = this.plan(m, n, k, out, 'fp8');
+    const ptr = (v: DevicePtr): BigUint64Array => new BigUint64Array([v]);
+    this.check('cublasLtMatmulDescSetAttribute(A_SCALE_POINTER)', this.fn.descSet(p.desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, ptr(wScales), 8) as number);
+    this.check('cublasLtMatmulDescSetAttribute(B_SCALE_POINTER)', this.fn.descSet(p.desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, ptr(xScales), 8) as number);
+    this.run(p, `${m}x${n}x${k}:${out}:fp8`, y, x, w, stream);
+  }
+
+  /** acc[M,N] (f32) = x[M,K] · W[N,K]ᵀ for E4M3 x and W without scales (the fallback when
+   *  linearFp8 has no algorithm: the caller applies the scales). */
+  linearFp8Unscaled(acc: DevicePtr, x: DevicePtr, w: DevicePtr, m: number, n: number, k: number, stream: Handle): void {
+    this.run(this.plan(m, n, k, 'f32', 'fp8-unscaled'), `${m}x${n}x${k}:f32:fp8-unscaled`, acc, x, w, stream);
+  }
+
+  private run(p: GemmPlan, shape: string, y: DevicePtr, x: DevicePtr, w: DevicePtr, stream: Handle): void {
+    if (p.candidates.length > 0) this.autotune(p, shape, y, x, w, stream);
     this.check(
-      `cublasLtMatmul(${m}x${n}x${k}, ${out} out)`,
+      `cublasLtMatmul(${shape})`,
       this.fn.matmul(this.handle, p.desc, this.alpha, w, p.layoutW, x, p.layoutX, this.beta, y, p.layoutY, y, p.layoutY, p.algo, this.workspace, this.workspaceBytes, stream) as number,
     );
   }

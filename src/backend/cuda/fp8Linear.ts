@@ -1,0 +1,227 @@
+// FP8 linear weights on the CUDA backend (issue 16): E4M3 codes [out, in] (one byte each) and
+// one f32 scale per output row, dequantized w[r, c] = e4m3(codes[r, c]) * scales[r].
+//   - upload: host codes + scales as they are (FP8 checkpoints);
+//   - quantize: a dense bf16 device weight, per row on the device (online FP8, dummy weights),
+//     by the rule of the host's quantizeRowsFp8 (scale = absmax / 448, RNE, saturating);
+//   - multiply: m <= gemvMaxRows: the FP8 skinny GEMM (bf16 activations, f32 sums, the row's
+//     scale applied once); above: the activations quantized per token the same way, then the
+//     cuBLASLt FP8 GEMM with outer-vector scales (per token x per channel), bf16/f32 out.
+// Every buffer a multiply touches is either the weight's or a context scratch buffer that is
+// never freed while graphs may hold it, so the calls can be recorded into CUDA graphs.
+import type { LinearWeight } from '../backend.js';
+import type { CudaContext } from './cudaContext.js';
+import { CudaTensor, asCuda } from './cudaTensor.js';
+import { rowsCols } from '../tensorShape.js';
+import { CudaError } from './ffi/errors.js';
+import { CUBLAS_STATUS_NOT_SUPPORTED } from './ffi/cublasLt.js';
+import type { DevicePtr } from './ffi/driver.js';
+
+/** Largest m the FP8 GEMV kernels take (fp8_gemv.cu instantiates 1, 2, 4, 8, 16). */
+export const FP8_GEMV_MAX_M = 16;
+
+export class CudaFp8Linear implements LinearWeight {
+  readonly format = 'fp8' as const;
+  readonly shape: readonly [number, number];
+  constructor(
+    /** Holder of the codes [out, in] (its dtype is nominal: one byte per element). */
+    readonly codes: CudaTensor,
+    /** f32 [out]. */
+    readonly scales: CudaTensor,
+    /** Address of the first code and first scale this handle covers (row views offset them). */
+    readonly codesPtr: DevicePtr,
+    readonly scalesPtr: DevicePtr,
+    out: number,
+    inDim: number,
+    /** freeLinear frees codes and scales (false for row views). */
+    readonly owned: boolean,
+  ) {
+    this.shape = [out, inDim];
+  }
+
+  get bytes(): number {
+    return this.shape[0] * this.shape[1] + 4 * this.shape[0];
+  }
+}
+
+export function asFp8Linear(w: LinearWeight): CudaFp8Linear {
+  if (!(w instanceof CudaFp8Linear)) throw new Error(`fp8 linear weight [${w.shape.join(', ')}] was not made by the cuda backend`);
+  return w;
+}
+
+/** What the FP8 ops need from the backend. */
+export interface Fp8Host {
+  readonly ctx: CudaContext;
+  /** A device buffer of `bytes` bytes owned by the backend (freed with free). */
+  allocBytes(bytes: number): CudaTensor;
+  free(t: CudaTensor): void;
+}
+
+/** cuBLASLt answers INVALID_VALUE (7) or NOT_SUPPORTED (15) when it cannot run a configuration. */
+const CUBLAS_STATUS_INVALID_VALUE = 7;
+function unsupported(err: unknown): boolean {
+  return err instanceof CudaError && (err.code === CUBLAS_STATUS_NOT_SUPPORTED || err.code === CUBLAS_STATUS_INVALID_VALUE);
+}
+
+/** How a large-m FP8 linear ran, per shape: cuBLASLt with outer-vector scales; cuBLASLt
+ *  unscaled into f32 + a scaling kernel; or the GEMV 16 rows at a time. */
+export type Fp8GemmRoute = 'outer-vector' | 'unscaled+scale' | 'gemv-chunks';
+
+export class CudaFp8Ops {
+  /** The route each large-m shape took (the first that cuBLASLt accepted). */
+  readonly routes = new Map<string, Fp8GemmRoute>();
+
+  constructor(
+    private readonly host: Fp8Host,
+    /** m <= this takes the FP8 GEMV; above, quantize + cuBLASLt. */
+    readonly gemvMaxRows: number,
+    /** m <= 2 GEMVs with k <= this use the 64-thread-group kernel (8 rows a CTA); 0: never. */
+    readonly gemvShortRowMaxK = 0,
+  ) {
+    if (!(Number.isInteger(gemvMaxRows) && gemvMaxRows >= 0 && gemvMaxRows <= FP8_GEMV_MAX_M)) {
+      throw new Error(`fp8 gemvMaxRows must be an integer in 0..${FP8_GEMV_MAX_M} (got ${gemvMaxRows})`);
+    }
+  }
+
+  private get ctx(): CudaContext {
+    return this.host.ctx;
+  }
+
+  /** An empty FP8 weight [out, in] (codes and scales uninitialised). */
+  allocate(out: number, inDim: number): CudaFp8Linear {
+    if (!(Number.isInteger(out) && Number.isInteger(inDim) && out > 0 && inDim > 0)) throw new Error(`fp8 weight: bad shape [${out}, ${inDim}]`);
+    if (inDim % 16 !== 0) throw new Error(`fp8 weight [${out}, ${inDim}]: the input dimension must be a multiple of 16 (16-byte rows)`);
+    const codes = this.host.allocBytes(out * inDim);
+    const scales = this.host.allocBytes(4 * out);
+    return new CudaFp8Linear(codes, scales, codes.ptr, scales.ptr, out, inDim, true);
+  }
+
+  /** Host E4M3 codes [out, in] and f32 scales [out] -> device. */
+  upload(codes: Uint8Array, scales: Float32Array, out: number, inDim: number): CudaFp8Linear {
+    if (codes.byteLength !== out * inDim) throw new Error(`fp8 weight [${out}, ${inDim}]: ${codes.byteLength} bytes of codes`);
+    if (scales.length !== out) throw new Error(`fp8 weight [${out}, ${inDim}]: ${scales.length} scales, expected one per row (${out})`);
+    for (let r = 0; r < out; r++) {
+      if (!(Number.isFinite(scales[r]) && scales[r] > 0)) throw new Error(`fp8 weight [${out}, ${inDim}]: scale of row ${r} is ${scales[r]} (must be finite and > 0)`);
+    }
+    const w = this.allocate(out, inDim);
+    this.ctx.driver.copyHtoD(w.codesPtr, codes, this.ctx.stream);
+    this.ctx.driver.copyHtoD(w.scalesPtr, scales, this.ctx.stream);
+    return w;
+  }
+
+  /** A dense bf16 device weight [out, in] quantized per row on the device; `dense` untouched. */
+  quantize(dense: CudaTensor): CudaFp8Linear {
+    const [out, inDim] = rowsCols(asCuda(dense, 'quantizeLinear weight', 'bf16'));
+    if (dense.shape.length !== 2) throw new Error(`quantizeLinear: expected a matrix [out, in], got [${dense.shape.join(', ')}]`);
+    const w = this.allocate(out, inDim);
+    this.quantizeRows(w.codesPtr, w.scalesPtr, dense.ptr, out, inDim);
+    return w;
+  }
+
+  /** codes [rows, d] + scales [rows] = per-row E4M3 quantization of bf16 x [rows, d]. */
+  quantizeRows(codes: DevicePtr, scales: DevicePtr, x: DevicePtr, rows: number, d: number): void {
+    if (rows === 0) return;
+    if (d % 8 !== 0 || x % 16n !== 0n) throw new Error(`fp8 quantize: rows of ${d} bf16 must be a multiple of 8 and 16-byte aligned`);
+    const block = Math.min(1024, Math.max(32, 32 * Math.ceil(d / 8 / 4 / 32)));
+    this.ctx.kernels
+      .kernel('fp8_quant.cu', 'quantize_rows_e4m3', ['ptr', 'ptr', 'ptr', 'i32'])
+      .launch({ grid: [rows, 1, 1], block: [block, 1, 1] }, this.ctx.stream, [codes, scales, x, d]);
+  }
+
+  /** Rows rowStart .. rowStart+rows-1 as a weight sharing w's memory. */
+  rows(w: CudaFp8Linear, rowStart: number, rows: number): CudaFp8Linear {
+    const [out, inDim] = w.shape;
+    if (!(Number.isInteger(rowStart) && Number.isInteger(rows) && rowStart >= 0 && rows >= 0 && rowStart + rows <= out)) {
+      throw new Error(`linearRows: rows ${rowStart}..${rowStart + rows - 1} lie outside a weight of ${out} rows`);
+    }
+    return new CudaFp8Linear(w.codes, w.scales, w.codesPtr + BigInt(rowStart * inDim), w.scalesPtr + BigInt(4 * rowStart), rows, inDim, false);
+  }
+
+  free(w: CudaFp8Linear): void {
+    if (!w.owned) return;
+    this.host.free(w.codes);
+    this.host.free(w.scales);
+  }
+
+  /** out [m, out] (bf16 or f32) = x [m, in] (bf16) · dequant(w)ᵀ. */
+  linear(out: CudaTensor, x: CudaTensor, w: CudaFp8Linear): void {
+    const o = asCuda(out, 'linear out', ['bf16', 'f32']);
+    const xt = asCuda(x, 'linear x', 'bf16');
+    const [m, k] = rowsCols(xt);
+    const [n, wk] = w.shape;
+    const [om, on] = rowsCols(o);
+    if (wk !== k || om !== m || on !== n) {
+      throw new Error(`linear: x [${x.shape.join(', ')}] · fp8 w [${n}, ${wk}]ᵀ does not fit out [${out.shape.join(', ')}]`);
+    }
+    if (m === 0 || n === 0) return;
+    if (xt.ptr % 16n !== 0n) throw new Error('linear: x must be 16-byte aligned for fp8 weights');
+    if (m <= this.gemvMaxRows) {
+      this.gemv(o, xt, w, 0, m);
+      return;
+    }
+    const key = `${m}x${n}x${k}:${o.dtype}`;
+    let route = this.routes.get(key) ?? 'outer-vector';
+    if (route !== 'gemv-chunks') {
+      const xq = this.ctx.scratchBuffer('fp8.x', m * k);
+      const xs = this.ctx.scratchBuffer('fp8.xScales', 4 * m);
+      this.quantizeRows(xq, xs, xt.ptr, m, k);
+      const blas = this.ctx.cublas;
+      if (route === 'outer-vector') {
+        try {
+          blas.linearFp8(o.ptr, xq, xs, w.codesPtr, w.scalesPtr, m, n, k, this.ctx.stream, o.dtype === 'f32' ? 'f32' : 'bf16');
+          this.routes.set(key, route);
+          return;
+        } catch (err) {
+          if (!unsupported(err)) throw err;
+          route = 'unscaled+scale';
+        }
+      }
+      try {
+        const acc = this.ctx.scratchBuffer('fp8.acc', 4 * m * n);
+        blas.linearFp8Unscaled(acc, xq, w.codesPtr, m, n, k, this.ctx.stream);
+        const count = m * n;
+        const blocks = Math.max(1, Math.min(Math.ceil(count / 256), this.ctx.info.multiprocessorCount * 32));
+        this.ctx.kernels
+          .kernel('fp8_quant.cu', 'fp8_apply_scales', ['ptr', 'i32', 'ptr', 'ptr', 'ptr', 'i32', 'i64'])
+          .launch({ grid: [blocks, 1, 1], block: [256, 1, 1] }, this.ctx.stream, [o.ptr, o.dtype === 'f32' ? 1 : 0, acc, xs, w.scalesPtr, n, count]);
+        this.routes.set(key, route);
+        return;
+      } catch (err) {
+        if (!unsupported(err)) throw err;
+        route = 'gemv-chunks';
+      }
+    }
+    this.routes.set(key, route);
+    for (let r = 0; r < m; r += FP8_GEMV_MAX_M) this.gemv(o, xt, w, r, Math.min(FP8_GEMV_MAX_M, m - r));
+  }
+
+  /** Rows r0 .. r0+rows-1 of out = those rows of x · dequant(w)ᵀ by the FP8 GEMV (rows <= 16). */
+  gemv(o: CudaTensor, x: CudaTensor, w: CudaFp8Linear, r0: number, rows: number): void {
+    const [n, k] = w.shape;
+    const mt = rows <= 1 ? 1 : rows <= 2 ? 2 : rows <= 4 ? 4 : rows <= 8 ? 8 : 16;
+    const short = mt <= 2 && k <= this.gemvShortRowMaxK;
+    const rowsPerCta = short ? 8 : mt >= 8 ? 2 : 4; // fp8_gemv.cu's rows a CTA for this variant
+    const outBytes = o.dtype === 'f32' ? 4 : 2;
+    this.ctx.kernels
+      .kernel('fp8_gemv.cu', `fp8_gemv_m${mt}${short ? '_g64' : ''}_${o.dtype}`, ['ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32'])
+      .launch({ grid: [Math.ceil(n / rowsPerCta), 1, 1], block: [256, 1, 1] }, this.ctx.stream, [
+        o.ptr + BigInt(r0 * n * outBytes),
+        x.ptr + BigInt(r0 * k * 2),
+        w.codesPtr,
+        w.scalesPtr,
+        rows,
+        n,
+        k,
+      ]);
+  }
+
+  /** bf16 out [out, in] = dequant(w) (tests, and reading a weight back). */
+  dequantize(out: CudaTensor, w: CudaFp8Linear): void {
+    const o = asCuda(out, 'dequantize out', 'bf16');
+    const count = w.shape[0] * w.shape[1];
+    if (o.numel !== count) throw new Error(`dequantize: out has ${o.numel} elements, the weight ${count}`);
+    const blocks = Math.max(1, Math.min(Math.ceil(count / 256), this.ctx.info.multiprocessorCount * 32));
+    this.ctx.kernels
+      .kernel('fp8_quant.cu', 'dequantize_rows_e4m3', ['ptr', 'ptr', 'ptr', 'i32', 'i64'])
+      .launch({ grid: [blocks, 1, 1], block: [256, 1, 1] }, this.ctx.stream, [o.ptr, w.codesPtr, w.scalesPtr, w.shape[1], count]);
+  }
+}
