@@ -14,6 +14,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['assets/chat-page/**/*.js'],
+    languageOptions: { globals: globals.browser },
+  },
+  {
     files: ['scripts/**/*.mjs', 'examples/**/*.mjs', 'eslint.config.js'],
     languageOptions: { globals: globals.node },
   },

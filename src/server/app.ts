@@ -18,6 +18,7 @@ import { DEFAULT_HTTP_LIMITS, installJsonParser, pathOf, registerCors, serverFac
 import { RequestLogger } from './requestLog.js';
 import { startStatsLogger } from './statsLogger.js';
 import { ROUTE_BOUNDS } from './requestBounds.js';
+import { CHAT_PAGE_PATHS, registerChatPage } from './chatPage.js';
 import { ClientGone } from './responseStream.js';
 
 export const DEFAULT_BODY_LIMIT = 32 * 1024 * 1024;
@@ -38,6 +39,7 @@ export function createServer(llm: LLM, options: ServerOptions = {}): FastifyInst
   const metrics = new ServerMetrics(llm.engine, ctx.servedModelName);
   const http = { ...DEFAULT_HTTP_LIMITS, ...options.http };
   const level = options.logLevel ?? 'warn';
+  const chatPage = options.chatPage ?? true;
   // On close, connections still open (streams, keep-alive) are cut: their requests are aborted.
   // Fastify's own per-request lines are off: --enable-log-requests writes ours (requestLog.ts).
   const app = Fastify({
@@ -62,7 +64,9 @@ export function createServer(llm: LLM, options: ServerOptions = {}): FastifyInst
   }
 
   app.addHook('onRequest', async (request, reply) => {
-    if (!ctx.apiKey || pathOf(request) === '/health') return;
+    const path = pathOf(request);
+    // The chat page's own files carry no data; the page asks for the key and sends it itself.
+    if (!ctx.apiKey || path === '/health' || (chatPage && request.method === 'GET' && CHAT_PAGE_PATHS.has(path))) return;
     const header = request.headers.authorization ?? '';
     const m = /^Bearer\s+(.+)$/i.exec(header);
     if (!m || !keyMatches(m[1].trim(), ctx.apiKey)) {
@@ -103,6 +107,14 @@ export function createServer(llm: LLM, options: ServerOptions = {}): FastifyInst
   // 503 once the engine cannot serve (its runner thread died, or it is shutting down).
   app.get('/health', async (_req, reply) => reply.code(llm.engine.healthy ? 200 : 503).send());
   app.get('/version', async () => ({ version: VERSION }));
+  if (chatPage) {
+    registerChatPage(app, {
+      bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+      imagesPerPrompt: ctx.limitImagesPerPrompt,
+      maxImagePixelsPerRequest: ctx.maxImagePixelsPerRequest,
+      maxModelLen: llm.engine.maxModelLen,
+    });
+  }
   registerModelRoutes(app, ctx);
   app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(await metrics.text()));
   app.post('/v1/completions', (req, reply) => handleCompletion(ctx, req, reply));

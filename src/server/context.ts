@@ -45,6 +45,8 @@ export interface ServerOptions {
   readonly http?: Partial<HttpLimits>;
   /** CORS (null or absent: none). */
   readonly cors?: CorsSettings | null;
+  /** The chat page at `/` (default true; `serve --disable-chat-page` turns it off). */
+  readonly chatPage?: boolean;
   /** A pino logger for the server's log (the CLI's, src/cli/logging.ts); when given, logLevel
    *  and logStream are not used. */
   readonly logger?: Logger;

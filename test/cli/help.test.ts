@@ -15,7 +15,7 @@ const cli = (...args: string[]) => {
 
 test('every command and bench target: --help and -h on stdout, exit 0, nothing on stderr', () => {
   const commands = COMMAND_SPECS.map((s) => s.command);
-  assert.deepEqual(commands, ['generate', 'serve', 'tokenize', 'detokenize', 'bench latency', 'bench serve', 'bench tokenizer', 'bench image', 'bench load']);
+  assert.deepEqual(commands, ['generate', 'serve', 'chat', 'tokenize', 'detokenize', 'bench latency', 'bench serve', 'bench tokenizer', 'bench image', 'bench load']);
   for (const command of commands) {
     for (const flag of ['--help', '-h']) {
       const r = cli(...command.split(' '), flag);
@@ -33,7 +33,7 @@ test('tramontane --help / help / bench --help list on stdout, exit 0; help <comm
     const r = cli(...args);
     assert.equal(r.code, 0, args.join(' '));
     assert.match(r.stdout, /^usage: tramontane <command>/);
-    for (const c of ['generate', 'serve', 'bench', 'tokenize', 'detokenize']) assert.match(r.stdout, new RegExp(`\\n  ${c} `));
+    for (const c of ['generate', 'serve', 'chat', 'bench', 'tokenize', 'detokenize']) assert.match(r.stdout, new RegExp(`\\n  ${c} `));
   }
   const bench = cli('bench', '--help');
   assert.equal(bench.code, 0);

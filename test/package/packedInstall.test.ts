@@ -42,6 +42,7 @@ test('the tarball holds the library, types, assets, kernels and licence, and no 
     'package.json', 'LICENSE', 'README.md', 'CHANGELOG.md',
     'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js',
     'assets/tiny-default/model.safetensors', 'assets/tiny-default/tekken.json', 'assets/tokenizer/corpus.json',
+    'assets/chat-page/index.html', 'assets/chat-page/chat.js', 'assets/chat-page/chat.css',
     'src/backend/cuda/kernels/common.cuh',
   ]) {
     assert.ok(paths.includes(required), `tarball lacks ${required}`);

@@ -87,6 +87,7 @@ export const serveCommand: Command = {
       bodyLimit: v['max-body-bytes'],
       limitImagesPerPrompt,
       enableAutoToolChoice: v['enable-auto-tool-choice'],
+      chatPage: !v['disable-chat-page'],
       returnTokensAsTokenIds: v['return-tokens-as-token-ids'],
       ...security,
       logger: log,
@@ -106,6 +107,7 @@ export const serveCommand: Command = {
       { component: 'serve' },
       `serving ${llm.modelName} at ${where}/v1 (max model len ${llm.engine.maxModelLen}, KV cache ${kv.numBlocks} blocks x ${kv.blockSize} tokens${apiKey ? ', API key required' : ''})`,
     );
+    if (!v['disable-chat-page']) log.info({ component: 'serve' }, `chat page at ${where}/`);
     await new Promise<void>((resolve) => {
       const stop = (): void => resolve();
       process.once('SIGINT', stop);

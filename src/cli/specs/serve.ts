@@ -19,6 +19,7 @@ export const SERVE_SPEC = defineCommand({
     'tool-call-parser': { kind: 'choice', choices: ['mistral'], group: 'server', help: 'how tool calls are read from the output (mistral only)' },
     'max-logprobs': { kind: 'integer', value: 'N', min: 0, default: 20, group: 'server', help: "most logprobs / top_logprobs / prompt_logprobs a request may ask for; above it a 400 naming the limit (vLLM's)" },
     'return-tokens-as-token-ids': { kind: 'boolean', group: 'server', help: "logprob tokens as 'token_id:N' instead of their text (vLLM's; a token inside a multi-byte character has no text of its own)" },
+    'disable-chat-page': { kind: 'boolean', group: 'server', help: 'no chat page at / (served by default; its files need no API key, the API it calls does)' },
     'tokenizer-mode': { kind: 'choice', choices: ['mistral', 'auto'], group: 'server', help: "accepted for vLLM's command lines; the tokenizer is always mistral's (tekken.json)" },
     'max-num-seqs': { kind: 'integer', value: 'N', min: 1, group: 'engine', help: 'sequences per step', defaultText: '256' },
     'max-num-batched-tokens': { kind: 'integer', value: 'N', min: 1, group: 'engine', help: 'tokens per step (chunked prefill)', defaultText: '2048' },
