@@ -1,7 +1,7 @@
 // The engine: requests in, a background step loop over the model runner, outputs out.
 // Each step: schedule -> build the batch -> await runner.execute (HTTP, tokenisation and
 // detokenisation of other requests run while it is in flight) -> update -> outputs.
-import { randomInt } from 'node:crypto';
+import { seedSource } from './seedSource.js';
 import type { ModelRunner } from '../model/runner.js';
 import { buildStep } from './batchBuilder.js';
 import { BlockManager } from './blockManager.js';
@@ -25,6 +25,8 @@ export interface EngineOptions {
   /** Speculative decoding (see speculative/): proposes drafts that each step verifies. The
    *  engine closes it. */
   readonly speculator?: Speculator;
+  /** Seeds requests that give none draw theirs from (vLLM's --seed); absent: fresh randomness. */
+  readonly seed?: number;
 }
 
 /** An image and the prompt span it fills. */
@@ -95,6 +97,7 @@ export class Engine {
   /** The last step's results, delivered while the next step runs (see step()). */
   private pendingUpdates: SeqUpdate[] = [];
   private lastExecuteSeconds = 0;
+  private readonly drawSeed: () => number;
 
   constructor(
     readonly runner: ModelRunner,
@@ -109,6 +112,7 @@ export class Engine {
       if (!Number.isSafeInteger(v) || v < 1) throw new InvalidRequestError(`${name} must be a positive integer, got ${v}`, name);
     }
     this.speculator = options.speculator ?? null;
+    this.drawSeed = seedSource(options.seed ?? null);
     this.blocks = new BlockManager(runner.kvCache.numBlocks, runner.kvCache.blockSize, options.enablePrefixCaching ?? true);
     this.scheduler = new Scheduler(this.blocks, { maxNumSeqs, maxNumBatchedTokens, maxModelLen: this.maxModelLen, eosTokenId: tokenizer.eosId });
     this.structured = new EngineGrammar(tokenizer, limits.vocabSize, { compileTimeoutMs: options.grammarCompileTimeoutMs });
@@ -137,7 +141,7 @@ export class Engine {
     const resolved: SamplingParams = { ...params, maxTokens: Math.max(1, maxTokens) };
     const children: EngineRequest[] = [];
     for (let i = 0; i < params.n; i++) {
-      const seed = params.seed === null ? randomInt(0, 2 ** 31) : (params.seed + i) % 2 ** 31;
+      const seed = params.seed === null ? this.drawSeed() : (params.seed + i) % 2 ** 31;
       const childId = params.n === 1 ? id : `${i}_${id}`;
       children.push(new EngineRequest(childId, prompt, images, resolved, seed, i === 0 ? null : children[0]));
     }

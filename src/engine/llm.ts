@@ -41,6 +41,8 @@ export interface LLMOptions extends LoadOptions {
   readonly enablePrefixCaching?: boolean;
   /** Longest a structured-outputs grammar may take to compile (refused beyond); default 30 s. */
   readonly grammarCompileTimeoutMs?: number;
+  /** The engine's seed (vLLM's): requests without a seed draw theirs from it in arrival order. */
+  readonly seed?: number;
   /** Most logprobs (and prompt logprobs) a request may ask for: vLLM's max_logprobs, default 20;
    *  at most the vocabulary size. */
   readonly maxLogprobs?: number;
@@ -76,6 +78,7 @@ export class LLM {
       maxNumBatchedTokens: components.defaults.maxNumBatchedTokens,
       enablePrefixCaching: options.enablePrefixCaching,
       grammarCompileTimeoutMs: options.grammarCompileTimeoutMs,
+      seed: options.seed,
       speculator: components.speculator ?? undefined,
     }, options.maxLogprobs);
   }

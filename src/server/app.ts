@@ -1,6 +1,7 @@
 // The OpenAI-compatible HTTP server on fastify: routes, auth, errors, metrics.
 import { randomUUID, timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { VERSION } from '../version.js';
 import type { LLM } from '../engine/llm.js';
 import { handleChat, toChatTurns } from './chat.js';
@@ -14,6 +15,8 @@ import { registerModelRoutes } from './models.js';
 import { detokenizeRequestSchema, tokenizeRequestSchema } from './protocol.js';
 import { abortOnDisconnect, parseBody } from './routeHelpers.js';
 import { DEFAULT_HTTP_LIMITS, installJsonParser, pathOf, registerCors, serverFactory, trackRouteMethods } from './httpGuards.js';
+import { RequestLogger } from './requestLog.js';
+import { startStatsLogger } from './statsLogger.js';
 import { ROUTE_BOUNDS } from './requestBounds.js';
 import { CHAT_PAGE_PATHS, registerChatPage } from './chatPage.js';
 import { ClientGone } from './responseStream.js';
@@ -38,9 +41,11 @@ export function createServer(llm: LLM, options: ServerOptions = {}): FastifyInst
   const level = options.logLevel ?? 'warn';
   const chatPage = options.chatPage ?? true;
   // On close, connections still open (streams, keep-alive) are cut: their requests are aborted.
+  // Fastify's own per-request lines are off: --enable-log-requests writes ours (requestLog.ts).
   const app = Fastify({
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    logger: options.logStream ? { level, stream: options.logStream } : { level },
+    ...(options.logger ? { loggerInstance: options.logger as FastifyBaseLogger } : { logger: options.logStream ? { level, stream: options.logStream } : { level } }),
+    logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
     serverFactory: serverFactory(http),
     genReqId: () => randomUUID(),
@@ -51,6 +56,12 @@ export function createServer(llm: LLM, options: ServerOptions = {}): FastifyInst
   installJsonParser(app, { maxItems, maxValues: 4 * maxItems + 65_536, maxDepth: 64 }, options.bodyLimit ?? DEFAULT_BODY_LIMIT);
   const allowedMethods = trackRouteMethods(app);
   registerCors(app, options.cors ?? null);
+  const log = app.log as unknown as Logger; // pino's, which Fastify's log is
+  if (options.logRequests) ctx.requestLog = new RequestLogger(log, llm.components.tokenizer);
+  if (options.logStatsIntervalSeconds != null) {
+    const stop = startStatsLogger(llm.engine, log, options.logStatsIntervalSeconds);
+    app.addHook('onClose', async () => stop());
+  }
 
   app.addHook('onRequest', async (request, reply) => {
     const path = pathOf(request);

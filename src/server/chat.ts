@@ -110,7 +110,7 @@ export async function handleChat(ctx: ServerContext, request: FastifyRequest, re
   }
   await prepareStructured(llm, params);
   const meta = newResponseMeta('chatcmpl', ctx.servedModelName, ctx.systemFingerprint);
-  const stream = startRequest(llm, input, params, meta.id, abort.signal);
+  const stream = startRequest(llm, input, params, meta.id, abort.signal, ctx.requestLog);
   const topK = body.top_logprobs ?? 0;
   const promptTokens = input.promptTokenIds.length;
   const toolCallsId = llm.components.toolCallsTokenId ?? null;

@@ -37,7 +37,7 @@ export async function handleCompletion(ctx: ServerContext, request: FastifyReque
   const streams: AsyncGenerator<RequestOutput>[] = [];
   const signals = perPromptSignals(abort.signal, inputs.length);
   try {
-    inputs.forEach((input, i) => streams.push(startRequest(llm, input, params, inputs.length === 1 ? meta.id : `${meta.id}-${i}`, signals[i])));
+    inputs.forEach((input, i) => streams.push(startRequest(llm, input, params, inputs.length === 1 ? meta.id : `${meta.id}-${i}`, signals[i], ctx.requestLog)));
   } catch (err) {
     abort.abort();
     throw err;

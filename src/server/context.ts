@@ -1,10 +1,12 @@
 // What every route handler shares: the LLM, the served name, limits.
+import type { Logger } from 'pino';
 import { createHash } from 'node:crypto';
 import { VERSION } from '../version.js';
 import type { LLM } from '../engine/llm.js';
 import { PixelSemaphore, RequestImageBudget, type ImageEncodeOptions, type MediaPolicy } from '../image/index.js';
 import { ApiError } from './errors.js';
 import type { CorsSettings, HttpLimits } from './httpGuards.js';
+import type { RequestLogger } from './requestLog.js';
 import { tokenNames, type TokenNames } from './logprobsFormat.js';
 import { defaultRequestLimits, type RequestLimits } from './requestBounds.js';
 import type { SamplingLimits } from './samplingMapping.js';
@@ -45,10 +47,17 @@ export interface ServerOptions {
   readonly cors?: CorsSettings | null;
   /** The chat page at `/` (default true; `serve --disable-chat-page` turns it off). */
   readonly chatPage?: boolean;
-  /** pino level of the server's log (default 'warn'; 'silent' for none). */
+  /** A pino logger for the server's log (the CLI's, src/cli/logging.ts); when given, logLevel
+   *  and logStream are not used. */
+  readonly logger?: Logger;
+  /** Without `logger`: pino level of the server's log (default 'warn'; 'silent' for none). */
   readonly logLevel?: string;
-  /** Where the log goes (default stdout). */
+  /** Without `logger`: where the log goes (default stdout). */
   readonly logStream?: NodeJS.WritableStream;
+  /** vLLM's --enable-log-requests: a log line as each request starts and ends (src/server/requestLog.ts). */
+  readonly logRequests?: boolean;
+  /** Seconds between engine stats lines at info level while busy (src/server/statsLogger.ts); absent or null: none. */
+  readonly logStatsIntervalSeconds?: number | null;
   /** vLLM's --return-tokens-as-token-ids: logprob tokens as `token_id:N` instead of their text. */
   readonly returnTokensAsTokenIds?: boolean;
 }
@@ -68,6 +77,8 @@ export class ServerContext {
   readonly mediaPolicy: MediaPolicy;
   readonly maxImagePixelsPerRequest: number;
   readonly decodePixels: PixelSemaphore;
+  /** Set by createServer once the log exists; null without --enable-log-requests. */
+  requestLog: RequestLogger | null = null;
   readonly systemFingerprint: string;
   readonly samplingLimits: SamplingLimits;
   readonly tokenNames: TokenNames;

@@ -7,6 +7,7 @@ import type { LLM } from '../engine/llm.js';
 import type { PositionLogprobs, RequestOutput } from '../engine/outputs.js';
 import type { SamplingParams } from '../engine/samplingParams.js';
 import { ApiError } from './errors.js';
+import type { RequestLogger } from './requestLog.js';
 import { snakeCase } from './samplingMapping.js';
 
 /** What one choice gained since the previous delta. */
@@ -23,13 +24,14 @@ export interface ChoiceDelta {
   readonly stopReason: string | number | null;
 }
 
-/** Adds a request to the engine, turning engine refusals into 400s. */
-export function startRequest(llm: LLM, input: EngineInput, params: SamplingParams, requestId: string, signal: AbortSignal): AsyncGenerator<RequestOutput> {
+/** Adds a request to the engine, turning engine refusals into 400s; `log` (--enable-log-requests)
+ *  logs its start and end. */
+export function startRequest(llm: LLM, input: EngineInput, params: SamplingParams, requestId: string, signal: AbortSignal, log: RequestLogger | null = null): AsyncGenerator<RequestOutput> {
   checkContext(llm, input, params);
   try {
     // deltas() and collect() take what they need from each snapshot at once: no copies.
     const stream = llm.streamPrepared(input, params, { requestId, signal, copyOutputs: false });
-    return stream;
+    return log ? log.wrap(stream, requestId, input, params) : stream;
   } catch (err) {
     throw asApiError(err);
   }

@@ -15,6 +15,10 @@ test('bench latency writes avg_latency, latencies and percentiles', () => {
       '--output-len', '3', '--batch-size', '2', '--num-iters-warmup', '1', '--num-iters', '3', '--skip-matmul', '--output-json', out], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /Avg latency: [\d.]+ seconds/);
+    // Progress on stderr (plain lines: not a TTY), never on stdout.
+    assert.match(r.stderr, /^tramontane: bench latency: warm-up: 1\/1 /m);
+    assert.match(r.stderr, /^tramontane: bench latency: measuring: 3\/3 [\d.]+s {2}last [\d.]+ s$/m);
+    assert.doesNotMatch(r.stdout, /bench latency:|tramontane:/);
     const json = JSON.parse(readFileSync(out, 'utf8'));
     assert.equal(json.input_len, 5);
     assert.equal(json.output_len, 3);
@@ -26,7 +30,7 @@ test('bench latency writes avg_latency, latencies and percentiles', () => {
     assert.ok(json.percentiles['10'] <= json.percentiles['99']);
     const bad = spawnSync(process.execPath, [join(repoRoot, 'dist', 'src', 'cli', 'main.js'), 'bench', 'latency', '--batch-size', '0'], { encoding: 'utf8' });
     assert.notEqual(bad.status, 0);
-    assert.match(bad.stderr, /--batch-size must be at least 1/);
+    assert.match(bad.stderr, /--batch-size must be >= 1 \(got 0\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -23,6 +23,9 @@ test('bench latency --speculative-config: replay at 100% accepts every draft in 
     const r = spawnSync(process.execPath, [main, 'bench', 'latency', '--model', fixture('models', 'tiny-a', 'mistral'), '--input-len', '12', '--output-len', '21',
       '--batch-size', '2', '--num-iters-warmup', '0', '--num-iters', '1', '--speculative-config', JSON.stringify(configs), '--output-json', out], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
+    // Each run's progress on stderr (plain lines: not a TTY), none on stdout.
+    assert.equal(r.stderr.split('\n').filter((l) => /^tramontane: bench latency: (plain|speculative): 1\/1 /.test(l)).length, 5, r.stderr);
+    assert.doesNotMatch(r.stdout, /bench latency: (plain|speculative)/);
     const json = JSON.parse(readFileSync(out, 'utf8'));
     assert.equal(json.runs.length, 5);
     const [plain, all, none] = json.runs;

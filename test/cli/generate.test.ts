@@ -67,9 +67,11 @@ test('bad inputs: clear errors and a non-zero exit', () => {
   }
   fails(['--prompt-tokens', '1,5', '--image', 'a.png'], /0 image token run\(s\).*1 --image/);
   fails(['--prompt-tokens', Array.from({ length: 12 }, () => '5').join(','), '--max-model-len', '10'], /12 tokens.*10/);
-  fails(['--prompt-tokens', '1,5', '--max-tokens', '0'], /--max-tokens must be at least 1/);
-  fails(['--prompt-tokens', '1,5', '--max-tokens=-3'], /--max-tokens must be at least 1/);
-  fails(['--prompt-tokens', '1,5', '--frobnicate'], /Unknown option '--frobnicate'/);
+  fails(['--prompt-tokens', '1,5', '--max-tokens', '0'], /--max-tokens must be >= 1 \(got 0\)/);
+  fails(['--prompt-tokens', '1,5', '--max-tokens=-3'], /--max-tokens must be >= 1 \(got -3\)/);
+  fails(['--prompt-tokens', '1,5', '--temperature', '-1'], /--temperature must be >= 0 \(got -1\)/);
+  fails(['--prompt-tokens', '1,5', '--frobnicate'], /unknown option '--frobnicate'/);
+  fails(['--prompt-tokens', '1,5', '--max-token', '3'], /unknown option '--max-token' \(did you mean --max-tokens\?\)/);
   fails(['--prompt-tokens', '1,x'], /--prompt-tokens must be comma-separated/);
   fails(['--prompt-tokens', '1,999999'], /outside the vocabulary/);
   fails([], /exactly one of --prompt and --prompt-tokens/);

@@ -11,7 +11,8 @@ import { openCheckpoint } from '../../src/model/checkpoint.js';
 import { CheckpointError } from '../../src/model/checkpointError.js';
 import { loadModelWeights } from '../../src/model/deviceWeights.js';
 import { checkQuantizationOption } from '../../src/model/modelSource.js';
-import { checkQuantizationFlag } from '../../src/cli/modelSetup.js';
+import { parseCommandLine } from '../../src/cli/options/parse.js';
+import { GENERATE_SPEC } from '../../src/cli/specs/generate.js';
 import { writeFp8Checkpoint, type Fp8Variant } from '../helpers/fp8Checkpoint.js';
 import { tempDir, type TensorToWrite } from '../helpers/safetensors.js';
 
@@ -110,6 +111,6 @@ test('a non-positive scale is refused when it is read; --quantization fp8 is ref
     await cleanup();
   }
   assert.throws(() => checkQuantizationOption('awq'), /quantization must be one of fp8 \(got "awq"\)/);
-  assert.throws(() => checkQuantizationFlag('int8'), /--quantization must be one of fp8 \(got 'int8'\)/);
-  assert.equal(checkQuantizationFlag(undefined), undefined);
+  assert.throws(() => parseCommandLine(GENERATE_SPEC, ['--quantization', 'int8']), /--quantization must be one of fp8 \(got 'int8'\)/);
+  assert.equal(parseCommandLine(GENERATE_SPEC, [])!.values.quantization, undefined);
 });

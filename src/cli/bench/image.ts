@@ -5,8 +5,8 @@ import { availableParallelism, loadavg } from 'node:os';
 import sharp from 'sharp';
 import { ImageEncoder } from '../../image/encoder.js';
 import { decodeToRgb, DEFAULT_MAX_PIXELS } from '../../image/decode.js';
-import { parseFlags } from '../args.js';
-import { CliError } from '../errors.js';
+import { parseOrHelp } from '../args.js';
+import { BENCH_IMAGE_SPEC } from '../specs/bench.js';
 
 /** A deterministic photo-like RGB pattern: gradients, edges and hash noise. */
 function benchPattern(width: number, height: number): Buffer {
@@ -59,9 +59,9 @@ async function interleaved(iterations: number, fns: (() => Promise<unknown>)[]):
 }
 
 export async function benchImage(args: string[]): Promise<number> {
-  const { values } = parseFlags('bench image', args, { iterations: { type: 'string', short: 'n', default: '9' } });
-  const iterations = Number(values.iterations);
-  if (!Number.isInteger(iterations) || iterations < 1) throw new CliError(`--iterations must be a positive integer, got '${values.iterations}'`);
+  const parsed = parseOrHelp(BENCH_IMAGE_SPEC, args);
+  if (!parsed) return 0;
+  const { iterations } = parsed.values;
   const encoder = new ImageEncoder({ patchSize: 14, maxImageSize: 1540, spatialMergeSize: 2 });
   const oneThread = new ImageEncoder({ patchSize: 14, maxImageSize: 1540, spatialMergeSize: 2, resizeThreads: 1 });
   console.log(`image preprocessing, median of ${iterations} interleaved runs (ms/image), load average ${loadavg()[0].toFixed(2)} on ${availableParallelism()} cores; sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}, ${sharp.concurrency()} libvips threads`);

@@ -4,10 +4,13 @@
 // and decode parts timed apart; then (unless --skip-matmul) the CPU backend's matmul GFLOP/s
 // beside numpy/OpenBLAS.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parseFlags } from '../args.js';
+import { parseOrHelp } from '../args.js';
 import { createDeviceBackend } from '../../backend/deviceBackend.js';
-import { loadModel, MODEL_FLAGS } from '../modelSetup.js';
-import { parseNumberFlag } from '../parseNumbers.js';
+import { createCliLogger } from '../logging.js';
+import { loadModel } from '../modelSetup.js';
+import { checkRange } from '../parseNumbers.js';
+import { BENCH_LATENCY_SPEC } from '../specs/bench.js';
+import { stepProgress } from '../stepProgress.js';
 import { runBatch, type BatchTiming } from './batchLoop.js';
 import { benchSpecLatency } from './specLatency.js';
 import { numpyGflops, oursGflops, type MatmulFigure } from './matmulReference.js';
@@ -64,33 +67,21 @@ async function benchConstrained(
 }
 
 export async function benchLatency(args: string[]): Promise<number> {
-  const v = parseFlags('bench latency', args, {
-    ...MODEL_FLAGS,
-    'max-num-batched-tokens': { type: 'string' },
-    'input-len': { type: 'string' },
-    'output-len': { type: 'string' },
-    'batch-size': { type: 'string' },
-    'num-iters-warmup': { type: 'string' },
-    'num-iters': { type: 'string' },
-    'output-json': { type: 'string' },
-    'skip-matmul': { type: 'boolean' },
-    'enforce-eager': { type: 'boolean' },
-    'structured-outputs-json': { type: 'string' },
-    'speculative-config': { type: 'string' },
-  }).values;
-  const inputLen = parseNumberFlag('input-len', v['input-len'], { integer: true, min: 1 }) ?? 32;
-  const outputLen = parseNumberFlag('output-len', v['output-len'], { integer: true, min: 1 }) ?? 128;
-  const batchSize = parseNumberFlag('batch-size', v['batch-size'], { integer: true, min: 1 }) ?? 8;
-  const warmup = parseNumberFlag('num-iters-warmup', v['num-iters-warmup'], { integer: true, min: 0 }) ?? 10;
-  const iters = parseNumberFlag('num-iters', v['num-iters'], { integer: true, min: 1 }) ?? 30;
-  const maxNumBatchedTokens = parseNumberFlag('max-num-batched-tokens', v['max-num-batched-tokens'], { integer: true, min: batchSize }) ?? Math.max(batchSize, Math.min(2048, batchSize * inputLen));
-  const maxModelLen = parseNumberFlag('max-model-len', v['max-model-len'], { integer: true, min: inputLen + outputLen }) ?? inputLen + outputLen;
-  const enforceEager = v['enforce-eager'] === true;
+  const parsed = parseOrHelp(BENCH_LATENCY_SPEC, args);
+  if (!parsed) return 0;
+  const v = parsed.values;
+  const log = createCliLogger({ level: v['log-level'], format: v['log-format'] });
+  const { 'input-len': inputLen, 'output-len': outputLen, 'batch-size': batchSize, 'num-iters-warmup': warmup, 'num-iters': iters } = v;
+  const maxNumBatchedTokens = v['max-num-batched-tokens'] ?? Math.max(batchSize, Math.min(2048, batchSize * inputLen));
+  checkRange('max-num-batched-tokens', maxNumBatchedTokens, { min: batchSize });
+  const maxModelLen = v['max-model-len'] ?? inputLen + outputLen;
+  checkRange('max-model-len', maxModelLen, { min: inputLen + outputLen });
+  const enforceEager = v['enforce-eager'];
   if (v['speculative-config'] !== undefined) {
-    const load = { model: v.model, tokenizer: v.tokenizer, loadFormat: v['load-format'], quantization: v.quantization, device: v.device, maxModelLen: maxModelLen + 32, maxNumSeqs: batchSize, maxNumBatchedTokens, enforceEager };
-    return benchSpecLatency({ configJson: v['speculative-config'], load, inputLen, outputLen, batchSize, warmup, iters, outputJson: v['output-json'], command: `tramontane bench latency ${args.join(' ')}` });
+    const load = { model: v.model, tokenizer: v.tokenizer, loadFormat: v['load-format'], quantization: v.quantization, device: v.device, dtype: v.dtype, maxModelLen: maxModelLen + 32, maxNumSeqs: batchSize, maxNumBatchedTokens, enforceEager };
+    return benchSpecLatency({ configJson: v['speculative-config'], load, log, inputLen, outputLen, batchSize, warmup, iters, outputJson: v['output-json'], command: `tramontane bench latency ${args.join(' ')}` });
   }
-  const model = await loadModel({ model: v.model, tokenizer: v.tokenizer, loadFormat: v['load-format'], quantization: v.quantization, device: v.device, maxModelLen, maxNumSeqs: batchSize, maxNumBatchedTokens, enforceEager });
+  const model = await loadModel({ model: v.model, tokenizer: v.tokenizer, loadFormat: v['load-format'], quantization: v.quantization, device: v.device, dtype: v.dtype, maxModelLen, maxNumSeqs: batchSize, maxNumBatchedTokens, enforceEager }, log);
   try {
     await model.backend.ready();
     const about = model.backend.describe();
@@ -100,7 +91,13 @@ export async function benchLatency(args: string[]): Promise<number> {
     const prompts = Array.from({ length: batchSize }, () => Array.from({ length: inputLen }, () => lo + Math.floor(Math.random() * (vocab - lo))));
     console.log(`model ${model.source.origin}, ${model.source.weights.config.dtype} weights, ${model.backend.name} backend on ${about.device}`);
     console.log(`input_len ${inputLen}, output_len ${outputLen}, batch_size ${batchSize}, max_model_len ${maxModelLen}${enforceEager ? ', enforce-eager' : ''}`);
-    for (let i = 0; i < warmup; i++) await runBatch(model.runner, prompts, outputLen);
+    const warming = stepProgress('bench latency: warm-up', warmup);
+    for (let i = 0; i < warmup; i++) {
+      await runBatch(model.runner, prompts, outputLen);
+      warming.tick();
+    }
+    warming.done();
+    const measuring = stepProgress('bench latency: measuring', iters);
     const latencies: number[] = [];
     const prefill: number[] = [];
     const decode: number[] = [];
@@ -111,7 +108,9 @@ export async function benchLatency(args: string[]): Promise<number> {
       latencies.push(Number(process.hrtime.bigint() - t) / 1e9);
       prefill.push(timing.prefillSeconds);
       decode.push(timing.decodeSeconds);
+      measuring.tick(1, `last ${latencies[i].toFixed(3)} s`);
     }
+    measuring.done();
     const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
     let structured: Record<string, unknown> | null = null;
     if (v['structured-outputs-json']) structured = await benchConstrained(v['structured-outputs-json'], v.tokenizer ?? model.source.tokenizerPath, model.runner, prompts, outputLen, Math.min(warmup, 3), iters, median(decode), median);

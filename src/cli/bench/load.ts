@@ -5,15 +5,14 @@
 // load can go no faster than the slower of the two. Results as JSON with --output-json.
 import { writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { parseFlags } from '../args.js';
+import { parseOrHelp } from '../args.js';
 import { createDeviceBackend, defaultDevice } from '../../backend/deviceBackend.js';
 import type { Backend } from '../../backend/backend.js';
 import { freeModelWeights, loadModelWeights } from '../../model/deviceWeights.js';
 import { openModelSource } from '../../model/modelSource.js';
-import { DEFAULT_CHUNK_BYTES, DEFAULT_READERS } from '../../model/parallelLoader.js';
 import { isLocated } from '../../model/tensorLocation.js';
 import { CliError } from '../errors.js';
-import { parseNumberFlag } from '../parseNumbers.js';
+import { BENCH_LOAD_SPEC } from '../specs/bench.js';
 import { weightLoadProgress } from '../progress.js';
 
 const GB = 1e9;
@@ -85,19 +84,12 @@ export async function hostToDeviceRate(backend: Backend, total: number, readers:
 }
 
 export async function benchLoad(args: string[]): Promise<number> {
-  const v = parseFlags('bench load', args, {
-    model: { type: 'string' },
-    device: { type: 'string' },
-    readers: { type: 'string' },
-    'chunk-mib': { type: 'string' },
-    'num-iters': { type: 'string' },
-    'skip-floor': { type: 'boolean' },
-    'output-json': { type: 'string' },
-  }).values;
+  const parsed = parseOrHelp(BENCH_LOAD_SPEC, args);
+  if (!parsed) return 0;
+  const v = parsed.values;
   if (v.model === undefined) throw new CliError('bench load: --model DIR is required (a checkpoint directory or an org/name in the Hugging Face cache)');
-  const readers = parseNumberFlag('readers', v.readers, { integer: true, min: 1, max: 64 }) ?? DEFAULT_READERS;
-  const chunkBytes = (parseNumberFlag('chunk-mib', v['chunk-mib'], { integer: true, min: 1, max: 1024 }) ?? DEFAULT_CHUNK_BYTES / 2 ** 20) * 2 ** 20;
-  const iters = parseNumberFlag('num-iters', v['num-iters'], { integer: true, min: 1, max: 100 }) ?? 1;
+  const { readers, 'num-iters': iters } = v;
+  const chunkBytes = v['chunk-mib'] * 2 ** 20;
   let source;
   try {
     source = await openModelSource({ model: v.model, loadFormat: 'auto' });

@@ -2,17 +2,14 @@
 // (`tramontane serve`), random dataset only.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseFlagsWithHelp } from '../args.js';
+import { parseOrHelp } from '../args.js';
+import { createCliLogger } from '../logging.js';
+import { BENCH_SERVE_SPEC } from '../specs/bench.js';
+import { stepProgress } from '../stepProgress.js';
 import { CliError } from '../errors.js';
 import { parseNumberFlag } from '../parseNumbers.js';
-import { randomRequests, runRequests, type ServeBenchOptions } from './serveClient.js';
+import { randomRequests, runRequests, type RequestRecord, type ServeBenchOptions } from './serveClient.js';
 import { formatSummary, summarize, type ServeBenchSummary } from './serveMetrics.js';
-
-const USAGE = `usage: tramontane bench serve [--base-url URL | --host H --port P] [--model NAME]
-  [--dataset-name random] [--random-input-len N] [--random-output-len N] [--random-range-ratio R]
-  [--num-prompts N] [--request-rate R|inf] [--burstiness B] [--max-concurrency N] [--seed S]
-  [--ignore-eos] [--tokenizer <tekken.json>] [--metric-percentiles 50,99] [--api-key KEY]
-  [--save-result] [--result-dir DIR] [--result-filename FILE]`;
 
 /** Tekken's special tokens: ids below this are control tokens ([INST], [IMG], ...). */
 const TEKKEN_SPECIAL_TOKENS = 1000;
@@ -82,10 +79,10 @@ async function engineSeconds(o: ServeBenchOptions): Promise<{ execute: number; l
   }
 }
 
-export async function runServeBenchmark(o: ServeBenchOptions, percentiles: readonly number[]): Promise<BenchServeResult> {
+export async function runServeBenchmark(o: ServeBenchOptions, percentiles: readonly number[], onRecord?: (r: RequestRecord) => void): Promise<BenchServeResult> {
   const requests = randomRequests(o);
   const before = await engineSeconds(o);
-  const { records, duration } = await runRequests(o, requests);
+  const { records, duration } = await runRequests(o, requests, onRecord);
   const after = await engineSeconds(o);
   // Host share of the server's busy step loop: scheduling, batch building, detokenisation,
   // HTTP and SSE work, everything that is not the model runner's execute.
@@ -129,37 +126,15 @@ export async function runServeBenchmark(o: ServeBenchOptions, percentiles: reado
 }
 
 export async function benchServe(args: string[]): Promise<number> {
-  const parsed = parseFlagsWithHelp('bench serve', USAGE, args, {
-    'base-url': { type: 'string' },
-    host: { type: 'string' },
-    port: { type: 'string' },
-    model: { type: 'string' },
-    'dataset-name': { type: 'string' },
-    'random-input-len': { type: 'string' },
-    'random-output-len': { type: 'string' },
-    'random-range-ratio': { type: 'string' },
-    'num-prompts': { type: 'string' },
-    'request-rate': { type: 'string' },
-    burstiness: { type: 'string' },
-    'max-concurrency': { type: 'string' },
-    seed: { type: 'string' },
-    'ignore-eos': { type: 'boolean' },
-    tokenizer: { type: 'string' },
-    'metric-percentiles': { type: 'string' },
-    'api-key': { type: 'string' },
-    'save-result': { type: 'boolean' },
-    'result-dir': { type: 'string' },
-    'result-filename': { type: 'string' },
-  });
+  const parsed = parseOrHelp(BENCH_SERVE_SPEC, args);
   if (!parsed) return 0;
   const v = parsed.values;
-  if ((v['dataset-name'] ?? 'random') !== 'random') throw new CliError(`bench serve: --dataset-name ${v['dataset-name']} is not supported (only random)`);
-  const port = parseNumberFlag('port', v.port, { integer: true, min: 1, max: 65535 }) ?? 8000;
-  const baseUrl = (v['base-url'] ?? `http://${v.host ?? '127.0.0.1'}:${port}`).replace(/\/+$/, '').replace(/\/v1$/, '');
+  const log = createCliLogger({ level: v['log-level'], format: v['log-format'] });
+  const baseUrl = (v['base-url'] ?? `http://${v.host}:${v.port}`).replace(/\/+$/, '').replace(/\/v1$/, '');
   const apiKey = v['api-key'] ?? process.env.TRAMONTANE_API_KEY ?? null;
-  const rateText = v['request-rate'] ?? 'inf';
-  const requestRate = rateText === 'inf' ? Infinity : parseNumberFlag('request-rate', rateText, { min: 0, minExclusive: true })!;
-  const percentiles = (v['metric-percentiles'] ?? '99').split(',').map((p) => parseNumberFlag('metric-percentiles', p, { min: 0, max: 100 })!);
+  const requestRate = v['request-rate'];
+  const rateText = Number.isFinite(requestRate) ? String(requestRate) : 'inf';
+  const percentiles = v['metric-percentiles'].split(',').map((p) => parseNumberFlag('metric-percentiles', p, { min: 0, max: 100 })!);
   let model = v.model;
   try {
     const res = await fetch(`${baseUrl}/v1/models`, { headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {} });
@@ -174,28 +149,34 @@ export async function benchServe(args: string[]): Promise<number> {
     baseUrl,
     model: model ?? '',
     apiKey,
-    numPrompts: parseNumberFlag('num-prompts', v['num-prompts'], { integer: true, min: 1 }) ?? 1000,
-    inputLen: parseNumberFlag('random-input-len', v['random-input-len'], { integer: true, min: 1 }) ?? 1024,
-    outputLen: parseNumberFlag('random-output-len', v['random-output-len'], { integer: true, min: 1 }) ?? 128,
-    rangeRatio: parseNumberFlag('random-range-ratio', v['random-range-ratio'], { min: 0, max: 0.99 }) ?? 0,
+    numPrompts: v['num-prompts'],
+    inputLen: v['random-input-len'],
+    outputLen: v['random-output-len'],
+    rangeRatio: v['random-range-ratio'],
     requestRate,
-    burstiness: parseNumberFlag('burstiness', v.burstiness, { min: 0, minExclusive: true }) ?? 1,
-    maxConcurrency: parseNumberFlag('max-concurrency', v['max-concurrency'], { integer: true, min: 1 }) ?? null,
-    seed: parseNumberFlag('seed', v.seed, { integer: true, min: 0 }) ?? 0,
+    burstiness: v.burstiness,
+    maxConcurrency: v['max-concurrency'] ?? null,
+    seed: v.seed,
     lowId,
     highId,
-    ignoreEos: v['ignore-eos'] === true,
+    ignoreEos: v['ignore-eos'],
   };
-  console.error(`bench serve: ${options.numPrompts} prompts of ${options.inputLen} in / ${options.outputLen} out at ${rateText} req/s, max concurrency ${options.maxConcurrency ?? 'none'}, against ${baseUrl} (${options.model})`);
-  const { summary, json } = await runServeBenchmark(options, percentiles);
+  log.info({ component: 'bench' }, `bench serve: ${options.numPrompts} prompts of ${options.inputLen} in / ${options.outputLen} out at ${rateText} req/s, max concurrency ${options.maxConcurrency ?? 'none'}, against ${baseUrl} (${options.model})`);
+  const progress = stepProgress('bench serve: requests', options.numPrompts);
+  let failed = 0;
+  const { summary, json } = await runServeBenchmark(options, percentiles, (r) => {
+    if (r.error !== '') failed++;
+    progress.tick(1, failed > 0 ? `${failed} failed` : '');
+  });
+  progress.done();
   console.log(formatSummary(summary));
   if (v['save-result'] || v['result-filename']) {
     const name = v['result-filename'] ?? `tramontane-${rateText}qps-concurrency${options.maxConcurrency ?? 'none'}-${new Date().toISOString().replace(/[:.]/g, '')}.json`;
-    const path = join(v['result-dir'] ?? '.', name);
+    const path = join(v['result-dir'], name);
     writeFileSync(path, JSON.stringify(json, null, 2) + '\n');
-    console.error(`bench serve: result saved to ${path}`);
+    log.info({ component: 'bench' }, `bench serve: result saved to ${path}`);
   }
   const errors = (json.errors as string[]).filter((e) => e !== '');
-  if (errors.length > 0) console.error(`bench serve: ${errors.length} requests failed, first: ${errors[0]}`);
+  if (errors.length > 0) log.error({ component: 'bench' }, `bench serve: ${errors.length} requests failed, first: ${errors[0]}`);
   return summary.failed > 0 ? 1 : 0;
 }

@@ -116,8 +116,8 @@ async function oneRequest(o: ServeBenchOptions, req: BenchRequest): Promise<Requ
 }
 
 /** Sends every request (rate and concurrency as asked); resolves with the records in order and
- *  the wall time in seconds. */
-export async function runRequests(o: ServeBenchOptions, requests: readonly BenchRequest[]): Promise<{ records: RequestRecord[]; duration: number }> {
+ *  the wall time in seconds. `onRecord` hears of each request as it ends (for progress). */
+export async function runRequests(o: ServeBenchOptions, requests: readonly BenchRequest[], onRecord?: (r: RequestRecord) => void): Promise<{ records: RequestRecord[]; duration: number }> {
   const rand = seededRandom(o.seed ^ 0x5bd1e995);
   let active = 0;
   const waiters: (() => void)[] = [];
@@ -138,7 +138,9 @@ export async function runRequests(o: ServeBenchOptions, requests: readonly Bench
       (async () => {
         await acquire();
         try {
-          return await oneRequest(o, req);
+          const record = await oneRequest(o, req);
+          onRecord?.(record);
+          return record;
         } finally {
           release();
         }

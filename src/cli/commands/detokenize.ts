@@ -1,6 +1,7 @@
 // `tramontane detokenize --tokenizer <tekken.json> [--ids 1,2,3 | stdin] [--keep-special]`
 import type { Command } from '../command.js';
-import { parseFlags } from '../args.js';
+import { parseOrHelp } from '../args.js';
+import { DETOKENIZE_SPEC } from '../specs/tokenize.js';
 import { CliError } from '../errors.js';
 import { loadTokenizer, readStdin } from './tokenizerSource.js';
 
@@ -29,13 +30,11 @@ function checkId(v: unknown, i: number): number {
 
 export const detokenizeCommand: Command = {
   name: 'detokenize',
-  summary: 'print the text of token ids (--ids 1,2,3 or stdin): --tokenizer <tekken.json> [--keep-special]',
+  summary: 'print the text of token ids (--ids or stdin)',
   async run(args: string[]): Promise<number> {
-    const { values } = parseFlags('detokenize', args, {
-      tokenizer: { type: 'string' },
-      ids: { type: 'string' },
-      'keep-special': { type: 'boolean', default: false },
-    });
+    const parsed = parseOrHelp(DETOKENIZE_SPEC, args);
+    if (!parsed) return 0;
+    const { values } = parsed;
     const tokenizer = loadTokenizer(values.tokenizer, 'detokenize');
     const ids = parseIds(values.ids ?? (await readStdin()));
     let text: string;

@@ -1,19 +1,16 @@
 // `tramontane tokenize --tokenizer <tekken.json> [--text T | stdin] [--bos] [--eos] [--json]`
 import type { Command } from '../command.js';
-import { parseFlags } from '../args.js';
+import { parseOrHelp } from '../args.js';
+import { TOKENIZE_SPEC } from '../specs/tokenize.js';
 import { loadTokenizer, readStdin } from './tokenizerSource.js';
 
 export const tokenizeCommand: Command = {
   name: 'tokenize',
-  summary: 'print the token ids of a text (--text or stdin): --tokenizer <tekken.json> [--bos] [--eos] [--json]',
+  summary: 'print the token ids of a text (--text or stdin)',
   async run(args: string[]): Promise<number> {
-    const { values } = parseFlags('tokenize', args, {
-      tokenizer: { type: 'string' },
-      text: { type: 'string' },
-      bos: { type: 'boolean', default: false },
-      eos: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-    });
+    const parsed = parseOrHelp(TOKENIZE_SPEC, args);
+    if (!parsed) return 0;
+    const { values } = parsed;
     const tokenizer = loadTokenizer(values.tokenizer, 'tokenize');
     const text = values.text ?? (await readStdin());
     const ids = tokenizer.encode(text, { bos: values.bos, eos: values.eos });
