@@ -6,7 +6,7 @@
 //   N > 1: wo and w2 become partial sums added in rank order, a different f32 summation order
 //   than one dot product over the whole row, so logits move by rounding only: the greedy
 //   tokens and each row's top-5 ids are equal, and every logit within LOGIT_BOUND (see below).
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CpuBackend } from '../../src/backend/cpu/cpuBackend.js';
 import { createInProcessCollectives } from '../../src/backend/cpu/inProcessCollectives.js';
