@@ -61,16 +61,29 @@ export interface TextStepInputs {
 }
 
 /**
- * Runs the decoder layers over the embeddings in `ws.residual` (first numTokens rows) and
- * leaves the final-normed hidden states in `ws.normed`.
+ * The decoder's ops over one step, in halves: `attention(l)` ends with layer l's output
+ * projection in `proj`, `mlp(l)` with its down projection in `proj` (each residual add is fused
+ * into the next norm), `finish()` leaves the final-normed hidden states in `ws.normed`. A
+ * tensor-parallel rank (src/model/tensorParallel/) all-reduces `proj` after each half; the
+ * single-device decoder runs them back to back (runTextDecoder).
  */
-export function runTextDecoder(
+export interface TextLayerSteps {
+  /** [numTokens, d]: the projection each half ends with. */
+  readonly proj: DeviceTensor;
+  attention(l: number): void;
+  mlp(l: number): void;
+  finish(): void;
+}
+
+/** The halves of the decoder over `ws.residual`'s first numTokens rows. `cfg` gives the heads
+ *  and sizes the weights, workspace and caches hold (a rank's own share under tensor parallelism). */
+export function textLayerSteps(
   backend: Backend,
   cfg: TextConfig,
   w: TextWeights,
   ws: TextWorkspace,
   s: TextStepInputs,
-): void {
+): TextLayerSteps {
   const n = s.numTokens;
   const residual = ws.rows(ws.residual, n);
   const normed = ws.rows(ws.normed, n);
@@ -86,35 +99,63 @@ export function runTextDecoder(
   const act = ws.rows(ws.act, n);
   const eps = cfg.rmsNormEps;
   const scale = 1 / Math.sqrt(cfg.headDim);
-  w.layers.forEach((layer, l) => {
-    if (l === 0) backend.rmsNorm(normed, residual, layer.attentionNorm, eps);
-    else backend.addRmsNorm(normed, residual, proj, layer.attentionNorm, eps);
-    if (qkvRow) {
-      backend.linear(qkvRow, normed, layer.wqkv); // one decode token: one pass over wq|wk|wv
-    } else {
-      backend.linear(q, normed, layer.wq);
-      backend.linear(k, normed, layer.wk);
-      backend.linear(v, normed, layer.wv);
-    }
-    backend.ropeText(q, k, s.positions, cfg.numHeads, cfg.numKvHeads, cfg.headDim, cfg.ropeTheta);
-    backend.writeKv(s.kCaches[l], s.vCaches[l], k, v, s.slotMapping);
-    backend.pagedAttention({
-      out: attn,
-      q,
-      kCache: s.kCaches[l],
-      vCache: s.vCaches[l],
-      meta: s.meta,
-      numHeads: cfg.numHeads,
-      numKvHeads: cfg.numKvHeads,
-      headDim: cfg.headDim,
-      scale,
-    });
-    backend.linear(proj, attn, layer.wo);
-    backend.addRmsNorm(normed, residual, proj, layer.ffnNorm, eps);
-    backend.linear(gateUp, normed, layer.w13);
-    backend.siluAndMul(act, gateUp);
-    backend.linear(proj, act, layer.w2);
-  });
-  if (w.layers.length === 0) backend.rmsNorm(normed, residual, w.norm, eps);
-  else backend.addRmsNorm(normed, residual, proj, w.norm, eps);
+  return {
+    proj,
+    attention(l: number): void {
+      const layer = w.layers[l];
+      if (l === 0) backend.rmsNorm(normed, residual, layer.attentionNorm, eps);
+      else backend.addRmsNorm(normed, residual, proj, layer.attentionNorm, eps);
+      if (qkvRow) {
+        backend.linear(qkvRow, normed, layer.wqkv); // one decode token: one pass over wq|wk|wv
+      } else {
+        backend.linear(q, normed, layer.wq);
+        backend.linear(k, normed, layer.wk);
+        backend.linear(v, normed, layer.wv);
+      }
+      backend.ropeText(q, k, s.positions, cfg.numHeads, cfg.numKvHeads, cfg.headDim, cfg.ropeTheta);
+      backend.writeKv(s.kCaches[l], s.vCaches[l], k, v, s.slotMapping);
+      backend.pagedAttention({
+        out: attn,
+        q,
+        kCache: s.kCaches[l],
+        vCache: s.vCaches[l],
+        meta: s.meta,
+        numHeads: cfg.numHeads,
+        numKvHeads: cfg.numKvHeads,
+        headDim: cfg.headDim,
+        scale,
+      });
+      backend.linear(proj, attn, layer.wo);
+    },
+    mlp(l: number): void {
+      const layer = w.layers[l];
+      backend.addRmsNorm(normed, residual, proj, layer.ffnNorm, eps);
+      backend.linear(gateUp, normed, layer.w13);
+      backend.siluAndMul(act, gateUp);
+      backend.linear(proj, act, layer.w2);
+    },
+    finish(): void {
+      if (w.layers.length === 0) backend.rmsNorm(normed, residual, w.norm, eps);
+      else backend.addRmsNorm(normed, residual, proj, w.norm, eps);
+    },
+  };
+}
+
+/**
+ * Runs the decoder layers over the embeddings in `ws.residual` (first numTokens rows) and
+ * leaves the final-normed hidden states in `ws.normed`.
+ */
+export function runTextDecoder(
+  backend: Backend,
+  cfg: TextConfig,
+  w: TextWeights,
+  ws: TextWorkspace,
+  s: TextStepInputs,
+): void {
+  const steps = textLayerSteps(backend, cfg, w, ws, s);
+  for (let l = 0; l < w.layers.length; l++) {
+    steps.attention(l);
+    steps.mlp(l);
+  }
+  steps.finish();
 }
