@@ -10,6 +10,7 @@ import type { KvCacheGeometry, ModelRunner, RunnerLimits } from './runner.js';
 import { rowSamplings, type BatchSampling, type PromptLogprobsChunk, type PromptLogprobsRequest, type SampledToken, type SeqSampling, type StepOutput } from './sampling.js';
 import { runTextDecoder, TextWorkspace } from './textDecoder.js';
 import { validateBatch } from './validateBatch.js';
+import { prefixStarts, StepBuffers } from './stepBuffers.js';
 import { DecodeGraphs, decodeStride, restrideBlockTables, uniformQueryLen } from './decodeGraphs.js';
 import { plannedWeightBytes } from './weightBytes.js';
 import type { WeightSource } from './weights.js';
@@ -74,13 +75,7 @@ class BackendModelRunner implements ModelRunner {
   private readonly images: ImageFeatureCache;
   private readonly maxBlocksPerSeq: number;
   private readonly logitRows: number;
-  // i32 step metadata, sized for the largest step
-  private readonly ids: DeviceTensor;
-  private readonly positions: DeviceTensor;
-  private readonly slots: DeviceTensor;
-  private readonly queryStarts: DeviceTensor;
-  private readonly contextLens: DeviceTensor;
-  private readonly blockTables: DeviceTensor;
+  private readonly step: StepBuffers;
   private readonly rowIndex: DeviceTensor;
   private readonly gathered: DeviceTensor; // [logitRows, hidden]
   private readonly logits: DeviceTensor; // [logitRows, vocab] f32
@@ -102,12 +97,7 @@ class BackendModelRunner implements ModelRunner {
     this.logitRows = Math.max(o.maxNumSeqs, 16, Math.min(o.maxNumBatchedTokens, 128));
     this.ws = new TextWorkspace(b, t, o.maxNumBatchedTokens);
     const T = o.maxNumBatchedTokens;
-    this.ids = b.alloc([T], 'i32');
-    this.positions = b.alloc([T], 'i32');
-    this.slots = b.alloc([T], 'i32');
-    this.queryStarts = b.alloc([o.maxNumSeqs + 1], 'i32');
-    this.contextLens = b.alloc([o.maxNumSeqs], 'i32');
-    this.blockTables = b.alloc([o.maxNumSeqs * this.maxBlocksPerSeq], 'i32');
+    this.step = new StepBuffers(b, T, o.maxNumSeqs, this.maxBlocksPerSeq);
     this.rowIndex = b.alloc([this.logitRows], 'i32');
     this.gathered = b.alloc([this.logitRows, t.hiddenSize], b.activationDType);
     this.logits = b.alloc([this.logitRows, t.vocabSize], 'f32');
@@ -158,27 +148,16 @@ class BackendModelRunner implements ModelRunner {
     const q = uniformQueryLen(batch, sampling, promptLogprobs);
     if (q > 0 && batch.tokenIds.length <= this.logitRows) return this.executeUniform(batch, q, sampling, samplingReady);
     const n = batch.tokenIds.length;
-    const numSeqs = batch.queryLens.length;
-    const starts = new Int32Array(numSeqs + 1);
-    for (let s = 0; s < numSeqs; s++) starts[s + 1] = starts[s] + batch.queryLens[s];
-    b.write(this.ids, batch.tokenIds);
-    b.write(this.positions, batch.positions);
-    b.write(this.slots, batch.slotMapping);
-    b.write(this.queryStarts, starts);
-    b.write(this.contextLens, batch.contextLens);
-    b.write(this.blockTables, batch.blockTables);
-    const ids = b.view(this.ids, [n]);
-    const meta: AttentionMetadata = {
-      numSeqs,
-      queryStarts: b.view(this.queryStarts, [numSeqs + 1]),
-      contextLens: b.view(this.contextLens, [numSeqs]),
-      blockTables: b.view(this.blockTables, [numSeqs, batch.maxBlocksPerSeq]),
-      maxBlocksPerSeq: batch.maxBlocksPerSeq,
+    const starts = prefixStarts(batch.queryLens);
+    const meta = this.step.write({
+      ...batch,
+      queryStarts: starts,
+      blocksPerSeq: batch.maxBlocksPerSeq,
       maxQueryLen: Math.max(...batch.queryLens),
       maxContextLen: Math.max(...batch.contextLens),
-    };
+    });
     const residual = this.ws.rows(this.ws.residual, n);
-    b.embedding(residual, this.weights.text.embeddings, ids);
+    b.embedding(residual, this.weights.text.embeddings, this.step.tokens(n).ids);
     for (const place of this.images.place(batch)) {
       const rows = b.alloc([place.batchRows.length], 'i32');
       b.write(rows, place.batchRows);
@@ -195,10 +174,11 @@ class BackendModelRunner implements ModelRunner {
 
   /** The decoder layers over the step's first n rows; positions and slots from the fixed buffers. */
   private runDecoder(n: number, meta: AttentionMetadata): void {
+    const { positions, slotMapping } = this.step.tokens(n);
     runTextDecoder(this.backend, this.cfg.text, this.weights.text, this.ws, {
       numTokens: n,
-      positions: this.backend.view(this.positions, [n]),
-      slotMapping: this.backend.view(this.slots, [n]),
+      positions,
+      slotMapping,
       meta,
       kCaches: this.kCaches,
       vCaches: this.vCaches,
@@ -214,27 +194,17 @@ class BackendModelRunner implements ModelRunner {
     const numSeqs = batch.queryLens.length;
     const n = batch.tokenIds.length; // numSeqs * q
     const stride = decodeStride(batch, KV_BLOCK_SIZE, this.maxBlocksPerSeq);
-    const starts = new Int32Array(numSeqs + 1);
-    for (let s = 0; s <= numSeqs; s++) starts[s] = s * q;
-    b.write(this.ids, batch.tokenIds);
-    b.write(this.positions, batch.positions);
-    b.write(this.slots, batch.slotMapping);
-    b.write(this.queryStarts, starts);
-    b.write(this.contextLens, batch.contextLens);
-    b.write(this.blockTables, restrideBlockTables(batch, stride));
-    const meta: AttentionMetadata = {
-      numSeqs,
-      queryStarts: b.view(this.queryStarts, [numSeqs + 1]),
-      contextLens: b.view(this.contextLens, [numSeqs]),
-      blockTables: b.view(this.blockTables, [numSeqs, stride]),
-      maxBlocksPerSeq: stride,
+    const meta = this.step.write({
+      ...batch,
+      queryStarts: prefixStarts(batch.queryLens),
+      blockTables: restrideBlockTables(batch, stride),
+      blocksPerSeq: stride,
       maxQueryLen: q,
       maxContextLen: stride * KV_BLOCK_SIZE, // a bound, fixed per shape (sets the attention's splits)
-    };
+    });
     const logits = b.view(this.logits, [n, this.cfg.text.vocabSize]);
     const forward = (): void => {
-      const ids = b.view(this.ids, [n]);
-      b.embedding(this.ws.rows(this.ws.residual, n), this.weights.text.embeddings, ids);
+      b.embedding(this.ws.rows(this.ws.residual, n), this.weights.text.embeddings, this.step.tokens(n).ids);
       this.runDecoder(n, meta);
       b.matmul(logits, this.ws.rows(this.ws.normed, n), this.weights.text.output);
     };
@@ -334,7 +304,8 @@ class BackendModelRunner implements ModelRunner {
     this.ws.free();
     freeModelWeights(this.backend, this.weights);
     for (const t of [...this.kCaches, ...this.vCaches]) this.backend.free(t);
-    for (const t of [this.ids, this.positions, this.slots, this.queryStarts, this.contextLens, this.blockTables, this.rowIndex, this.gathered, this.logits]) {
+    this.step.free();
+    for (const t of [this.rowIndex, this.gathered, this.logits]) {
       this.backend.free(t);
     }
   }

@@ -3,11 +3,12 @@
 // step runs every rank's forward concurrently (one async function per rank, meeting at the
 // collectives) and returns the all-gathered f32 logits of every token row. Text only: image
 // features would enter as in src/model/modelRunner.ts (the vision encoder replicated).
-import type { AttentionMetadata, Backend, DeviceTensor } from '../../backend/backend.js';
+import type { Backend, DeviceTensor } from '../../backend/backend.js';
 import type { Collective } from '../../backend/collectives.js';
 import type { TextConfig } from '../config.js';
 import type { ForwardBatch } from '../forwardBatch.js';
 import { KV_BLOCK_SIZE } from '../modelRunner.js';
+import { prefixStarts, StepBuffers } from '../stepBuffers.js';
 import { TextWorkspace } from '../textDecoder.js';
 import type { WeightSource } from '../weights.js';
 import { localTextConfig, type TextShard, textShard } from './shardPlan.js';
@@ -39,7 +40,7 @@ interface Rank {
   readonly ws: TextWorkspace;
   readonly kCaches: DeviceTensor[];
   readonly vCaches: DeviceTensor[];
-  readonly buffers: { readonly [k in 'ids' | 'positions' | 'slots' | 'queryStarts' | 'contextLens' | 'blockTables']: DeviceTensor };
+  readonly step: StepBuffers;
   readonly logitsLocal: DeviceTensor; // f32 [maxTokens, vocab/N]
   readonly logits: DeviceTensor; // f32 [maxTokens, vocab]
 }
@@ -75,14 +76,7 @@ export class ShardedTextModel {
         ws: new TextWorkspace(b, local, T),
         kCaches: Array.from({ length: cfg.numLayers }, cache),
         vCaches: Array.from({ length: cfg.numLayers }, cache),
-        buffers: {
-          ids: b.alloc([T], 'i32'),
-          positions: b.alloc([T], 'i32'),
-          slots: b.alloc([T], 'i32'),
-          queryStarts: b.alloc([o.maxSeqs + 1], 'i32'),
-          contextLens: b.alloc([o.maxSeqs], 'i32'),
-          blockTables: b.alloc([o.maxSeqs * o.maxBlocksPerSeq], 'i32'),
-        },
+        step: new StepBuffers(b, T, o.maxSeqs, o.maxBlocksPerSeq),
         logitsLocal: b.alloc([T, local.vocabSize], 'f32'),
         logits: b.alloc([T, cfg.vocabSize], 'f32'),
       });
@@ -100,33 +94,24 @@ export class ShardedTextModel {
   }
 
   private async forwardRank(rank: Rank, step: TextStep): Promise<void> {
-    const { backend: b, buffers: buf } = rank;
+    const b = rank.backend;
     const n = step.tokenIds.length;
-    const numSeqs = step.queryLens.length;
-    const starts = new Int32Array(numSeqs + 1);
-    for (let s = 0; s < numSeqs; s++) starts[s + 1] = starts[s] + step.queryLens[s];
-    b.write(buf.ids, localTokenIds(step.tokenIds, rank.shard));
-    b.write(buf.positions, step.positions);
-    b.write(buf.slots, step.slotMapping);
-    b.write(buf.queryStarts, starts);
-    b.write(buf.contextLens, step.contextLens);
-    b.write(buf.blockTables, step.blockTables);
-    const meta: AttentionMetadata = {
-      numSeqs,
-      queryStarts: b.view(buf.queryStarts, [numSeqs + 1]),
-      contextLens: b.view(buf.contextLens, [numSeqs]),
-      blockTables: b.view(buf.blockTables, [numSeqs, step.maxBlocksPerSeq]),
-      maxBlocksPerSeq: step.maxBlocksPerSeq,
+    const meta = rank.step.write({
+      ...step,
+      tokenIds: localTokenIds(step.tokenIds, rank.shard),
+      queryStarts: prefixStarts(step.queryLens),
+      blocksPerSeq: step.maxBlocksPerSeq,
       maxQueryLen: Math.max(...step.queryLens),
       maxContextLen: Math.max(...step.contextLens),
-    };
+    });
+    const { ids, positions, slotMapping } = rank.step.tokens(n);
     const residual = rank.ws.rows(rank.ws.residual, n);
-    b.embedding(residual, rank.weights.embeddings, b.view(buf.ids, [n]));
+    b.embedding(residual, rank.weights.embeddings, ids);
     await rank.comm.allReduceSum(residual); // one rank's row plus zeros: exact
     await runShardedTextDecoder(b, rank.comm, rank.local, rank.weights, rank.ws, {
       numTokens: n,
-      positions: b.view(buf.positions, [n]),
-      slotMapping: b.view(buf.slots, [n]),
+      positions,
+      slotMapping,
       meta,
       kCaches: rank.kCaches,
       vCaches: rank.vCaches,
@@ -141,7 +126,8 @@ export class ShardedTextModel {
     for (const r of this.ranks) {
       r.ws.free();
       freeShardWeights(r.backend, r.weights);
-      for (const t of [...r.kCaches, ...r.vCaches, ...Object.values(r.buffers), r.logitsLocal, r.logits]) r.backend.free(t);
+      r.step.free();
+      for (const t of [...r.kCaches, ...r.vCaches, r.logitsLocal, r.logits]) r.backend.free(t);
     }
   }
 }
