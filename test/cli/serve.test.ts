@@ -1,32 +1,14 @@
 // `tramontane serve` as a user runs it: a child process on a free loopback port.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { join } from 'node:path';
-import { repoRoot } from '../helpers/paths.js';
-
-const cli = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+import { spawnSync } from 'node:child_process';
+import { cliPath as cli, spawnServe } from '../helpers/spawnServe.js';
 
 test('serve starts on the embedded model, answers with the API key, and stops on SIGTERM', async () => {
-  const child = spawn(process.execPath, [cli, 'serve', '--host', '127.0.0.1', '--port', '0', '--served-model-name', 'tiny', '--max-model-len', '256', '--max-num-seqs', '4'], {
-    env: { ...process.env, TRAMONTANE_API_KEY: 'k1' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listening line: ${err}`)), 30_000);
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /at (http:\/\/[^ ]+)\/v1/.exec(err);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
-  });
+  const server = await spawnServe(['--served-model-name', 'tiny', '--max-model-len', '256', '--max-num-seqs', '4'], { TRAMONTANE_API_KEY: 'k1' });
+  const url = server.url;
   try {
-    assert.match(err, /API key required/);
+    assert.match(server.stderr(), /API key required/);
     assert.equal((await fetch(`${url}/health`)).status, 200);
     assert.equal((await fetch(`${url}/v1/models`)).status, 401);
     const models = (await (await fetch(`${url}/v1/models`, { headers: { authorization: 'Bearer k1' } })).json()) as { data: { id: string; max_model_len: number }[] };
@@ -39,9 +21,7 @@ test('serve starts on the embedded model, answers with the API key, and stops on
     });
     assert.equal(((await res.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens, 3);
   } finally {
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0);
+    assert.equal(await server.stop(), 0);
   }
 });
 
