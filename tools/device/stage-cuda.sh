@@ -17,6 +17,9 @@ npm run build >/dev/null
 deps=$(mktemp -d)
 cp package.json package-lock.json "$deps/"
 (cd "$deps" && npm install --omit=dev --ignore-scripts --no-audit --no-fund >/dev/null)
+# koffi is an optional peer dependency (the CUDA backend's FFI): not in --omit=dev's tree.
+cp -r node_modules/koffi "$deps/node_modules/koffi"
+mkdir -p "$deps/node_modules/@koromix" && cp -r node_modules/@koromix/koffi-linux-x64 "$deps/node_modules/@koromix/"
 rm -rf "$deps/node_modules/koffi/doc" "$deps/node_modules/koffi/vendor"
 rm -rf "$target"
 mkdir -p "$target/src/backend/cuda" "$target/scripts"
