@@ -1,6 +1,7 @@
 // FP8 linear layers on the CUDA backend at the Mistral Small 3.1 shapes (issue 16), against bf16
-// at the same shapes: for m = 1..16 the FP8 GEMV and the FP8 GEMM path (per-token quantization
-// + cuBLASLt), above that the FP8 GEMM; bf16 through the backend's matmul policy. Device time
+// at the same shapes: for m = 1..16 the skinny FP8 kernels (tensor cores on per-token FP8 x,
+// timed with its quantization pass; the GEMV on bf16 x) and the FP8 GEMM path (per-token
+// quantization + cuBLASLt), above that the FP8 GEMM; bf16 through the backend's matmul policy. Device time
 // per call by events around a replayed CUDA graph of one call per weight copy (launch gaps
 // out); copies rotate so that at least 1 GB of weights is read (L2 serves none of it).
 //   node dist/bench/cuda/fp8Gemm.js [results.json]
@@ -10,9 +11,9 @@ import type { DeviceTensor, LinearWeight } from '../../src/backend/backend.js';
 import { DummyWeightSource } from '../../src/model/dummyWeights.js';
 import { loadBuiltinConfig, MISTRAL_SMALL_3_1 } from '../../src/model/builtinConfigs.js';
 
-const fp8Gemv = new CudaBackend({ fp8GemvMaxRows: 16 });
+const fp8Mma = new CudaBackend({ fp8GemvMaxRows: 16 });
+const fp8Gemv = new CudaBackend({ fp8GemvMaxRows: 16, fp8SkinnyKernel: 'gemv' });
 const fp8Gemm = new CudaBackend({ fp8GemvMaxRows: 0 });
-const fp8Short = new CudaBackend({ fp8GemvMaxRows: 16, fp8GemvShortRowMaxK: 1 << 30 });
 const bf16 = fp8Gemv; // dense weights take the bf16 matmul whatever fp8GemvMaxRows says
 const cfg = await loadBuiltinConfig(MISTRAL_SMALL_3_1);
 const spec = new DummyWeightSource(cfg).fillSpec('layers.0.attention.wq');
@@ -49,8 +50,8 @@ for (const [what, n, k] of shapes) {
   const copiesBf16 = Math.max(2, Math.ceil(1e9 / (2 * n * k)));
   const dense: DeviceTensor[] = [];
   for (let c = 0; c < copiesBf16; c++) dense.push(bf16.createDummyWeight([{ ...spec, shape: [n, k] }]));
-  const fp8: Record<string, LinearWeight[]> = { gemv: [], gemm: [], short: [] };
-  for (const [name, b] of [['gemv', fp8Gemv], ['gemm', fp8Gemm], ['short', fp8Short]] as const) {
+  const fp8: Record<string, LinearWeight[]> = { mma: [], gemv: [], gemm: [] };
+  for (const [name, b] of [['mma', fp8Mma], ['gemv', fp8Gemv], ['gemm', fp8Gemm]] as const) {
     const d = b.createDummyWeight([{ ...spec, shape: [n, k] }]);
     for (let c = 0; c < copiesFp8; c++) fp8[name].push(b.quantizeLinear(d));
     b.free(d);
@@ -58,8 +59,12 @@ for (const [what, n, k] of shapes) {
   for (const m of ms) {
     const row: Record<string, number | string> = { what, m, n, k };
     const flop = 2 * m * n * k;
-    const run = async (b: CudaBackend, ws: LinearWeight[] | DeviceTensor[], dense: boolean): Promise<number> => {
+    const run = async (b: CudaBackend, ws: LinearWeight[] | DeviceTensor[], dense: boolean, prepared = false): Promise<number> => {
       const x = b.createDummyWeight([{ ...spec, name: 'x', shape: [m, k] }]);
+      const norm = b.createDummyWeight([{ ...spec, name: 'norm', shape: [k] }]);
+      // prepared: x's FP8 form written by the producer (an rmsNorm), as in the decoder.
+      if (prepared) b.rmsNorm(x, x, norm, 1e-5, ws[0] as LinearWeight);
+      b.free(norm);
       const y = b.alloc([m, n], 'bf16');
       const us = await time(b, ws.length, (c) => (dense ? b.matmul(y, x, ws[c] as DeviceTensor) : b.linear(y, x, ws[c] as LinearWeight)));
       b.free(x);
@@ -67,10 +72,11 @@ for (const [what, n, k] of shapes) {
       return us;
     };
     row.bf16_us = await run(bf16, dense, true);
+    if (m <= 16) row.fp8_mma_us = await run(fp8Mma, fp8.mma, false);
+    if (m <= 16) row.fp8_mma_prepared_us = await run(fp8Mma, fp8.mma, false, true);
     if (m <= 16) row.fp8_gemv_us = await run(fp8Gemv, fp8.gemv, false);
-    if (m <= 2) row.fp8_gemv_short_us = await run(fp8Short, fp8.short, false);
     row.fp8_gemm_us = await run(fp8Gemm, fp8.gemm, false);
-    const best = Math.min(Number(row.fp8_gemv_us ?? Infinity), Number(row.fp8_gemv_short_us ?? Infinity), Number(row.fp8_gemm_us));
+    const best = Math.min(Number(row.fp8_mma_prepared_us ?? Infinity), Number(row.fp8_mma_us ?? Infinity), Number(row.fp8_gemv_us ?? Infinity), Number(row.fp8_gemm_us));
     row.fp8_weight_GBps = Math.round((n * k + 4 * n) / best / 1e3);
     row.bf16_weight_GBps = Math.round((2 * n * k) / Number(row.bf16_us) / 1e3);
     row.fp8_TFLOPs = Math.round(flop / best / 1e6);
@@ -79,10 +85,10 @@ for (const [what, n, k] of shapes) {
     rows.push(row);
   }
   for (const t of dense) bf16.free(t);
+  for (const w of fp8.mma) fp8Mma.freeLinear(w);
   for (const w of fp8.gemv) fp8Gemv.freeLinear(w);
   for (const w of fp8.gemm) fp8Gemm.freeLinear(w);
-  for (const w of fp8.short) fp8Short.freeLinear(w);
-  await fp8Short.synchronize();
+  await fp8Mma.synchronize();
   await fp8Gemv.synchronize();
   await fp8Gemm.synchronize();
 }
@@ -98,6 +104,6 @@ const result = {
 };
 console.log(JSON.stringify({ fp8_routes: result.fp8_routes }));
 if (process.argv[2]) writeFileSync(process.argv[2], JSON.stringify(result, null, 1) + '\n');
+await fp8Mma.close();
 await fp8Gemv.close();
 await fp8Gemm.close();
-await fp8Short.close();

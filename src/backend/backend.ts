@@ -141,6 +141,16 @@ export interface Fp8HostWeight {
 /** Quantization a backend applies to a dense weight as it takes it (vLLM's online FP8). */
 export type LinearQuantization = 'fp8';
 
+/**
+ * The `feeds` argument of the ops that produce a linear layer's input (rmsNorm, addRmsNorm,
+ * siluAndMul): the weight of the linear(s) that read `out` next. A backend may then also write
+ * `out` in the form that weight multiplies (the CUDA backend with FP8 weights: E4M3 codes and
+ * per-token scales, in the same kernel, instead of a separate quantization pass in linear). The
+ * caller promises that nothing else writes `out` before those linears; results are the same
+ * with or without `feeds`.
+ */
+export type ActivationFeeds = LinearWeight | undefined;
+
 /** What a backend runs on, for logs and benchmark JSON. */
 export interface BackendDescription {
   /** The device in words: 'cpu, 2 threads', 'NVIDIA H100 80GB HBM3'. */
@@ -243,17 +253,19 @@ export interface Backend {
   add(out: DeviceTensor, a: DeviceTensor, b: DeviceTensor): void;
 
   /** out[i] = rmsnorm(x[i]) * weight: x * rsqrt(mean(x²) + eps) in f32, rounded to the
-   *  activation dtype, then times weight. x, out [n, d], weight [d]. */
-  rmsNorm(out: DeviceTensor, x: DeviceTensor, weight: DeviceTensor, eps: number): void;
+   *  activation dtype, then times weight. x, out [n, d], weight [d]. `feeds`: see
+   *  ActivationFeeds. */
+  rmsNorm(out: DeviceTensor, x: DeviceTensor, weight: DeviceTensor, eps: number, feeds?: ActivationFeeds): void;
 
   /** Fused residual add then norm: residual += x (in place), out = rmsnorm(residual) * weight.
-   *  residual, x, out [n, d]. */
+   *  residual, x, out [n, d]. `feeds`: see ActivationFeeds. */
   addRmsNorm(
     out: DeviceTensor,
     residual: DeviceTensor,
     x: DeviceTensor,
     weight: DeviceTensor,
     eps: number,
+    feeds?: ActivationFeeds,
   ): void;
 
   /** Text RoPE, HF rotate-half layout, in place on q [n, numHeads*headDim] and
@@ -284,8 +296,8 @@ export interface Backend {
   ): void;
 
   /** out = silu(x[:, :d]) * x[:, d:]: x [n, 2d] (gate rows then up rows of a fused w1|w3
-   *  matmul), out [n, d]. */
-  siluAndMul(out: DeviceTensor, x: DeviceTensor): void;
+   *  matmul), out [n, d]. `feeds`: see ActivationFeeds. */
+  siluAndMul(out: DeviceTensor, x: DeviceTensor, feeds?: ActivationFeeds): void;
 
   /** Exact GELU: out = x * (1 + erf(x / sqrt 2)) / 2, [n, d]. */
   gelu(out: DeviceTensor, x: DeviceTensor): void;

@@ -22,8 +22,8 @@ export interface DeviceBackendOptions {
   readonly cudaBlockingWait?: boolean;
   /** CUDA: the split-K gemv threshold (CudaBackendOptions.gemvSplitKMaxN). */
   readonly gemvSplitKMaxN?: number;
-  /** CUDA: CudaBackendOptions.fp8GemvShortRowMaxK. */
-  readonly fp8GemvShortRowMaxK?: number;
+  /** CUDA: CudaBackendOptions.fp8SkinnyKernel. */
+  readonly fp8SkinnyKernel?: 'mma' | 'gemv';
 }
 
 /** What the engine plans around, per device. */
@@ -69,7 +69,7 @@ export async function createDeviceBackend(device: string, options: DeviceBackend
       // Loaded on demand: koffi and the CUDA libraries only when a GPU is asked for.
       const { createCudaBackend } = await import('./cuda/createCudaBackend.js');
       try {
-        return await createCudaBackend({ blockingWait: options.cudaBlockingWait, gemvSplitKMaxN: options.gemvSplitKMaxN, fp8GemvShortRowMaxK: options.fp8GemvShortRowMaxK });
+        return await createCudaBackend({ blockingWait: options.cudaBlockingWait, gemvSplitKMaxN: options.gemvSplitKMaxN, fp8SkinnyKernel: options.fp8SkinnyKernel });
       } catch (err) {
         const e = err as Error;
         if (e.name === 'CudaUnavailableError') throw new BackendUnavailableError(`CUDA backend not available: ${e.message}`);

@@ -17,24 +17,25 @@ import { InvalidRequestError } from './errors.js';
  *   TRAMONTANE_ENFORCE_EAGER=1        never replay recorded decode graphs (when enforceEager is not given)
  *   TRAMONTANE_CUDA_BLOCKING_WAIT=1   CUDA: wait in cuStreamSynchronize instead of polling an event
  *   TRAMONTANE_GEMV_SPLITK_MAX_N=N    CUDA: the split-K gemv threshold (default 8192; 0 disables)
- *   TRAMONTANE_FP8_GEMV_SHORT_ROW_MAX_K=K  CUDA: FP8 GEMVs (m <= 2) with k <= K take the short-row kernel
+ *   TRAMONTANE_FP8_SKINNY=mma|gemv    CUDA: the FP8 kernel for m <= 16 (default mma: tensor cores)
  */
 export interface EnvSwitches {
   readonly enforceEager: boolean;
   readonly cudaBlockingWait: boolean;
   readonly gemvSplitKMaxN?: number;
-  readonly fp8GemvShortRowMaxK?: number;
+  readonly fp8SkinnyKernel?: 'mma' | 'gemv';
 }
 
 /** The TRAMONTANE_* environment switches (A/B settings for benchmarks), parsed. */
 export function envSwitches(env: NodeJS.ProcessEnv = process.env): EnvSwitches {
   const splitK = env.TRAMONTANE_GEMV_SPLITK_MAX_N;
-  const shortK = env.TRAMONTANE_FP8_GEMV_SHORT_ROW_MAX_K;
+  const skinny = env.TRAMONTANE_FP8_SKINNY;
+  if (skinny !== undefined && skinny !== '' && skinny !== 'mma' && skinny !== 'gemv') throw new Error(`TRAMONTANE_FP8_SKINNY must be mma or gemv (got ${skinny})`);
   return {
     enforceEager: env.TRAMONTANE_ENFORCE_EAGER === '1',
     cudaBlockingWait: env.TRAMONTANE_CUDA_BLOCKING_WAIT === '1',
     gemvSplitKMaxN: splitK !== undefined && splitK !== '' ? Number(splitK) : undefined,
-    fp8GemvShortRowMaxK: shortK !== undefined && shortK !== '' ? Number(shortK) : undefined,
+    fp8SkinnyKernel: skinny === 'mma' || skinny === 'gemv' ? skinny : undefined,
   };
 }
 
@@ -117,7 +118,7 @@ export async function openRunner(spec: RunnerSpec, onProgress?: LoadProgressList
   let backend: Backend | null = null;
   try {
     const sizes = runnerSizes(source.config.text.maxPositionEmbeddings, traits, spec, spec.defaultMaxNumSeqs ?? 1);
-    backend = await createDeviceBackend(device, { threads: spec.threads, cudaBlockingWait: switches.cudaBlockingWait, gemvSplitKMaxN: switches.gemvSplitKMaxN, fp8GemvShortRowMaxK: switches.fp8GemvShortRowMaxK });
+    backend = await createDeviceBackend(device, { threads: spec.threads, cudaBlockingWait: switches.cudaBlockingWait, gemvSplitKMaxN: switches.gemvSplitKMaxN, fp8SkinnyKernel: switches.fp8SkinnyKernel });
     const loaded = await loadModelRunner({
       source,
       backend,

@@ -103,8 +103,9 @@ export function textLayerSteps(
     proj,
     attention(l: number): void {
       const layer = w.layers[l];
-      if (l === 0) backend.rmsNorm(normed, residual, layer.attentionNorm, eps);
-      else backend.addRmsNorm(normed, residual, proj, layer.attentionNorm, eps);
+      // `feeds`: the backend may write normed's input form for wqkv in the same kernel.
+      if (l === 0) backend.rmsNorm(normed, residual, layer.attentionNorm, eps, layer.wqkv);
+      else backend.addRmsNorm(normed, residual, proj, layer.attentionNorm, eps, layer.wqkv);
       if (qkvRow) {
         backend.linear(qkvRow, normed, layer.wqkv); // one decode token: one pass over wq|wk|wv
       } else {
@@ -129,9 +130,9 @@ export function textLayerSteps(
     },
     mlp(l: number): void {
       const layer = w.layers[l];
-      backend.addRmsNorm(normed, residual, proj, layer.ffnNorm, eps);
+      backend.addRmsNorm(normed, residual, proj, layer.ffnNorm, eps, layer.w13);
       backend.linear(gateUp, normed, layer.w13);
-      backend.siluAndMul(act, gateUp);
+      backend.siluAndMul(act, gateUp, layer.w2);
       backend.linear(proj, act, layer.w2);
     },
     finish(): void {

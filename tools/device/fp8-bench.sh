@@ -6,7 +6,8 @@
 # $OUT/results.tar.gz after each part.
 #   bash tools/device/fp8-bench.sh <dir holding stage.tar.xz> <parts> [seconds, default 540]
 # Stage first (here): tools/device/stage-cuda.sh .xfer/fp8 --pack
-# Parts (comma list), run in this order: ref, tests, decode, prefill (fp8 then bf16), gemm, torch
+# Parts (comma list), run in this order: ref, tests, decode, prefill (fp8 then bf16), gemm, torch.
+# TESTS: test-file filters of the tests part (default "fp8 matmul"; ".cuda." for the whole suite).
 set -u
 X=${1:?usage: fp8-bench.sh <dir with stage.tar.xz> <parts> [seconds]}
 PARTS=${2:?parts}
@@ -37,7 +38,7 @@ for f in fp8Linear fp8FullWidth; do
 done
 if has tests; then
   echo "== tests ($(left) s left)"
-  timeout $(cap 200) node scripts/run-tests.mjs --cuda ${TESTS:-fp8 matmul} > $R/cuda-tests.log 2>&1; echo "tests rc=$?"
+  timeout $(cap ${SUITE_CAP:-200}) node scripts/run-tests.mjs --cuda ${TESTS:-fp8 matmul} > $R/cuda-tests.log 2>&1; echo "tests rc=$?"
   grep -E "^# (tests|pass|fail)|^not ok|worst|ours vs|routes" $R/cuda-tests.log | cut -c1-400 | head -30
   grep -B2 -A12 "^not ok" $R/cuda-tests.log | grep -E "error|message|expected|actual|at " | head -20
   save
@@ -68,12 +69,6 @@ if has torch; then
   echo "== torch shapes ($(left) s left)"
   timeout $(cap 120) python3 tools/reference/fp8_torch_bench.py --out $R/fp8-torch.json > $R/fp8-torch.log 2>&1; echo "torch rc=$?"
   cut -c1-200 $R/fp8-torch.log | tail -36
-  save
-fi
-if has decode-short; then
-  echo "== decode fp8, short-row GEMV ($(left) s left)"
-  TRAMONTANE_FP8_GEMV_SHORT_ROW_MAX_K=8192 timeout $(cap 40) $LAT --quantization fp8 --batch-size 1 --input-len 128 --output-len 128 --num-iters-warmup 1 --num-iters 3 --output-json $R/decode-fp8-short.json > $R/decode-fp8-short.log 2>&1
-  echo "decode fp8 short rc=$?"; grep -E "decode \(median\)|Error|error" $R/decode-fp8-short.log | head -3
   save
 fi
 echo "done in $(( $(date +%s) - START )) s"

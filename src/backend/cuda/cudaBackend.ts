@@ -35,7 +35,7 @@ import type { DummyFillSpec } from '../dummyFill.js';
 import { CudaWeightSink } from './cudaWeightSink.js';
 import { asTensorLinear, TensorLinear, tensorLinearRows } from '../tensorLinear.js';
 import type { WeightDType } from '../hostTensor.js';
-import { CudaFp8Linear, CudaFp8Ops } from './fp8Linear.js';
+import { CudaFp8Linear, CudaFp8Ops, type Fp8SkinnyKernel } from './fp8Linear.js';
 
 const CUDA_ERROR_OUT_OF_MEMORY = 2;
 
@@ -54,20 +54,18 @@ export interface CudaBackendOptions extends CudaContextOptions, AttentionOptions
    *  Default 8192 (the decode shapes qkv, o_proj and down); 0 disables. (The composition root
    *  maps TRAMONTANE_GEMV_SPLITK_MAX_N to this, for A/B benchmarks.) */
   readonly gemvSplitKMaxN?: number;
-  /** Linear layers with FP8 weights and at most this many rows of x use the FP8 GEMV kernel
-   *  (bf16 activations); above, activations are quantized per token and multiplied by
-   *  cuBLASLt's FP8 GEMM. Default DEFAULT_FP8_GEMV_MAX_ROWS; at most 16. */
+  /** Linear layers with FP8 weights and at most this many rows of x use the skinny kernel
+   *  (fp8SkinnyKernel); above, cuBLASLt's FP8 GEMM. Default DEFAULT_FP8_GEMV_MAX_ROWS; at
+   *  most 16. */
   readonly fp8GemvMaxRows?: number;
-  /** FP8 GEMVs with m <= 2 and k <= this use the short-row kernel (64-thread groups, 8 rows a
-   *  CTA). Default DEFAULT_FP8_GEMV_SHORT_ROW_MAX_K; 0 disables. */
-  readonly fp8GemvShortRowMaxK?: number;
+  /** The skinny FP8 kernel: 'mma' (default; tensor cores on per-token FP8 activations, sm_89+)
+   *  or 'gemv' (bf16 activations; what GPUs before sm_89 always use). */
+  readonly fp8SkinnyKernel?: Fp8SkinnyKernel;
 }
 
-const DEFAULT_FP8_GEMV_SHORT_ROW_MAX_K = 0;
-
-/** Measured on the H200 (bench/notes/fp8.md): at m = 1 the FP8 GEMV beats quantize + cuBLASLt
- *  FP8 at every decode shape (1.0-2.4x); at m = 2-4 cuBLASLt wins on 3 of the 4 shapes. */
-const DEFAULT_FP8_GEMV_MAX_ROWS = 1;
+/** The tensor-core skinny kernel reads each weight byte once for up to 16 rows of x
+ *  (bench/notes/fp8.md). */
+const DEFAULT_FP8_GEMV_MAX_ROWS = 16;
 
 const DEFAULT_GEMV_SPLITK_MAX_N = 8192;
 
@@ -100,7 +98,7 @@ export class CudaBackend implements Backend {
     this.fp8 = new CudaFp8Ops(
       { ctx: this.ctx, allocBytes: (bytes) => this.alloc([Math.ceil(bytes / 4)], 'i32') as CudaTensor, free: (t) => this.free(t) },
       options.fp8GemvMaxRows ?? DEFAULT_FP8_GEMV_MAX_ROWS,
-      options.fp8GemvShortRowMaxK ?? DEFAULT_FP8_GEMV_SHORT_ROW_MAX_K,
+      options.fp8SkinnyKernel ?? 'mma',
     );
   }
 
@@ -446,7 +444,7 @@ export class CudaBackend implements Backend {
     this.launch('rmsnorm.cu', name, ['ptr', 'ptr', 'ptr', 'i64'], this.elementwiseDims(o.numel), [o.ptr, at.ptr, bt.ptr, o.numel]);
   }
 
-  rmsNorm(out: DeviceTensor, x: DeviceTensor, weight: DeviceTensor, eps: number): void {
+  rmsNorm(out: DeviceTensor, x: DeviceTensor, weight: DeviceTensor, eps: number, feeds?: LinearWeight): void {
     const o = asCuda(out, 'rmsNorm out', 'bf16');
     const xt = asCuda(x, 'rmsNorm x', 'bf16');
     const wt = asCuda(weight, 'rmsNorm weight', 'bf16');
@@ -454,10 +452,13 @@ export class CudaBackend implements Backend {
     checkNumel(o, n * d, 'rmsNorm out');
     checkNumel(wt, d, 'rmsNorm weight');
     if (n === 0) return;
-    this.launch('rmsnorm.cu', 'rms_norm_bf16', ['ptr', 'ptr', 'ptr', 'i32', 'f32'], { grid: [n, 1, 1], block: this.rowBlock(d) }, [o.ptr, xt.ptr, wt.ptr, d, eps]);
+    const q = this.fp8.prepareOutput(o, n, d, feeds);
+    const dims: LaunchDims = { grid: [n, 1, 1], block: this.rowBlock(d) };
+    if (q) this.launch('rmsnorm.cu', 'rms_norm_q_bf16', ['ptr', 'ptr', 'ptr', 'i32', 'f32', 'ptr', 'ptr'], dims, [o.ptr, xt.ptr, wt.ptr, d, eps, q.codes, q.scales]);
+    else this.launch('rmsnorm.cu', 'rms_norm_bf16', ['ptr', 'ptr', 'ptr', 'i32', 'f32'], dims, [o.ptr, xt.ptr, wt.ptr, d, eps]);
   }
 
-  addRmsNorm(out: DeviceTensor, residual: DeviceTensor, x: DeviceTensor, weight: DeviceTensor, eps: number): void {
+  addRmsNorm(out: DeviceTensor, residual: DeviceTensor, x: DeviceTensor, weight: DeviceTensor, eps: number, feeds?: LinearWeight): void {
     const o = asCuda(out, 'addRmsNorm out', 'bf16');
     const r = asCuda(residual, 'addRmsNorm residual', 'bf16');
     const xt = asCuda(x, 'addRmsNorm x', 'bf16');
@@ -467,7 +468,10 @@ export class CudaBackend implements Backend {
     checkNumel(xt, n * d, 'addRmsNorm x');
     checkNumel(wt, d, 'addRmsNorm weight');
     if (n === 0) return;
-    this.launch('rmsnorm.cu', 'add_rms_norm_bf16', ['ptr', 'ptr', 'ptr', 'ptr', 'i32', 'f32'], { grid: [n, 1, 1], block: this.rowBlock(d) }, [o.ptr, r.ptr, xt.ptr, wt.ptr, d, eps]);
+    const q = this.fp8.prepareOutput(o, n, d, feeds);
+    const dims: LaunchDims = { grid: [n, 1, 1], block: this.rowBlock(d) };
+    if (q) this.launch('rmsnorm.cu', 'add_rms_norm_q_bf16', ['ptr', 'ptr', 'ptr', 'ptr', 'i32', 'f32', 'ptr', 'ptr'], dims, [o.ptr, r.ptr, xt.ptr, wt.ptr, d, eps, q.codes, q.scales]);
+    else this.launch('rmsnorm.cu', 'add_rms_norm_bf16', ['ptr', 'ptr', 'ptr', 'ptr', 'i32', 'f32'], dims, [o.ptr, r.ptr, xt.ptr, wt.ptr, d, eps]);
   }
 
   ropeText(q: DeviceTensor, k: DeviceTensor, positions: DeviceTensor, numHeads: number, numKvHeads: number, headDim: number, theta: number): void {
@@ -496,12 +500,17 @@ export class CudaBackend implements Backend {
     this.launch('rope.cu', 'rope_vision_bf16', ['ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i32', 'f32'], { grid: [n, 1, 1], block: this.rowBlock(numHeads * headDim * 4) }, [qt.ptr, kt.ptr, pr.ptr, pc.ptr, numHeads, headDim, theta]);
   }
 
-  siluAndMul(out: DeviceTensor, x: DeviceTensor): void {
+  siluAndMul(out: DeviceTensor, x: DeviceTensor, feeds?: LinearWeight): void {
     const o = asCuda(out, 'siluAndMul out', 'bf16');
     const xt = asCuda(x, 'siluAndMul x', 'bf16');
     const [n, d] = rowsCols(o);
     checkNumel(xt, n * 2 * d, 'siluAndMul x');
     if (o.numel === 0) return;
+    const q = this.fp8.prepareOutput(o, n, d, feeds);
+    if (q) {
+      this.launch('activation.cu', 'silu_and_mul_q_bf16', ['ptr', 'ptr', 'i32', 'ptr', 'ptr'], { grid: [n, 1, 1], block: this.rowBlock(d) }, [o.ptr, xt.ptr, d, q.codes, q.scales]);
+      return;
+    }
     this.launch('activation.cu', 'silu_and_mul_bf16', ['ptr', 'ptr', 'i32', 'i64'], this.elementwiseDims(o.numel), [o.ptr, xt.ptr, d, o.numel]);
   }
 

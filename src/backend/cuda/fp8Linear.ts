@@ -3,9 +3,11 @@
 //   - upload: host codes + scales as they are (FP8 checkpoints);
 //   - quantize: a dense bf16 device weight, per row on the device (online FP8, dummy weights),
 //     by the rule of the host's quantizeRowsFp8 (scale = absmax / 448, RNE, saturating);
-//   - multiply: m <= gemvMaxRows: the FP8 skinny GEMM (bf16 activations, f32 sums, the row's
-//     scale applied once); above: the activations quantized per token the same way, then the
-//     cuBLASLt FP8 GEMM with outer-vector scales (per token x per channel), bf16/f32 out.
+//   - multiply: the activations quantized per token by the same rule (or taken as the kernel
+//     that produced them quantized them, see prepareOutput), then for m <= gemvMaxRows the FP8
+//     skinny GEMM on the tensor cores (fp8_skinny.cu), above it cuBLASLt's FP8 GEMM with
+//     outer-vector scales (per token x per channel); bf16/f32 out. Without FP8 tensor cores
+//     (before sm_89) the skinny path is the FP8 GEMV on bf16 activations (fp8_gemv.cu).
 // Every buffer a multiply touches is either the weight's or a context scratch buffer that is
 // never freed while graphs may hold it, so the calls can be recorded into CUDA graphs.
 import type { LinearWeight } from '../backend.js';
@@ -16,8 +18,23 @@ import { CudaError } from './ffi/errors.js';
 import { CUBLAS_STATUS_NOT_SUPPORTED } from './ffi/cublasLt.js';
 import type { DevicePtr } from './ffi/driver.js';
 
-/** Largest m the FP8 GEMV kernels take (fp8_gemv.cu instantiates 1, 2, 4, 8, 16). */
+/** Largest m the FP8 skinny kernels take (fp8_gemv.cu: 1, 2, 4, 8, 16; fp8_skinny.cu: 8, 16). */
 export const FP8_GEMV_MAX_M = 16;
+
+/** The kernel for FP8 linears with m <= gemvMaxRows: 'mma', activations quantized per token
+ *  on the FP8 tensor cores (sm_89+), the arithmetic of the large-m path; 'gemv', bf16
+ *  activations times the weight's E4M3 values in f32 (exact products, any GPU). */
+export type Fp8SkinnyKernel = 'mma' | 'gemv';
+
+/** An activation's FP8 form, written by the kernel that produced it (prepareOutput). */
+interface PreparedInput {
+  readonly codes: DevicePtr;
+  readonly scales: DevicePtr;
+  readonly rows: number;
+  readonly cols: number;
+  /** Valid while the shared buffer holds it: equal to CudaFp8Ops.preparedGeneration. */
+  readonly generation: number;
+}
 
 export class CudaFp8Linear implements LinearWeight {
   readonly format = 'fp8' as const;
@@ -63,23 +80,67 @@ function unsupported(err: unknown): boolean {
 }
 
 /** How a large-m FP8 linear ran, per shape: cuBLASLt with outer-vector scales; cuBLASLt
- *  unscaled into f32 + a scaling kernel; or the GEMV 16 rows at a time. */
-export type Fp8GemmRoute = 'outer-vector' | 'unscaled+scale' | 'gemv-chunks';
+ *  unscaled into f32 + a scaling kernel; or the skinny kernel 16 rows at a time. */
+export type Fp8GemmRoute = 'outer-vector' | 'unscaled+scale' | 'skinny-chunks';
 
 export class CudaFp8Ops {
   /** The route each large-m shape took (the first that cuBLASLt accepted). */
   readonly routes = new Map<string, Fp8GemmRoute>();
 
+  /** Activations whose FP8 form their producer wrote (see prepareOutput). */
+  private readonly prepared = new WeakMap<CudaTensor, PreparedInput>();
+  /** Bumped each time a producer overwrites the shared prepared-input buffer. */
+  private preparedGeneration = 0;
+  /** The skinny kernel in use: the one asked for, or 'gemv' without FP8 tensor cores. */
+  readonly skinny: Fp8SkinnyKernel;
+
   constructor(
     private readonly host: Fp8Host,
-    /** m <= this takes the FP8 GEMV; above, quantize + cuBLASLt. */
+    /** m <= this takes the skinny kernel; above, quantize + cuBLASLt. */
     readonly gemvMaxRows: number,
-    /** m <= 2 GEMVs with k <= this use the 64-thread-group kernel (8 rows a CTA); 0: never. */
-    readonly gemvShortRowMaxK = 0,
+    skinny: Fp8SkinnyKernel = 'mma',
   ) {
     if (!(Number.isInteger(gemvMaxRows) && gemvMaxRows >= 0 && gemvMaxRows <= FP8_GEMV_MAX_M)) {
       throw new Error(`fp8 gemvMaxRows must be an integer in 0..${FP8_GEMV_MAX_M} (got ${gemvMaxRows})`);
     }
+    if (skinny !== 'mma' && skinny !== 'gemv') throw new Error(`fp8 skinny kernel must be 'mma' or 'gemv' (got ${String(skinny)})`);
+    const [major, minor] = host.ctx.info.computeCapability;
+    this.skinny = skinny === 'mma' && major * 10 + minor >= 89 ? 'mma' : 'gemv';
+  }
+
+  /** Whether linear() multiplies m rows of x as per-token FP8 codes (false: bf16 x, the GEMV). */
+  quantizesActivations(m: number): boolean {
+    return m > this.gemvMaxRows || this.skinny === 'mma';
+  }
+
+  /**
+   * A producer (rmsNorm, addRmsNorm, siluAndMul) writing `out` [rows, cols], which `feeds`
+   * reads next, asks where to put out's FP8 form: codes [rows, cols] and per-row scales, by
+   * quantize_row_e4m3's rule, written by the producer's kernel beside the bf16 out. null when
+   * that form would not be used (a dense weight, the bf16-x GEMV, an unaligned row); `out`
+   * then has no FP8 form. The form lives in one shared buffer: valid until the next producer
+   * asks, and meant for the linears that read `out` right after it was written.
+   */
+  prepareOutput(out: CudaTensor, rows: number, cols: number, feeds: LinearWeight | undefined): { codes: DevicePtr; scales: DevicePtr } | null {
+    if (!(feeds instanceof CudaFp8Linear) || feeds.shape[1] !== cols || !this.quantizesActivations(rows) || cols % 8 !== 0 || out.ptr % 16n !== 0n) {
+      this.prepared.delete(out);
+      return null;
+    }
+    const codes = this.ctx.scratchBuffer('fp8.act', rows * cols);
+    const scales = this.ctx.scratchBuffer('fp8.actScales', 4 * rows);
+    this.preparedGeneration++;
+    this.prepared.set(out, { codes, scales, rows, cols, generation: this.preparedGeneration });
+    return { codes, scales };
+  }
+
+  /** x's FP8 codes and scales: its producer's (prepareOutput), or quantized now into scratch. */
+  private quantizedInput(x: CudaTensor, m: number, k: number): { codes: DevicePtr; scales: DevicePtr } {
+    const pre = this.prepared.get(x);
+    if (pre && pre.generation === this.preparedGeneration && pre.rows === m && pre.cols === k) return pre;
+    const codes = this.ctx.scratchBuffer('fp8.x', m * k);
+    const scales = this.ctx.scratchBuffer('fp8.xScales', 4 * m);
+    this.quantizeRows(codes, scales, x.ptr, m, k);
+    return { codes, scales };
   }
 
   private get ctx(): CudaContext {
@@ -155,15 +216,14 @@ export class CudaFp8Ops {
     if (m === 0 || n === 0) return;
     if (xt.ptr % 16n !== 0n) throw new Error('linear: x must be 16-byte aligned for fp8 weights');
     if (m <= this.gemvMaxRows) {
-      this.gemv(o, xt, w, 0, m);
+      if (this.skinny === 'mma') this.skinnyMma(o, this.quantizedInput(xt, m, k), w, m);
+      else this.gemv(o, xt, w, 0, m);
       return;
     }
     const key = `${m}x${n}x${k}:${o.dtype}`;
     let route = this.routes.get(key) ?? 'outer-vector';
-    if (route !== 'gemv-chunks') {
-      const xq = this.ctx.scratchBuffer('fp8.x', m * k);
-      const xs = this.ctx.scratchBuffer('fp8.xScales', 4 * m);
-      this.quantizeRows(xq, xs, xt.ptr, m, k);
+    if (route !== 'skinny-chunks') {
+      const { codes: xq, scales: xs } = this.quantizedInput(xt, m, k);
       const blas = this.ctx.cublas;
       if (route === 'outer-vector') {
         try {
@@ -187,22 +247,37 @@ export class CudaFp8Ops {
         return;
       } catch (err) {
         if (!unsupported(err)) throw err;
-        route = 'gemv-chunks';
+        route = 'skinny-chunks';
       }
     }
     this.routes.set(key, route);
-    for (let r = 0; r < m; r += FP8_GEMV_MAX_M) this.gemv(o, xt, w, r, Math.min(FP8_GEMV_MAX_M, m - r));
+    // The skinny kernel 16 rows at a time, with the arithmetic the GEMM would have had.
+    const outBytes = o.dtype === 'f32' ? 4 : 2;
+    const xq = this.skinny === 'mma' ? this.quantizedInput(xt, m, k) : null;
+    for (let r = 0; r < m; r += FP8_GEMV_MAX_M) {
+      const rows = Math.min(FP8_GEMV_MAX_M, m - r);
+      if (!xq) this.gemv(o, xt, w, r, rows);
+      else this.skinnyMma(o, { codes: xq.codes + BigInt(r * k), scales: xq.scales + BigInt(4 * r) }, w, rows, o.ptr + BigInt(r * n * outBytes));
+    }
+  }
+
+  /** out [m, n] = x's FP8 codes · codes(w)ᵀ * (x scales x w scales) on the tensor cores (m <= 16). */
+  private skinnyMma(o: CudaTensor, x: { codes: DevicePtr; scales: DevicePtr }, w: CudaFp8Linear, m: number, outPtr: DevicePtr = o.ptr): void {
+    const [n, k] = w.shape;
+    const mt = m <= 8 ? 8 : 16;
+    this.ctx.kernels
+      .kernel('fp8_skinny.cu', `fp8_skinny_m${mt}_u4_${o.dtype}`, ['ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32'])
+      .launch({ grid: [Math.ceil(n / 16), 1, 1], block: [256, 1, 1] }, this.ctx.stream, [outPtr, x.codes, x.scales, w.codesPtr, w.scalesPtr, m, n, k]);
   }
 
   /** Rows r0 .. r0+rows-1 of out = those rows of x · dequant(w)ᵀ by the FP8 GEMV (rows <= 16). */
   gemv(o: CudaTensor, x: CudaTensor, w: CudaFp8Linear, r0: number, rows: number): void {
     const [n, k] = w.shape;
     const mt = rows <= 1 ? 1 : rows <= 2 ? 2 : rows <= 4 ? 4 : rows <= 8 ? 8 : 16;
-    const short = mt <= 2 && k <= this.gemvShortRowMaxK;
-    const rowsPerCta = short ? 8 : mt >= 8 ? 2 : 4; // fp8_gemv.cu's rows a CTA for this variant
+    const rowsPerCta = mt >= 8 ? 2 : 4; // fp8_gemv.cu's rows a CTA for this variant
     const outBytes = o.dtype === 'f32' ? 4 : 2;
     this.ctx.kernels
-      .kernel('fp8_gemv.cu', `fp8_gemv_m${mt}${short ? '_g64' : ''}_${o.dtype}`, ['ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32'])
+      .kernel('fp8_gemv.cu', `fp8_gemv_m${mt}_${o.dtype}`, ['ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32'])
       .launch({ grid: [Math.ceil(n / rowsPerCta), 1, 1], block: [256, 1, 1] }, this.ctx.stream, [
         o.ptr + BigInt(r0 * n * outBytes),
         x.ptr + BigInt(r0 * k * 2),

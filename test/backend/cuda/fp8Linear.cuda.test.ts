@@ -2,9 +2,12 @@
 //   - device quantization (quantizeLinear, uploadLinear quantize) gives the codes and scales of
 //     the host's quantizeRowsFp8 bit for bit (zero rows, subnormal codes, saturation included);
 //   - FP8 checkpoint upload + dequantize round-trips;
-//   - linear through the FP8 GEMV (bf16 x) and through per-token quantization + cuBLASLt FP8
-//     GEMM, each against float64 sums of the exact products, within the bound of its
-//     accumulation (see `bound` below); row views; graph capture and replay.
+//   - linear through the skinny kernels (tensor cores on per-token FP8 x; the GEMV on bf16 x)
+//     and through per-token quantization + cuBLASLt FP8 GEMM, each against float64 sums of the
+//     exact products, within the bound of its accumulation (see checkClose); row views; graph
+//     capture and replay;
+//   - the producers' fused quantization (rmsNorm, addRmsNorm, siluAndMul with `feeds`): the
+//     same bits as without it, and never used once another producer has overwritten it.
 // Outputs are poisoned (NaN) before each op, so an unwritten element fails.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,17 +17,17 @@ import { CudaFp8Linear } from '../../../src/backend/cuda/fp8Linear.js';
 import { E4M3_VALUES, quantizeRowsFp8 } from '../../../src/backend/fp8E4m3.js';
 import { fromBf16Bits, toBf16Bits } from '../opsReference.js';
 
+let mma: CudaBackend;
 let gemv: CudaBackend;
-let gemvShort: CudaBackend;
 let gemm: CudaBackend;
 before(() => {
-  gemv = new CudaBackend({ poisonAllocations: true, fp8GemvMaxRows: 16 });
-  gemvShort = new CudaBackend({ poisonAllocations: true, fp8GemvMaxRows: 16, fp8GemvShortRowMaxK: 1 << 30 });
+  mma = new CudaBackend({ poisonAllocations: true, fp8GemvMaxRows: 16 });
+  gemv = new CudaBackend({ poisonAllocations: true, fp8GemvMaxRows: 16, fp8SkinnyKernel: 'gemv' });
   gemm = new CudaBackend({ poisonAllocations: true, fp8GemvMaxRows: 0 });
 });
 after(async () => {
+  await mma.close();
   await gemv.close();
-  await gemvShort.close();
   await gemm.close();
 });
 
@@ -131,8 +134,9 @@ function exactLinear(x: Float32Array, xScale: Float32Array | null, codes: Uint8A
  * the scale product) + 1e-30, with mag = sum of |products| * scales:
  *   - GEMV: products exact in f32 (4 + 8 significant bits), (k - 1) f32 additions in any order:
  *     rel = k * 2^-24;
- *   - cuBLASLt FP8 on Hopper: the tensor cores accumulate with fewer than f32's bits between
- *     promotions to f32 (about 14 bits kept; DeepSeek-V3 report, section 3.3.2): rel = 2^-12.
+ *   - tensor cores (cuBLASLt FP8, the skinny MMA kernel) on Hopper: they accumulate with fewer
+ *     than f32's bits between promotions to f32 (about 14 bits kept; DeepSeek-V3 report,
+ *     section 3.3.2): rel = 2^-12. (The skinny kernel promotes every 64 products.)
  */
 function checkClose(out: ArrayLike<number>, ref: Float64Array, mag: Float64Array, rel: number, bf16Out: boolean, what: string): void {
   for (let i = 0; i < ref.length; i++) {
@@ -143,13 +147,15 @@ function checkClose(out: ArrayLike<number>, ref: Float64Array, mag: Float64Array
 }
 
 for (const [label, backend, ms] of [
-  ['FP8 GEMV', () => gemv, [1, 2, 3, 5, 8, 13, 16]],
-  ['FP8 GEMV, short-row kernel (64-thread groups)', () => gemvShort, [1, 2]],
+  ['the skinny FP8 GEMM on tensor cores', () => mma, [1, 2, 3, 5, 8, 9, 13, 16]],
+  ['the FP8 GEMV (bf16 x)', () => gemv, [1, 2, 3, 5, 8, 13, 16]],
   ['per-token quantization + cuBLASLt FP8 GEMM', () => gemm, [3, 17, 64, 200]],
 ] as const) {
   test(`linear with FP8 weights through ${label}: bf16 and f32 out, against exact sums`, async (t) => {
     const b = backend();
     const viaGemm = b === gemm;
+    const quantX = b.fp8.quantizesActivations(ms[0]);
+    assert.equal(quantX, b !== gemv, 'which kernel runs');
     for (const m of ms) {
       for (const big of [false, true]) {
         // big: k past one pass of the CTA (256 threads x UNROLL 4 chunks of 16) and a ragged n;
@@ -163,11 +169,11 @@ for (const [label, backend, ms] of [
         const x = randBf16(m * k, 3);
         const xt = b.alloc([m, k], 'bf16');
         b.write(xt, x);
-        const xq = viaGemm ? quantizeRowsFp8(x, m, k) : null;
+        const xq = quantX ? quantizeRowsFp8(x, m, k) : null;
         const xv = x;
         if (xq) for (let i = 0; i < xv.length; i++) xv[i] = E4M3_VALUES[xq.codes[i]]; // x was written: reuse its array
         const { ref, mag } = exactLinear(xv, xq ? xq.scales : null, q.codes, q.scales, m, n, k);
-        const rel = viaGemm ? 2 ** -12 : k * 2 ** -24;
+        const rel = quantX ? 2 ** -12 : k * 2 ** -24;
         for (const outType of ['f32', 'bf16'] as const) {
           const o = b.alloc([m, n], outType);
           b.linear(o, xt, w);
@@ -183,7 +189,7 @@ for (const [label, backend, ms] of [
 }
 
 test('linearRows views rows of an FP8 weight (wq/wk/wv of a fused wqkv)', async () => {
-  for (const b of [gemv, gemm]) {
+  for (const b of [mma, gemv, gemm]) {
     const [n, k, m] = [96, 128, 20];
     const wv = randBf16(n * k);
     const w = b.uploadLinear(hostDense(wv, n, k), { quantize: 'fp8' });
@@ -208,7 +214,7 @@ test('linearRows views rows of an FP8 weight (wq/wk/wv of a fused wqkv)', async 
 });
 
 test('FP8 linears record into a CUDA graph and replay on new inputs', async () => {
-  for (const [b, m] of [[gemv, 1], [gemv, 4], [gemm, 48]] as const) {
+  for (const [b, m] of [[mma, 1], [mma, 11], [gemv, 4], [gemm, 48]] as const) {
     const [n, k] = [264, 512];
     const w = b.uploadLinear(hostDense(randBf16(n * k), n, k), { quantize: 'fp8' });
     const x = b.alloc([m, k], 'bf16');
@@ -228,6 +234,66 @@ test('FP8 linears record into a CUDA graph and replay on new inputs', async () =
     graph.dispose();
     for (const t of [x, o]) b.free(t);
     b.freeLinear(w);
+  }
+});
+
+test('rmsNorm, addRmsNorm and siluAndMul quantize for the FP8 linear they feed: the same bits as a separate pass', async () => {
+  for (const [b, m] of [[mma, 1], [mma, 7], [gemm, 40], [gemv, 3]] as const) {
+    const [d, n, f] = [320, 72, 256]; // hidden, out rows, the MLP's inner width
+    const w1 = b.uploadLinear(hostDense(randBf16(n * d, 0.05), n, d), { quantize: 'fp8' });
+    const w2 = b.uploadLinear(hostDense(randBf16(n * f, 0.05), n, f), { quantize: 'fp8' });
+    const norm = b.uploadWeight(hostDense(randBf16(d, 2), 1, d));
+    const normW = b.view(norm, [d], 0);
+    const x = b.alloc([m, d], 'bf16');
+    const delta = b.alloc([m, d], 'bf16');
+    const gateUp = b.alloc([m, 2 * f], 'bf16');
+    const xHost = randBf16(m * d, 4);
+    b.write(x, xHost);
+    b.write(delta, randBf16(m * d, 4));
+    b.write(gateUp, randBf16(m * 2 * f, 3));
+    const normed = b.alloc([m, d], 'bf16');
+    const act = b.alloc([m, f], 'bf16');
+    const y = b.alloc([m, n], 'f32');
+    const run = async (produce: () => void, input: DeviceTensor, w: LinearWeight): Promise<number[]> => {
+      produce();
+      b.linear(y, input, w);
+      return [...((await b.download(y)) as Float32Array), ...((await b.download(input)) as Float32Array)];
+    };
+    const plain = [
+      await run(() => b.rmsNorm(normed, x, normW, 1e-5), normed, w1),
+      await run(() => b.siluAndMul(act, gateUp), act, w2),
+    ];
+    const residual = b.alloc([m, d], 'bf16');
+    b.write(residual, xHost);
+    b.addRmsNorm(normed, residual, delta, normW, 1e-5);
+    b.linear(y, normed, w1);
+    plain.push([...((await b.download(y)) as Float32Array)]);
+    const fused = [
+      await run(() => b.rmsNorm(normed, x, normW, 1e-5, w1), normed, w1),
+      await run(() => b.siluAndMul(act, gateUp, w2), act, w2),
+    ];
+    b.write(residual, xHost);
+    b.addRmsNorm(normed, residual, delta, normW, 1e-5, w1);
+    b.linear(y, normed, w1);
+    fused.push([...((await b.download(y)) as Float32Array)]);
+    for (let i = 0; i < 3; i++) assert.deepEqual(fused[i], plain[i], `m ${m}: producer ${['rmsNorm', 'siluAndMul', 'addRmsNorm'][i]}`);
+    // normed's FP8 form is overwritten by act's: the linear must quantize normed itself again.
+    b.rmsNorm(normed, x, normW, 1e-5, w1);
+    b.siluAndMul(act, gateUp, w2);
+    b.linear(y, normed, w1);
+    assert.deepEqual([...((await b.download(y)) as Float32Array)], plain[0].slice(0, m * n), `m ${m}: a stale FP8 form was used`);
+    // A producer without `feeds` leaves no FP8 form behind.
+    b.rmsNorm(normed, x, normW, 1e-5, w1);
+    b.rmsNorm(normed, delta, normW, 1e-5);
+    b.linear(y, normed, w1);
+    const want = [...((await b.download(y)) as Float32Array)];
+    b.write(y, new Float32Array(m * n).fill(Number.NaN));
+    b.rmsNorm(normed, delta, normW, 1e-5);
+    b.linear(y, normed, w1);
+    assert.deepEqual(want, [...((await b.download(y)) as Float32Array)], `m ${m}: the FP8 form outlived a plain rmsNorm`);
+    for (const t of [x, delta, gateUp, normed, act, y, residual, norm]) b.free(t);
+    b.freeLinear(w1);
+    b.freeLinear(w2);
   }
 });
 

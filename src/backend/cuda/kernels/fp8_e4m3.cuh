@@ -70,3 +70,76 @@ __device__ __forceinline__ void e4m3x4_to_f32(u32 w, float* f) {
   }
 #endif
 }
+
+// Quantization of one bf16 row by a whole block (every thread of it must call; blockDim.x a
+// multiple of 32, at most 1024): scale = absmax / 448 in f32 (a row of zeros gets scale 1),
+// code = e4m3(x / scale) rounded to nearest even, saturating at ±448 (the host's
+// quantizeRowsFp8). Rows are handled as 8-element chunks (16 bytes of bf16, 8 bytes of codes);
+// chunk c of a row belongs to thread c % blockDim.x.
+
+#define QROW_CACHED 4  // chunks a thread holds in registers (rows up to 4 * 8 * blockDim.x)
+
+__device__ __forceinline__ float absmax_bf16x8(const uint4& v) {
+  const u32 w[4] = {v.x, v.y, v.z, v.w};
+  float a = 0.f;
+#pragma unroll
+  for (int i = 0; i < 4; i++) a = fmaxf(a, fmaxf(fabsf(__uint_as_float(w[i] << 16)), fabsf(__uint_as_float(w[i] & 0xffff0000u))));
+  return a;
+}
+
+__device__ __forceinline__ uint2 quantize_bf16x8(const uint4& v, float scale) {
+  const u32 w[4] = {v.x, v.y, v.z, v.w};
+  u32 packed[2];
+#pragma unroll
+  for (int h = 0; h < 2; h++) {
+    const unsigned short lo = f32x2_to_e4m3x2(__fdiv_rn(__uint_as_float(w[2 * h] << 16), scale), __fdiv_rn(__uint_as_float(w[2 * h] & 0xffff0000u), scale));
+    const unsigned short hi = f32x2_to_e4m3x2(__fdiv_rn(__uint_as_float(w[2 * h + 1] << 16), scale), __fdiv_rn(__uint_as_float(w[2 * h + 1] & 0xffff0000u), scale));
+    packed[h] = (u32)lo | ((u32)hi << 16);
+  }
+  return make_uint2(packed[0], packed[1]);
+}
+
+// The row's chunks already in registers (v[j] = chunk threadIdx.x + j * blockDim.x, j <
+// QROW_CACHED, chunks past `chunks` ignored): codes to q (8-byte aligned), scale to *scale_out.
+__device__ __forceinline__ void quantize_cached_row_e4m3(unsigned char* q, float* scale_out, const uint4* v, int chunks) {
+  float amax = 0.f;
+#pragma unroll
+  for (int j = 0; j < QROW_CACHED; j++)
+    if (threadIdx.x + j * blockDim.x < chunks) amax = fmaxf(amax, absmax_bf16x8(v[j]));
+  amax = block_max(amax);
+  const float scale = amax > 0.f ? __fdiv_rn(amax, E4M3_MAX) : 1.f;
+  if (threadIdx.x == 0) *scale_out = scale;
+  uint2* qr = reinterpret_cast<uint2*>(q);
+#pragma unroll
+  for (int j = 0; j < QROW_CACHED; j++) {
+    const int c = threadIdx.x + j * blockDim.x;
+    if (c < chunks) qr[c] = quantize_bf16x8(v[j], scale);
+  }
+}
+
+// One row of bf16 x [d] (16-byte aligned, d % 8 == 0) -> codes q [d] and *scale_out. Rows of up
+// to QROW_CACHED chunks a thread are read once (all loads in flight together); longer rows
+// twice, the second read from L2 (or L1 when this block has just written x).
+__device__ __forceinline__ void quantize_row_e4m3(unsigned char* q, float* scale_out, const bf16_t* x, int d) {
+  const uint4* xr = reinterpret_cast<const uint4*>(x);
+  const int chunks = d / 8;
+  if (chunks <= QROW_CACHED * (int)blockDim.x) {
+    uint4 v[QROW_CACHED];
+#pragma unroll
+    for (int j = 0; j < QROW_CACHED; j++) {
+      const int c = threadIdx.x + j * blockDim.x;
+      v[j] = c < chunks ? xr[c] : make_uint4(0, 0, 0, 0);
+    }
+    quantize_cached_row_e4m3(q, scale_out, v, chunks);
+    return;
+  }
+  float amax = 0.f;
+#pragma unroll 4
+  for (int c = threadIdx.x; c < chunks; c += blockDim.x) amax = fmaxf(amax, absmax_bf16x8(xr[c]));
+  amax = block_max(amax);
+  const float scale = amax > 0.f ? __fdiv_rn(amax, E4M3_MAX) : 1.f;
+  if (threadIdx.x == 0) *scale_out = scale;
+  uint2* qr = reinterpret_cast<uint2*>(q);
+#pragma unroll 4
+  for (int c = threadIdx.x; c < chunks; c += blockDim.x) qr[c] = quantize_bf16x8(xr[c], scale);
+}

@@ -1,9 +1,9 @@
 // FP8 weight skinny GEMM for decode: y[m, n] = (x[m, k] · e4m3(W)[n, k]ᵀ) * scales[n] with
-// m <= 16, memory-bound on W (one byte an element). A CTA of 256 threads is 256 / G groups of G
+// m <= 16, memory-bound on W (one byte an element): the skinny path on GPUs without FP8 tensor
+// cores (fp8_skinny.cu is the default from sm_89). A CTA of 256 threads is 256 / G groups of G
 // threads; each group owns R rows of W and its threads split every row's k, interleaved by
 // 16-byte chunks (16 codes), UNROLL chunks per row in flight per thread; x (bf16, a few KB a
-// row) comes through L1. G = 256 (one group) suits long rows; G = 64 (4 groups, 4R rows a CTA)
-// gives short rows (k = 4096-5120: 5 chunks a thread instead of 1.25) more work per CTA. Products are exact
+// row) comes through L1. Products are exact
 // (e4m3 value * bf16 value fit f32), sums in f32; the row's scale is applied once at the end,
 // from a register. Requires k % 16 == 0 and 16-byte aligned W rows and x (the backend checks).
 #include "fp8_e4m3.cuh"
@@ -114,6 +114,3 @@ FP8_GEMV(2, 4, 256, )
 FP8_GEMV(4, 4, 256, )
 FP8_GEMV(8, 2, 256, )
 FP8_GEMV(16, 2, 256, )
-// Short rows: groups of 64 threads, R = 2 (8 rows a CTA).
-FP8_GEMV(1, 2, 64, _g64)
-FP8_GEMV(2, 2, 64, _g64)

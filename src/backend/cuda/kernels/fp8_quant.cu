@@ -5,35 +5,10 @@
 #include "fp8_e4m3.cuh"
 
 // q [rows, d] E4M3 codes, scales [rows] f32, x [rows, d] bf16; d % 8 == 0, 16-byte aligned
-// rows. grid (rows), block 32..1024 (a multiple of 32). Two passes over the row: the absmax,
-// then the codes (the second read hits L2 for rows up to a few hundred KB).
+// rows. grid (rows), block 32..1024 (a multiple of 32).
 extern "C" __global__ void quantize_rows_e4m3(unsigned char* q, float* scales, const bf16_t* x, int d) {
   const long long base = (long long)blockIdx.x * d;
-  const uint4* xr = reinterpret_cast<const uint4*>(x + base);
-  const int chunks = d / 8;
-  float amax = 0.f;
-  for (int c = threadIdx.x; c < chunks; c += blockDim.x) {
-    const uint4 v = xr[c];
-    const u32 w[4] = {v.x, v.y, v.z, v.w};
-#pragma unroll
-    for (int i = 0; i < 4; i++) amax = fmaxf(amax, fmaxf(fabsf(__uint_as_float(w[i] << 16)), fabsf(__uint_as_float(w[i] & 0xffff0000u))));
-  }
-  amax = block_max(amax);
-  const float scale = amax > 0.f ? __fdiv_rn(amax, E4M3_MAX) : 1.f;
-  if (threadIdx.x == 0) scales[blockIdx.x] = scale;
-  uint2* qr = reinterpret_cast<uint2*>(q + base);
-  for (int c = threadIdx.x; c < chunks; c += blockDim.x) {
-    const uint4 v = xr[c];
-    const u32 w[4] = {v.x, v.y, v.z, v.w};
-    u32 packed[2];
-#pragma unroll
-    for (int h = 0; h < 2; h++) {
-      const unsigned short lo = f32x2_to_e4m3x2(__fdiv_rn(__uint_as_float(w[2 * h] << 16), scale), __fdiv_rn(__uint_as_float(w[2 * h] & 0xffff0000u), scale));
-      const unsigned short hi = f32x2_to_e4m3x2(__fdiv_rn(__uint_as_float(w[2 * h + 1] << 16), scale), __fdiv_rn(__uint_as_float(w[2 * h + 1] & 0xffff0000u), scale));
-      packed[h] = (u32)lo | ((u32)hi << 16);
-    }
-    qr[c] = make_uint2(packed[0], packed[1]);
-  }
+  quantize_row_e4m3(q + base, scales + blockIdx.x, x + base, d);
 }
 
 // out [count] bf16 = e4m3(q) * scales[row], row = i / d: dequantization, for tests and for
