@@ -7,19 +7,21 @@
 //    for wqkv and wo (the two small enough to quantize on the host here) the codes and scales
 //    equal the host rule's (quantizeRowsFp8) byte for byte. (torch's own codes in the file are
 //    the same rule with its scale computed as amax * f32(1/448): test/model/fp8Reference.test.ts.)
-//    Outputs at 256 sampled elements, m = 64 (per-token quantization + cuBLASLt FP8 GEMM) vs
-//    torch._scaled_mm and m = 1 (FP8 GEMV, bf16 x) vs torch's f32 product: each side is the exact
-//    sum of the same exact products up to its accumulation error, so
+//    Outputs at 256 sampled elements, m = 1 (the skinny tensor-core kernel) and m = 64
+//    (cuBLASLt FP8) vs torch._scaled_mm, both with activations quantized per token: each side
+//    is the exact sum of the same exact products up to its accumulation error, so
 //      |ours - torch| <= 2 * rel * mag + 2^-8 |torch| (bf16 out: an ulp of each side's rounding)
 //    with mag = sum of |products| x scales computed here on the host, rel = 2^-12 for the FP8
-//    tensor cores (fewer than f32's bits between promotions) and k * 2^-24 for f32 sums.
-// 2. A 32-token prompt through the FP8 model: our logprobs at torch's FP8 top-8 ids. Both runs
-//    round the same intermediates to bf16 in different kernels; the bf16 full-width test bounds
-//    that by 2x transformers' bf16-vs-fp32 spread. FP8 adds one effect: an activation that moves
-//    by a bf16 ulp (2^-8) flips its E4M3 rounding (step 2^-4, 16x larger) with probability about
-//    2^-8 / 2^-4 = 1/16, so the expected extra change is about the bf16 difference again: the bound
-//    is 4x transformers' bf16-vs-fp32 spread of test/fixtures/full-width (max and mean, text).
-//    Drift of FP8 against bf16 (recorded by torch, all positions and vocabulary) is reported.
+//    tensor cores (fewer than f32's bits between promotions).
+// 2. A 32-token prompt through the FP8 model: our logprobs at torch's FP8 top-8 ids. The GEMMs
+//    agree (part 1); the two runs still round the other intermediates (norms, attention, RoPE)
+//    to bf16 in different kernels, and FP8 amplifies such differences: a bf16 ulp on the element
+//    that sets a row's absmax moves the row's scale, and with it about 1/16 of the row's E4M3
+//    codes by a whole step (2^-3..2^-4 relative). How far that carries is measured, not derived:
+//    torch's own FP8 model with eager instead of SDPA attention (fp8_self_spread in the fixture,
+//    two correct implementations) differs from itself by the recorded spread, and ours must be
+//    within 2x of it (max and mean), as the bf16 full-width test allows 2x transformers'
+//    bf16-vs-fp32 spread. Drift of FP8 against bf16 (torch, all positions) is reported beside.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -40,11 +42,9 @@ interface Recorded { position: number; top_ids: number[]; top_logprobs: number[]
 const ref = JSON.parse(readFileSync(fixture('fp8', 'reference.json'), 'utf8')) as {
   seed: number;
   gemms: Gemm[];
-  prompts: { name: string; token_ids: number[]; fp8_vs_bf16: Record<string, number>; recorded: Recorded[] }[];
+  prompts: { name: string; token_ids: number[]; fp8_vs_bf16: Record<string, number>; fp8_self_spread: { max_abs_top8: number; mean_abs_top8: number }; recorded: Recorded[] }[];
 };
-const spread = (JSON.parse(readFileSync(fixture('full-width', 'reference.json'), 'utf8')) as { prompts: { name: string; bf16_vs_fp32: { max_abs_top8: number; mean_abs_top8: number } }[] }).prompts.find(
-  (p) => p.name === 'text',
-)!.bf16_vs_fp32;
+const spread = ref.prompts[0].fp8_self_spread;
 
 let backend: CudaBackend;
 let cfg: ModelConfig;
@@ -100,18 +100,18 @@ test('layer 0 linears: device quantization equals torch, outputs within the accu
       const xb = new Float32Array(m * g.k);
       const xu = new Uint32Array(xb.buffer);
       for (let i = 0; i < bits.length; i++) xu[i] = bits[i] << 16;
-      const quantX = m > b.fp8.gemvMaxRows;
-      const xq = quantX ? quantizeRowsFp8(xb, m, g.k) : null;
-      const rel = quantX ? 2 ** -12 : g.k * 2 ** -24;
+      assert.ok(b.fp8.quantizesActivations(m), 'the reference quantizes activations at every m (an sm_89+ GPU)');
+      const xq = quantizeRowsFp8(xb, m, g.k);
+      const rel = 2 ** -12;
       let worst = 0;
       run.indices.forEach((idx, j) => {
         const [i, r] = [Math.floor(idx / g.n), idx % g.n];
         let mag = 0;
         for (let c = 0; c < g.k; c++) {
-          const xvv = xq ? E4M3_VALUES[xq.codes[i * g.k + c]] : xb[i * g.k + c];
+          const xvv = E4M3_VALUES[xq.codes[i * g.k + c]];
           mag += Math.abs(xvv * E4M3_VALUES[codes[r * g.k + c]]);
         }
-        mag *= scales[r] * (xq ? xq.scales[i] : 1);
+        mag *= scales[r] * xq.scales[i];
         const tol = 2 * rel * mag + 2 ** -8 * Math.abs(run.values[j]) + 1e-30;
         const err = Math.abs(got[idx] - run.values[j]);
         worst = Math.max(worst, err / tol);
@@ -159,10 +159,11 @@ test('the FP8 full-width model against torch FP8 logprobs (text prompt)', async 
     }
     t.diagnostic(
       `ours vs torch FP8: max ${max.toFixed(3)} mean ${(sum / count).toFixed(4)} over ${count} logprobs, top-1 agree ${top1}/${prompt.recorded.length}; ` +
-        `torch FP8 vs bf16 drift: ${JSON.stringify(prompt.fp8_vs_bf16)}`,
+        `torch FP8 vs bf16 drift: ${JSON.stringify(prompt.fp8_vs_bf16)}; torch FP8 eager vs sdpa: ${JSON.stringify(spread)}`,
     );
-    assert.ok(max <= 4 * spread.max_abs_top8, `max |ours - torch fp8| ${max} over 4 x ${spread.max_abs_top8}`);
-    assert.ok(sum / count <= 4 * spread.mean_abs_top8, `mean |ours - torch fp8| ${sum / count} over 4 x ${spread.mean_abs_top8}`);
+    assert.ok(spread, 'the fixture records fp8_self_spread (tools/reference/fp8_reference.py)');
+    assert.ok(max <= 2 * spread.max_abs_top8, `max |ours - torch fp8| ${max} over 2 x ${spread.max_abs_top8}`);
+    assert.ok(sum / count <= 2 * spread.mean_abs_top8, `mean |ours - torch fp8| ${sum / count} over 2 x ${spread.mean_abs_top8}`);
   } finally {
     await runner?.close();
   }

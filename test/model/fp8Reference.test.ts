@@ -8,8 +8,9 @@
 //     divides tensor by tensor (IEEE amax / 448, our rule); this test accepts either scale rule,
 //     exactly, and says which the file used.
 //   - torch's recorded outputs are within the accumulation bound of the exact sums of OUR
-//     rule's codes and scales (m = 1: bf16 x times the dequantized weight in f32; m = 64:
-//     per-token quantized x through torch._scaled_mm, bf16 out); the bound also covers the
+//     rule's codes and scales (per-token quantized x through torch._scaled_mm, bf16 out; files
+//     from the first script version hold m = 1 as bf16 x times the dequantized weight in f32,
+//     which each run's `path` names); the bound also covers the
 //     one-ulp scale and the two flipped codes. The CUDA test holds the device to the same.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,7 +20,7 @@ import { DummyWeightSource, dummyTensorKey, fillDummyBf16 } from '../../src/mode
 import { E4M3_MAX, E4M3_VALUES, f32ToE4m3, quantizeRowsFp8 } from '../../src/backend/fp8E4m3.js';
 import { fixture } from '../helpers/paths.js';
 
-interface Gemm { name: string; parts: string[]; n: number; k: number; codes: { sum: number; weighted: number }; scales_head: number[]; scales_tail: number[]; runs: { m: number; indices: number[]; values: number[] }[] }
+interface Gemm { name: string; parts: string[]; n: number; k: number; codes: { sum: number; weighted: number }; scales_head: number[]; scales_tail: number[]; runs: { m: number; path: string; indices: number[]; values: number[] }[] }
 const ref = JSON.parse(readFileSync(fixture('fp8', 'reference.json'), 'utf8')) as { seed: number; gemms: Gemm[] };
 
 function bf16Values(spec: Parameters<typeof fillDummyBf16>[0], count: number): Float32Array {
@@ -69,7 +70,8 @@ test('torch FP8 reference: wo quantizes to the same codes and scales, outputs wi
   for (const run of g.runs) {
     const name = 'fp8_reference.x';
     const x = bf16Values({ name, shape: [run.m, g.k], key: dummyTensorKey(ref.seed, name), scale: 1, offset: 0 }, run.m * g.k);
-    const xq = run.m > 1 ? quantizeRowsFp8(x, run.m, g.k) : null;
+    // The run's path says whether torch quantized x (every run of the current script does).
+    const xq = run.path.startsWith('_scaled_mm') ? quantizeRowsFp8(x, run.m, g.k) : null;
     // f32 sums (m = 1, cuBLAS f32 with TF32 off): k * 2^-24; FP8 tensor cores: 2^-12 (fewer
     // bits between promotions to f32), plus the bf16 output's half ulp.
     const rel = xq ? 2 ** -12 : g.k * 2 ** -24;

@@ -5,6 +5,8 @@
 # (random 1024 in / 128 out, EOS ignored) at each concurrency, saves /metrics after each, and
 # stops the server by its PID.
 #   bash serve-bench.sh <result dir> <deadline, epoch seconds> [concurrencies, default "1 8 32 64"]
+# SERVE_EXTRA: more serve flags (e.g. --quantization fp8); ROOFLINE_ARGS: serve_roofline.py's
+# options (card ceilings, --weights fp8).
 set -u
 R=${1:?usage: serve-bench.sh <result dir> <deadline epoch s> [concurrencies]}
 DEADLINE=${2:?deadline}
@@ -37,7 +39,7 @@ if [ $up = 1 ]; then
     echo "concurrency $C rc=$? ($(left) s left)"
     tail -25 "$R/serve-c$C.log" | grep -E "throughput|TTFT|TPOT|overhead|Successful|Benchmark duration" | head -12
     curl -s "http://127.0.0.1:$PORT/metrics" > "$R/metrics-after-c$C.txt" 2>&1
-    python3 tools/device/serve_roofline.py "$R/serve-c$C.json" "$PREV" "$R/metrics-after-c$C.txt" > "$R/roofline-c$C.json" 2>&1 \
+    python3 tools/device/serve_roofline.py ${ROOFLINE_ARGS:-} "$R/serve-c$C.json" "$PREV" "$R/metrics-after-c$C.txt" > "$R/roofline-c$C.json" 2>&1 \
       && grep -E "fraction|roofline_s|measured_s|hit_tokens|mean_ms|\"steps\"" "$R/roofline-c$C.json"
     PREV="$R/metrics-after-c$C.txt"
   done

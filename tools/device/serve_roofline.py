@@ -23,7 +23,9 @@ HIDDEN, LAYERS, HEADS, KV_HEADS, HEAD_DIM, INTER, VOCAB = 5120, 40, 32, 8, 128, 
 # Per layer: q, k, v, o projections and the gated MLP (w1, w3, w2).
 LINEAR_PER_LAYER = HIDDEN * HEADS * HEAD_DIM + 2 * HIDDEN * KV_HEADS * HEAD_DIM + HEADS * HEAD_DIM * HIDDEN + 3 * HIDDEN * INTER
 LINEAR_PARAMS = LAYERS * LINEAR_PER_LAYER  # 22.23 G: FLOPs per prompt token = 2 x this
-WEIGHT_BYTES = 45.8e9  # bf16 weights a decode step reads (issue 5's figure)
+# Weights a decode step reads: bf16 45.8 GB (issue 5's figure); FP8 linears (1 byte + a 4-byte
+# scale a row) with bf16 lm_head and embeddings: 23.6 GB (bench/notes/fp8.md).
+WEIGHT_BYTES = {'bf16': 45.8e9, 'fp8': 23.6e9}
 KV_BYTES_PER_TOKEN = LAYERS * 2 * KV_HEADS * HEAD_DIM * 2  # 160 KiB
 
 
@@ -53,6 +55,8 @@ def main() -> None:
     ap.add_argument('metrics_after')
     ap.add_argument('--gemm-tflops', type=float, default=778.0)
     ap.add_argument('--bandwidth-gbs', type=float, default=3000.0)
+    ap.add_argument('--weights', choices=sorted(WEIGHT_BYTES), default='bf16',
+                    help='fp8: FP8 linears (pass the FP8 GEMM rate as --gemm-tflops)')
     a = ap.parse_args()
     r = json.load(open(a.serve_json, encoding='utf8'))
     before, after = counters(a.metrics_before), counters(a.metrics_after)
@@ -65,7 +69,7 @@ def main() -> None:
     prefill_s = prefill_flops / (a.gemm_tflops * 1e12)
     steps = n * (outp - 1) / c
     kv_bytes = n * sum(inp + j for j in range(1, int(outp))) * KV_BYTES_PER_TOKEN
-    decode_s = (steps * WEIGHT_BYTES + kv_bytes) / (a.bandwidth_gbs * 1e9)
+    decode_s = (steps * WEIGHT_BYTES[a.weights] + kv_bytes) / (a.bandwidth_gbs * 1e9)
     roof = prefill_s + decode_s
     delta = lambda k: after.get(k, 0) - before.get(k, 0)  # noqa: E731
     steps_seen = {}
