@@ -92,6 +92,36 @@ for (const [what, n, k] of shapes) {
   await fp8Gemv.synchronize();
   await fp8Gemm.synchronize();
 }
+// The producers of linear inputs, plain and with the FP8 form fused (feeds), at decode sizes:
+// µs a call in a graph of 50 calls (launch gaps included, as in the decode graph).
+const producers: Record<string, number | string>[] = [];
+{
+  const b = fp8Mma;
+  const d2 = b.createDummyWeight([{ ...spec, shape: [64, 32768] }]);
+  const wDown = b.quantizeLinear(d2);
+  b.free(d2);
+  const d3 = b.createDummyWeight([{ ...spec, shape: [64, 5120] }]);
+  const wQkv = b.quantizeLinear(d3);
+  b.free(d3);
+  for (const m of [1, 8, 64]) {
+    const x = b.createDummyWeight([{ ...spec, name: 'x', shape: [m, 5120] }]);
+    const norm = b.createDummyWeight([{ ...spec, name: 'norm', shape: [5120] }]);
+    const out = b.alloc([m, 5120], 'bf16');
+    const gu = b.createDummyWeight([{ ...spec, name: 'gu', shape: [m, 65536] }]);
+    const act = b.alloc([m, 32768], 'bf16');
+    const row: Record<string, number | string> = { what: 'producers', m };
+    row.rmsnorm_us = await time(b, 50, () => b.rmsNorm(out, x, norm, 1e-5));
+    row.rmsnorm_fp8_us = await time(b, 50, () => b.rmsNorm(out, x, norm, 1e-5, wQkv));
+    row.silu_us = await time(b, 50, () => b.siluAndMul(act, gu));
+    row.silu_fp8_us = await time(b, 50, () => b.siluAndMul(act, gu, wDown));
+    console.log(JSON.stringify(row));
+    producers.push(row);
+    for (const t of [x, norm, out, gu, act]) b.free(t);
+  }
+  for (const w of [wDown, wQkv]) b.freeLinear(w);
+  await b.synchronize();
+}
+
 const result = {
   tool: 'bench/cuda/fp8Gemm.ts',
   command: process.argv.join(' '),
@@ -101,6 +131,7 @@ const result = {
   autotuned: fp8Gemm.ctx.cublasAutotuned(),
   fp8_routes: Object.fromEntries(fp8Gemm.fp8.routes),
   rows,
+  producers,
 };
 console.log(JSON.stringify({ fp8_routes: result.fp8_routes }));
 if (process.argv[2]) writeFileSync(process.argv[2], JSON.stringify(result, null, 1) + '\n');

@@ -65,10 +65,21 @@ function awkwardMatrix(rows: number, cols: number): Float32Array {
   return v;
 }
 
-test('quantizeLinear and uploadLinear(quantize fp8) give the host quantization bit for bit', async () => {
+/** bf16 values spread over 2^-40 .. 2^12 (random sign, exponent and mantissa): every code of
+ *  E4M3, subnormal and zero codes, and quotients near every rounding midpoint. */
+function wideMatrix(rows: number, cols: number): Float32Array {
+  const v = randBf16(rows * cols);
+  for (let i = 0; i < v.length; i++) v[i] = bf16(v[i] * 2 ** Math.floor(Math.random() * 52 - 40));
+  return v;
+}
+
+for (const [what, rows, cols, make] of [
+  ['awkward rows', 37, 272, awkwardMatrix],
+  ['wide-range rows (cached and two-pass kernels)', 64, 40960, wideMatrix],
+] as const)
+test(`quantizeLinear and uploadLinear(quantize fp8) give the host quantization bit for bit: ${what}`, async () => {
   const b = gemv;
-  const [rows, cols] = [37, 272];
-  const values = awkwardMatrix(rows, cols);
+  const values = make(rows, cols);
   const host = quantizeRowsFp8(values, rows, cols);
   const dense = b.uploadWeight(hostDense(values, rows, cols));
   for (const w of [b.quantizeLinear(dense), b.uploadLinear(hostDense(values, rows, cols), { quantize: 'fp8' })]) {

@@ -87,13 +87,34 @@ __device__ __forceinline__ float absmax_bf16x8(const uint4& v) {
   return a;
 }
 
-__device__ __forceinline__ uint2 quantize_bf16x8(const uint4& v, float scale) {
+// x / scale rounded to nearest, as __fdiv_rn, from recip = RN(1 / scale) without a division per
+// element (Markstein: q within an ulp of x / scale, its remainder x - q * scale exact by FMA, and
+// q + remainder * recip correctly rounded; Handbook of Floating-Point Arithmetic, thm. 4.10). The
+// theorem assumes no underflow: quotients below 2^-12 may differ from __fdiv_rn, but every such
+// quotient is E4M3 code 0 either way (the smallest subnormal is 2^-9), so codes are unchanged.
+// A scale whose reciprocal overflows (absmax below ~1e-36) takes the IEEE division instead.
+struct QuantDivisor {
+  float scale;
+  float recip;
+  bool exactRecip;
+};
+__device__ __forceinline__ QuantDivisor quant_divisor(float scale) {
+  const float r = __frcp_rn(scale);
+  return {scale, r, isfinite(r) && r != 0.f};
+}
+__device__ __forceinline__ float quant_div(float x, const QuantDivisor& d) {
+  if (!d.exactRecip) return __fdiv_rn(x, d.scale);
+  const float q = x * d.recip;
+  return fmaf(fmaf(-q, d.scale, x), d.recip, q);
+}
+
+__device__ __forceinline__ uint2 quantize_bf16x8(const uint4& v, const QuantDivisor& d) {
   const u32 w[4] = {v.x, v.y, v.z, v.w};
   u32 packed[2];
 #pragma unroll
   for (int h = 0; h < 2; h++) {
-    const unsigned short lo = f32x2_to_e4m3x2(__fdiv_rn(__uint_as_float(w[2 * h] << 16), scale), __fdiv_rn(__uint_as_float(w[2 * h] & 0xffff0000u), scale));
-    const unsigned short hi = f32x2_to_e4m3x2(__fdiv_rn(__uint_as_float(w[2 * h + 1] << 16), scale), __fdiv_rn(__uint_as_float(w[2 * h + 1] & 0xffff0000u), scale));
+    const unsigned short lo = f32x2_to_e4m3x2(quant_div(__uint_as_float(w[2 * h] << 16), d), quant_div(__uint_as_float(w[2 * h] & 0xffff0000u), d));
+    const unsigned short hi = f32x2_to_e4m3x2(quant_div(__uint_as_float(w[2 * h + 1] << 16), d), quant_div(__uint_as_float(w[2 * h + 1] & 0xffff0000u), d));
     packed[h] = (u32)lo | ((u32)hi << 16);
   }
   return make_uint2(packed[0], packed[1]);
@@ -109,11 +130,12 @@ __device__ __forceinline__ void quantize_cached_row_e4m3(unsigned char* q, float
   amax = block_max(amax);
   const float scale = amax > 0.f ? __fdiv_rn(amax, E4M3_MAX) : 1.f;
   if (threadIdx.x == 0) *scale_out = scale;
+  const QuantDivisor div = quant_divisor(scale);
   uint2* qr = reinterpret_cast<uint2*>(q);
 #pragma unroll
   for (int j = 0; j < QROW_CACHED; j++) {
     const int c = threadIdx.x + j * blockDim.x;
-    if (c < chunks) qr[c] = quantize_bf16x8(v[j], scale);
+    if (c < chunks) qr[c] = quantize_bf16x8(v[j], div);
   }
 }
 
@@ -139,7 +161,8 @@ __device__ __forceinline__ void quantize_row_e4m3(unsigned char* q, float* scale
   amax = block_max(amax);
   const float scale = amax > 0.f ? __fdiv_rn(amax, E4M3_MAX) : 1.f;
   if (threadIdx.x == 0) *scale_out = scale;
+  const QuantDivisor div = quant_divisor(scale);
   uint2* qr = reinterpret_cast<uint2*>(q);
 #pragma unroll 4
-  for (int c = threadIdx.x; c < chunks; c += blockDim.x) qr[c] = quantize_bf16x8(xr[c], scale);
+  for (int c = threadIdx.x; c < chunks; c += blockDim.x) qr[c] = quantize_bf16x8(xr[c], div);
 }
