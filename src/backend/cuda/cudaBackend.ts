@@ -506,7 +506,11 @@ export class CudaBackend implements Backend {
     const [n, d] = rowsCols(o);
     checkNumel(xt, n * 2 * d, 'siluAndMul x');
     if (o.numel === 0) return;
-    const q = this.fp8.prepareOutput(o, n, d, feeds);
+    // The fused form needs one block a row (the absmax before any code): at decode sizes that is
+    // one SM doing what the plain kernel spreads over all of them, slower than the plain kernel
+    // plus linear()'s own quantization pass (H200, m = 1: 9.6 µs against 1.6 + 3.5). Fused only
+    // above the skinny kernel's rows, where it is free (m = 64: 10.1 against 10.6 plain).
+    const q = this.fp8.prepareOutput(o, n, d, n > this.fp8.gemvMaxRows ? feeds : undefined);
     if (q) {
       this.launch('activation.cu', 'silu_and_mul_q_bf16', ['ptr', 'ptr', 'i32', 'ptr', 'ptr'], { grid: [n, 1, 1], block: this.rowBlock(d) }, [o.ptr, xt.ptr, d, q.codes, q.scales]);
       return;

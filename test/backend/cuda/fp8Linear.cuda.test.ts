@@ -249,7 +249,7 @@ test('FP8 linears record into a CUDA graph and replay on new inputs', async () =
 });
 
 test('rmsNorm, addRmsNorm and siluAndMul quantize for the FP8 linear they feed: the same bits as a separate pass', async () => {
-  for (const [b, m] of [[mma, 1], [mma, 7], [gemm, 40], [gemv, 3]] as const) {
+  for (const [b, m] of [[mma, 1], [mma, 7], [mma, 24], [gemm, 40], [gemv, 3]] as const) {
     const [d, n, f] = [320, 72, 256]; // hidden, out rows, the MLP's inner width
     const w1 = b.uploadLinear(hostDense(randBf16(n * d, 0.05), n, d), { quantize: 'fp8' });
     const w2 = b.uploadLinear(hostDense(randBf16(n * f, 0.05), n, f), { quantize: 'fp8' });
