@@ -26,10 +26,14 @@ export const FP8_GEMV_MAX_M = 16;
  *  activations times the weight's E4M3 values in f32 (exact products, any GPU). */
 export type Fp8SkinnyKernel = 'mma' | 'gemv';
 
-/** An activation's FP8 form, written by the kernel that produced it (prepareOutput). */
-interface PreparedInput {
+/** Activations in FP8: E4M3 codes [rows, cols] and one f32 scale a row, on the device. */
+export interface Fp8Activation {
   readonly codes: DevicePtr;
   readonly scales: DevicePtr;
+}
+
+/** An activation's FP8 form, written by the kernel that produced it (prepareOutput). */
+interface PreparedInput extends Fp8Activation {
   readonly rows: number;
   readonly cols: number;
   /** Valid while the shared buffer holds it: equal to CudaFp8Ops.preparedGeneration. */
@@ -121,7 +125,7 @@ export class CudaFp8Ops {
    * then has no FP8 form. The form lives in one shared buffer: valid until the next producer
    * asks, and meant for the linears that read `out` right after it was written.
    */
-  prepareOutput(out: CudaTensor, rows: number, cols: number, feeds: LinearWeight | undefined): { codes: DevicePtr; scales: DevicePtr } | null {
+  prepareOutput(out: CudaTensor, rows: number, cols: number, feeds: LinearWeight | undefined): Fp8Activation | null {
     if (!(feeds instanceof CudaFp8Linear) || feeds.shape[1] !== cols || !this.quantizesActivations(rows) || cols % 8 !== 0 || out.ptr % 16n !== 0n) {
       this.prepared.delete(out);
       return null;
@@ -134,7 +138,7 @@ export class CudaFp8Ops {
   }
 
   /** x's FP8 codes and scales: its producer's (prepareOutput), or quantized now into scratch. */
-  private quantizedInput(x: CudaTensor, m: number, k: number): { codes: DevicePtr; scales: DevicePtr } {
+  private quantizedInput(x: CudaTensor, m: number, k: number): Fp8Activation {
     const pre = this.prepared.get(x);
     if (pre && pre.generation === this.preparedGeneration && pre.rows === m && pre.cols === k) return pre;
     const codes = this.ctx.scratchBuffer('fp8.x', m * k);
@@ -262,7 +266,7 @@ export class CudaFp8Ops {
   }
 
   /** out [m, n] = x's FP8 codes · codes(w)ᵀ * (x scales x w scales) on the tensor cores (m <= 16). */
-  private skinnyMma(o: CudaTensor, x: { codes: DevicePtr; scales: DevicePtr }, w: CudaFp8Linear, m: number, outPtr: DevicePtr = o.ptr): void {
+  private skinnyMma(o: CudaTensor, x: Fp8Activation, w: CudaFp8Linear, m: number, outPtr: DevicePtr = o.ptr): void {
     const [n, k] = w.shape;
     const mt = m <= 8 ? 8 : 16;
     this.ctx.kernels

@@ -120,6 +120,15 @@ __device__ __forceinline__ uint2 quantize_bf16x8(const uint4& v, const QuantDivi
   return make_uint2(packed[0], packed[1]);
 }
 
+// The row's scale from each thread's partial absmax (the whole block must call): absmax / 448 in
+// f32, 1 for a row of zeros; thread 0 stores it to *scale_out.
+__device__ __forceinline__ QuantDivisor row_quant_divisor(float amax, float* scale_out) {
+  amax = block_max(amax);
+  const float scale = amax > 0.f ? __fdiv_rn(amax, E4M3_MAX) : 1.f;
+  if (threadIdx.x == 0) *scale_out = scale;
+  return quant_divisor(scale);
+}
+
 // The row's chunks already in registers (v[j] = chunk threadIdx.x + j * blockDim.x, j <
 // QROW_CACHED, chunks past `chunks` ignored): codes to q (8-byte aligned), scale to *scale_out.
 __device__ __forceinline__ void quantize_cached_row_e4m3(unsigned char* q, float* scale_out, const uint4* v, int chunks) {
@@ -127,10 +136,7 @@ __device__ __forceinline__ void quantize_cached_row_e4m3(unsigned char* q, float
 #pragma unroll
   for (int j = 0; j < QROW_CACHED; j++)
     if (threadIdx.x + j * blockDim.x < chunks) amax = fmaxf(amax, absmax_bf16x8(v[j]));
-  amax = block_max(amax);
-  const float scale = amax > 0.f ? __fdiv_rn(amax, E4M3_MAX) : 1.f;
-  if (threadIdx.x == 0) *scale_out = scale;
-  const QuantDivisor div = quant_divisor(scale);
+  const QuantDivisor div = row_quant_divisor(amax, scale_out);
   uint2* qr = reinterpret_cast<uint2*>(q);
 #pragma unroll
   for (int j = 0; j < QROW_CACHED; j++) {
@@ -158,10 +164,7 @@ __device__ __forceinline__ void quantize_row_e4m3(unsigned char* q, float* scale
   float amax = 0.f;
 #pragma unroll 4
   for (int c = threadIdx.x; c < chunks; c += blockDim.x) amax = fmaxf(amax, absmax_bf16x8(xr[c]));
-  amax = block_max(amax);
-  const float scale = amax > 0.f ? __fdiv_rn(amax, E4M3_MAX) : 1.f;
-  if (threadIdx.x == 0) *scale_out = scale;
-  const QuantDivisor div = quant_divisor(scale);
+  const QuantDivisor div = row_quant_divisor(amax, scale_out);
   uint2* qr = reinterpret_cast<uint2*>(q);
 #pragma unroll 4
   for (int c = threadIdx.x; c < chunks; c += blockDim.x) qr[c] = quantize_bf16x8(xr[c], div);
