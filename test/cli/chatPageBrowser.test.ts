@@ -110,7 +110,11 @@ test('the chat page streams an answer with images, shows its stats, and keeps th
   assert.deepEqual(chatBodies[1].messages.map((m) => m.role), ['user', 'assistant', 'user']);
   assert.equal(chatBodies[1].messages[2].content, 'And now?');
 
-  // Stop ends the answer in flight; the page is ready for the next message.
+  // Stop ends the answer in flight; the page is ready for the next message. The download is
+  // throttled (4 KB/s: the 1500 tokens' events take minutes) so that Stop lands before the answer
+  // ends however slowly a loaded machine runs the page (unthrottled, a starved page once saw the
+  // whole answer before its click).
+  await page.emulateNetworkConditions({ download: 4096, upload: -1, latency: 0 });
   await page.evaluate(`document.getElementById('max-tokens').value = '1500'`);
   await page.type('#input', 'Tell me a long story.');
   await page.keyboard.press('Enter');
@@ -119,6 +123,7 @@ test('the chat page streams an answer with images, shows its stats, and keeps th
   // The button's own click (a CDP mouse click is now and then lost by a page starved of CPU).
   await page.evaluate(`document.getElementById('stop').click()`);
   await page.waitForFunction(idle, { timeout: 10_000 });
+  await page.emulateNetworkConditions(null);
   const stopped = await page.evaluate(text('#stats'));
   assert.match(String(stopped), /stopped/);
   const tokens = Number(/(\d+) tokens(?! ?\/)/.exec(String(stopped))?.[1]);
