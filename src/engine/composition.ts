@@ -18,12 +18,30 @@ import { InvalidRequestError } from './errors.js';
  *   TRAMONTANE_CUDA_BLOCKING_WAIT=1   CUDA: wait in cuStreamSynchronize instead of polling an event
  *   TRAMONTANE_GEMV_SPLITK_MAX_N=N    CUDA: the split-K gemv threshold (default 8192; 0 disables)
  *   TRAMONTANE_FP8_SKINNY=mma|gemv    CUDA: the FP8 kernel for m <= 16 (default mma: tensor cores)
+ *   TRAMONTANE_PDL=0                  CUDA: launch kernels without programmatic dependent launch
+ *   TRAMONTANE_FP8_SPLITK_BYTES=N     CUDA: the FP8 skinny kernel's split-K piece (default 8192; 0 disables)
+ *   TRAMONTANE_FP8_PRELOAD=0          CUDA: the FP8 skinny kernel reads no weights before its launch wait
+ *   TRAMONTANE_FP8_UNPREPARED_GEMV_ROWS=N  CUDA: FP8 linears of <= N rows on unquantized inputs use the GEMV (default 1)
  */
 export interface EnvSwitches {
   readonly enforceEager: boolean;
   readonly cudaBlockingWait: boolean;
+  /** false: TRAMONTANE_PDL=0; undefined: the backend's default. */
+  readonly cudaProgrammaticLaunch?: boolean;
+  readonly fp8SplitKBytes?: number;
+  /** false: TRAMONTANE_FP8_PRELOAD=0. */
+  readonly fp8WeightPreload?: boolean;
+  readonly fp8UnpreparedGemvMaxRows?: number;
   readonly gemvSplitKMaxN?: number;
   readonly fp8SkinnyKernel?: 'mma' | 'gemv';
+}
+
+function optionalNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be an integer >= 0 (got ${v})`);
+  return n;
 }
 
 /** The TRAMONTANE_* environment switches (A/B settings for benchmarks), parsed. */
@@ -34,6 +52,10 @@ export function envSwitches(env: NodeJS.ProcessEnv = process.env): EnvSwitches {
   return {
     enforceEager: env.TRAMONTANE_ENFORCE_EAGER === '1',
     cudaBlockingWait: env.TRAMONTANE_CUDA_BLOCKING_WAIT === '1',
+    cudaProgrammaticLaunch: env.TRAMONTANE_PDL === '0' ? false : undefined,
+    fp8SplitKBytes: optionalNumber(env, 'TRAMONTANE_FP8_SPLITK_BYTES'),
+    fp8WeightPreload: env.TRAMONTANE_FP8_PRELOAD === '0' ? false : undefined,
+    fp8UnpreparedGemvMaxRows: optionalNumber(env, 'TRAMONTANE_FP8_UNPREPARED_GEMV_ROWS'),
     gemvSplitKMaxN: splitK !== undefined && splitK !== '' ? Number(splitK) : undefined,
     fp8SkinnyKernel: skinny === 'mma' || skinny === 'gemv' ? skinny : undefined,
   };
@@ -118,7 +140,7 @@ export async function openRunner(spec: RunnerSpec, onProgress?: LoadProgressList
   let backend: Backend | null = null;
   try {
     const sizes = runnerSizes(source.config.text.maxPositionEmbeddings, traits, spec, spec.defaultMaxNumSeqs ?? 1);
-    backend = await createDeviceBackend(device, { threads: spec.threads, cudaBlockingWait: switches.cudaBlockingWait, gemvSplitKMaxN: switches.gemvSplitKMaxN, fp8SkinnyKernel: switches.fp8SkinnyKernel });
+    backend = await createDeviceBackend(device, { threads: spec.threads, cudaBlockingWait: switches.cudaBlockingWait, cudaProgrammaticLaunch: switches.cudaProgrammaticLaunch, fp8SplitKBytes: switches.fp8SplitKBytes, fp8WeightPreload: switches.fp8WeightPreload, fp8UnpreparedGemvMaxRows: switches.fp8UnpreparedGemvMaxRows, gemvSplitKMaxN: switches.gemvSplitKMaxN, fp8SkinnyKernel: switches.fp8SkinnyKernel });
     const loaded = await loadModelRunner({
       source,
       backend,

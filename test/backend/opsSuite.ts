@@ -123,8 +123,10 @@ export function runOpSuite(label: string, factory: BackendFactory): void {
       close(await read(out), ref, 'embedding');
     });
 
-    test('add, rmsNorm and the fused residual add + rmsNorm', async () => {
-      const [n, d, eps] = [randInt(1, 20), randInt(16, 80), 1e-5];
+    // d: ragged (a scalar path on CUDA), whole 8-element chunks (its register-cached path), and
+    // the model's width (several chunks a thread).
+    for (const d of [8 * randInt(2, 10) + randInt(1, 7), 8 * randInt(2, 40), 5120]) test(`add, rmsNorm and the fused residual add + rmsNorm (d ${d})`, async () => {
+      const [n, eps] = [randInt(1, 20), 1e-5];
       const x = rand(n * d, 3);
       const y = rand(n * d, 3);
       const w = rand(d);

@@ -35,7 +35,7 @@ import type { DummyFillSpec } from '../dummyFill.js';
 import { CudaWeightSink } from './cudaWeightSink.js';
 import { asTensorLinear, TensorLinear, tensorLinearRows } from '../tensorLinear.js';
 import type { WeightDType } from '../hostTensor.js';
-import { CudaFp8Linear, CudaFp8Ops, type Fp8SkinnyKernel } from './fp8Linear.js';
+import { CudaFp8Linear, CudaFp8Ops, DEFAULT_SPLIT_K_BYTES, DEFAULT_UNPREPARED_GEMV_MAX_ROWS, type Fp8SkinnyKernel } from './fp8Linear.js';
 
 const CUDA_ERROR_OUT_OF_MEMORY = 2;
 
@@ -61,6 +61,16 @@ export interface CudaBackendOptions extends CudaContextOptions, AttentionOptions
   /** The skinny FP8 kernel: 'mma' (default; tensor cores on per-token FP8 activations, sm_89+)
    *  or 'gemv' (bf16 activations; what GPUs before sm_89 always use). */
   readonly fp8SkinnyKernel?: Fp8SkinnyKernel;
+  /** The skinny FP8 kernel splits rows longer than twice this many bytes (k) into pieces of
+   *  about this size, a CTA each. Default DEFAULT_SPLIT_K_BYTES; 0 never splits. */
+  readonly fp8SplitKBytes?: number;
+  /** The skinny FP8 kernel loads its first weights before its programmatic-launch wait (once
+   *  no weight write can still be running). Default true; false for A/B measurements. */
+  readonly fp8WeightPreload?: boolean;
+  /** FP8 linears of at most this many rows whose input no producer quantized (o_proj's and
+   *  down's at decode) take the bf16-x GEMV instead of a quantization pass + the tensor cores.
+   *  Default DEFAULT_UNPREPARED_GEMV_MAX_ROWS (1); 0: always the tensor cores on sm_89+. */
+  readonly fp8UnpreparedGemvMaxRows?: number;
 }
 
 /** The tensor-core skinny kernel reads each weight byte once for up to 16 rows of x
@@ -99,6 +109,9 @@ export class CudaBackend implements Backend {
       { ctx: this.ctx, allocBytes: (bytes) => this.alloc([Math.ceil(bytes / 4)], 'i32') as CudaTensor, free: (t) => this.free(t) },
       options.fp8GemvMaxRows ?? DEFAULT_FP8_GEMV_MAX_ROWS,
       options.fp8SkinnyKernel ?? 'mma',
+      options.fp8SplitKBytes ?? DEFAULT_SPLIT_K_BYTES,
+      options.fp8WeightPreload ?? true,
+      options.fp8UnpreparedGemvMaxRows ?? DEFAULT_UNPREPARED_GEMV_MAX_ROWS,
     );
   }
 
@@ -108,7 +121,7 @@ export class CudaBackend implements Backend {
 
   /** The GPU by name, and whether cuBLASLt autotuning ran. */
   describe(): BackendDescription {
-    return { device: this.deviceName, threads: null, details: { cublas_autotune: this.ctx.cublasAutotuned() } };
+    return { device: this.deviceName, threads: null, details: { cublas_autotune: this.ctx.cublasAutotuned(), programmatic_launch: this.ctx.programmaticLaunch } };
   }
 
   /** Ops can run as soon as the context exists. */
@@ -165,6 +178,7 @@ export class CudaBackend implements Backend {
       const count = numel(p.shape);
       if (count > 2 ** 32) throw new Error(`createDummyWeight: ${p.name} has ${count} elements (the generator indexes with 32 bits)`);
       const blocks = Math.max(1, Math.min(Math.ceil(count / 256), this.ctx.info.multiprocessorCount * 16));
+      this.ctx.noteWeightWrite();
       this.launch('fill.cu', 'fill_dummy_bf16', ['ptr', 'i64', 'u32', 'u32', 'f32', 'f32'], { grid: [blocks, 1, 1], block: [256, 1, 1] },
         [t.ptr + BigInt(offset * 2), count, 0, p.key >>> 0, p.scale, p.offset]);
       offset += count;
@@ -214,12 +228,14 @@ export class CudaBackend implements Backend {
       const bits = new Uint16Array(t.numel);
       d.copyDtoH(bits, t.ptr, this.stream);
       d.streamSynchronize(this.stream);
+      this.ctx.sawIdle();
       this.releasePendingFrees(false);
       return bf16ToF32(bits);
     }
     const out = t.dtype === 'i32' ? new Int32Array(t.numel) : new Float32Array(t.numel);
     d.copyDtoH(out, t.ptr, this.stream);
     d.streamSynchronize(this.stream);
+    this.ctx.sawIdle();
     this.releasePendingFrees(false);
     return out;
   }
@@ -250,6 +266,7 @@ export class CudaBackend implements Backend {
 
   async synchronize(): Promise<void> {
     this.ctx.driver.streamSynchronize(this.stream);
+    this.ctx.sawIdle();
     this.releasePendingFrees(false);
   }
 
@@ -311,6 +328,13 @@ export class CudaBackend implements Backend {
 
   private rowBlock(width: number): [number, number, number] {
     return [Math.min(1024, Math.max(32, 32 * Math.ceil(width / 4 / 32))), 1, 1];
+  }
+
+  /** A norm row's block: for rows of whole 8-element chunks, about two chunks a thread (the
+   *  kernel's register-cached path holds up to NORM_CACHED = 4: rows to 32768); else rowBlock. */
+  private normBlock(d: number): [number, number, number] {
+    if (d % 8 !== 0 || d > 32768) return this.rowBlock(d);
+    return [Math.min(1024, Math.max(32, 32 * Math.ceil(d / 8 / 2 / 32))), 1, 1];
   }
 
   // ---- ops -------------------------------------------------------------------------------
@@ -453,7 +477,7 @@ export class CudaBackend implements Backend {
     checkNumel(wt, d, 'rmsNorm weight');
     if (n === 0) return;
     const q = this.fp8.prepareOutput(o, n, d, feeds);
-    const dims: LaunchDims = { grid: [n, 1, 1], block: this.rowBlock(d) };
+    const dims: LaunchDims = { grid: [n, 1, 1], block: this.normBlock(d) };
     if (q) this.launch('rmsnorm.cu', 'rms_norm_q_bf16', ['ptr', 'ptr', 'ptr', 'i32', 'f32', 'ptr', 'ptr'], dims, [o.ptr, xt.ptr, wt.ptr, d, eps, q.codes, q.scales]);
     else this.launch('rmsnorm.cu', 'rms_norm_bf16', ['ptr', 'ptr', 'ptr', 'i32', 'f32'], dims, [o.ptr, xt.ptr, wt.ptr, d, eps]);
   }
@@ -469,7 +493,7 @@ export class CudaBackend implements Backend {
     checkNumel(wt, d, 'addRmsNorm weight');
     if (n === 0) return;
     const q = this.fp8.prepareOutput(o, n, d, feeds);
-    const dims: LaunchDims = { grid: [n, 1, 1], block: this.rowBlock(d) };
+    const dims: LaunchDims = { grid: [n, 1, 1], block: this.normBlock(d) };
     if (q) this.launch('rmsnorm.cu', 'add_rms_norm_q_bf16', ['ptr', 'ptr', 'ptr', 'ptr', 'i32', 'f32', 'ptr', 'ptr'], dims, [o.ptr, r.ptr, xt.ptr, wt.ptr, d, eps, q.codes, q.scales]);
     else this.launch('rmsnorm.cu', 'add_rms_norm_bf16', ['ptr', 'ptr', 'ptr', 'ptr', 'i32', 'f32'], dims, [o.ptr, r.ptr, xt.ptr, wt.ptr, d, eps]);
   }
@@ -483,7 +507,8 @@ export class CudaBackend implements Backend {
     checkNumel(kt, n * numKvHeads * headDim, 'ropeText k');
     if (headDim % 2 !== 0) throw new Error(`ropeText: headDim ${headDim} is odd`);
     if (n === 0) return;
-    this.launch('rope.cu', 'rope_text_bf16', ['ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32', 'f32'], { grid: [n, 1, 1], block: this.rowBlock(((numHeads + numKvHeads) * headDim) / 2 * 4) }, [qt.ptr, kt.ptr, pos.ptr, numHeads, numKvHeads, headDim, theta]);
+    const block = Math.min(1024, 32 * Math.ceil(headDim / 2 / 32));
+    this.launch('rope.cu', 'rope_text_bf16', ['ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32', 'f32'], { grid: [n, numHeads + numKvHeads, 1], block: [block, 1, 1] }, [qt.ptr, kt.ptr, pos.ptr, numHeads, numKvHeads, headDim, theta]);
   }
 
   ropeVision(q: DeviceTensor, k: DeviceTensor, patchRows: DeviceTensor, patchCols: DeviceTensor, numHeads: number, headDim: number, theta: number): void {

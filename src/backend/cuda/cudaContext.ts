@@ -15,6 +15,11 @@ export interface CudaContextOptions {
    *  between event-loop turns; for A/B measurements (TRAMONTANE_CUDA_BLOCKING_WAIT=1 at the
    *  composition root). Default false. */
   readonly blockingWait?: boolean;
+  /** Launch kernels with programmatic dependent launch (each kernel's CTAs start while the one
+   *  before it finishes; kernels/common.cuh's pdl_entry). Default: on for compute capability
+   *  9.0+ when the driver has cuLaunchKernelEx. false for A/B measurements
+   *  (TRAMONTANE_PDL=0 at the composition root). */
+  readonly programmaticLaunch?: boolean;
 }
 
 export class CudaContext {
@@ -28,6 +33,10 @@ export class CudaContext {
   private closed = false;
   private idleEvent: Handle | null = null;
   private readonly blockingWait: boolean;
+  /** Whether kernels launch with programmatic dependent launch (CudaContextOptions). */
+  readonly programmaticLaunch: boolean;
+  /** A kernel that writes weights was queued since the stream was last seen idle. */
+  private weightWritesInFlight = false;
 
   constructor(options: CudaContextOptions = {}) {
     this.driver = CudaDriver.get();
@@ -36,7 +45,9 @@ export class CudaContext {
     this.info = this.driver.deviceInfo(ordinal);
     this.driver.retainPrimaryContext(ordinal);
     this.stream = this.driver.createStream();
-    this.kernels = new KernelLibrary(this.driver, this.info.arch, undefined, options.kernelCacheDir);
+    const pdlCapable = this.info.computeCapability[0] >= 9 && this.driver.hasProgrammaticLaunch;
+    this.programmaticLaunch = pdlCapable && (options.programmaticLaunch ?? true);
+    this.kernels = new KernelLibrary(this.driver, this.info.arch, undefined, options.kernelCacheDir, this.programmaticLaunch);
   }
 
   /** cuBLASLt's autotuned shapes so far, without creating the handle (null before first use). */
@@ -71,14 +82,37 @@ export class CudaContext {
     return ptr;
   }
 
+  /** Called when a kernel that writes weight bytes is queued (dummy fill, device quantization):
+   *  until the stream is next seen idle, kernels must not read weights ahead of their wait. */
+  noteWeightWrite(): void {
+    this.weightWritesInFlight = true;
+  }
+
+  /** Whether a kernel queued now may read weights before its programmatic-launch wait: every
+   *  kernel that wrote weights has finished (the stream was idle since), so no early start can
+   *  overlap one. */
+  get weightsSettled(): boolean {
+    return this.programmaticLaunch && !this.weightWritesInFlight;
+  }
+
+  /** The stream has run everything queued so far (a synchronize or an idle event returned). */
+  sawIdle(): void {
+    this.weightWritesInFlight = false;
+  }
+
   /** Resolves once the stream has run everything queued so far, letting the event loop turn
    *  while the GPU works (a server's HTTP, SSE and the engine's output processing overlap the
    *  step) instead of blocking the thread in cuStreamSynchronize. */
   async whenIdle(): Promise<void> {
-    if (this.blockingWait) return this.driver.streamSynchronize(this.stream);
+    if (this.blockingWait) {
+      this.driver.streamSynchronize(this.stream);
+      this.sawIdle();
+      return;
+    }
     this.idleEvent ??= this.driver.createEvent();
     this.driver.recordEvent(this.idleEvent, this.stream);
     while (!this.driver.eventDone(this.idleEvent)) await nextLoopTurn();
+    this.sawIdle();
   }
 
   close(): void {

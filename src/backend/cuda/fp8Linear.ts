@@ -18,6 +18,17 @@ import { CudaError } from './ffi/errors.js';
 import { CUBLAS_STATUS_NOT_SUPPORTED } from './ffi/cublasLt.js';
 import type { DevicePtr } from './ffi/driver.js';
 
+/** fp8_skinny.cu: weight rows a CTA, threads a CTA (32 * FS_WARPS). */
+const SKINNY_ROWS = 16;
+const SKINNY_THREADS = 256;
+/** Split-K piece of the skinny kernel (bytes of a row): down's 32768-byte rows become 4 CTAs
+ *  of 8 KB, about gate_up's 5 KB a CTA, the shape that streams at 92% of bandwidth. */
+export const DEFAULT_SPLIT_K_BYTES = 8192;
+const MAX_SPLITS = 16;
+/** A decode token's o_proj and down inputs (attention's and SiLU's outputs, not quantized by
+ *  their producers) go through the bf16-x GEMV (bench/notes/fp8.md, third pass). */
+export const DEFAULT_UNPREPARED_GEMV_MAX_ROWS = 1;
+
 /** Largest m the FP8 skinny kernels take (fp8_gemv.cu: 1, 2, 4, 8, 16; fp8_skinny.cu: 8, 16). */
 export const FP8_GEMV_MAX_M = 16;
 
@@ -93,6 +104,8 @@ export class CudaFp8Ops {
 
   /** Activations whose FP8 form their producer wrote (see prepareOutput). */
   private readonly prepared = new WeakMap<CudaTensor, PreparedInput>();
+  /** The arrival counters known to be zero (split-K). */
+  private zeroedArrivals: { ptr: DevicePtr; tiles: number } = { ptr: 0n, tiles: 0 };
   /** Bumped each time a producer overwrites the shared prepared-input buffer. */
   private preparedGeneration = 0;
   /** The skinny kernel in use: the one asked for, or 'gemv' without FP8 tensor cores. */
@@ -103,18 +116,33 @@ export class CudaFp8Ops {
     /** m <= this takes the skinny kernel; above, quantize + cuBLASLt. */
     readonly gemvMaxRows: number,
     skinny: Fp8SkinnyKernel = 'mma',
+    /** The skinny kernel splits rows longer than twice this many bytes into pieces of about
+     *  this size, each its own CTA (0: never). */
+    private readonly splitKBytes = DEFAULT_SPLIT_K_BYTES,
+    /** Let the skinny kernel load its first weights before its programmatic-launch wait, while
+     *  the kernel before it finishes (only once every weight write has finished). */
+    private readonly weightPreload = true,
+    /** With the 'mma' kernel, inputs of at most this many rows (and at most gemvMaxRows) that no
+     *  producer quantized take the bf16-x GEMV instead of a quantization pass + the tensor cores
+     *  (0: never). */
+    readonly unpreparedGemvMaxRows = DEFAULT_UNPREPARED_GEMV_MAX_ROWS,
   ) {
     if (!(Number.isInteger(gemvMaxRows) && gemvMaxRows >= 0 && gemvMaxRows <= FP8_GEMV_MAX_M)) {
       throw new Error(`fp8 gemvMaxRows must be an integer in 0..${FP8_GEMV_MAX_M} (got ${gemvMaxRows})`);
     }
     if (skinny !== 'mma' && skinny !== 'gemv') throw new Error(`fp8 skinny kernel must be 'mma' or 'gemv' (got ${String(skinny)})`);
+    if (!(Number.isInteger(splitKBytes) && splitKBytes >= 0)) throw new Error(`fp8 splitKBytes must be an integer >= 0 (got ${splitKBytes})`);
+    if (!(Number.isInteger(unpreparedGemvMaxRows) && unpreparedGemvMaxRows >= 0)) {
+      throw new Error(`fp8 unpreparedGemvMaxRows must be an integer >= 0 (got ${unpreparedGemvMaxRows})`);
+    }
     const [major, minor] = host.ctx.info.computeCapability;
     this.skinny = skinny === 'mma' && major * 10 + minor >= 89 ? 'mma' : 'gemv';
   }
 
-  /** Whether linear() multiplies m rows of x as per-token FP8 codes (false: bf16 x, the GEMV). */
-  quantizesActivations(m: number): boolean {
-    return m > this.gemvMaxRows || this.skinny === 'mma';
+  /** Whether linear() multiplies m rows of x as per-token FP8 codes (false: bf16 x, the GEMV).
+   *  `prepared`: x's producer wrote its FP8 form (prepareOutput). */
+  quantizesActivations(m: number, prepared = false): boolean {
+    return m > this.gemvMaxRows || (this.skinny === 'mma' && (prepared || m > this.unpreparedGemvMaxRows));
   }
 
   /**
@@ -126,7 +154,7 @@ export class CudaFp8Ops {
    * asks, and meant for the linears that read `out` right after it was written.
    */
   prepareOutput(out: CudaTensor, rows: number, cols: number, feeds: LinearWeight | undefined): Fp8Activation | null {
-    if (!(feeds instanceof CudaFp8Linear) || feeds.shape[1] !== cols || !this.quantizesActivations(rows) || cols % 8 !== 0 || out.ptr % 16n !== 0n) {
+    if (!(feeds instanceof CudaFp8Linear) || feeds.shape[1] !== cols || !this.quantizesActivations(rows, true) || cols % 8 !== 0 || out.ptr % 16n !== 0n) {
       this.prepared.delete(out);
       return null;
     }
@@ -137,10 +165,16 @@ export class CudaFp8Ops {
     return { codes, scales };
   }
 
+  /** x's FP8 form as its producer wrote it (prepareOutput) and still valid, else null. */
+  private preparedInput(x: CudaTensor, m: number, k: number): Fp8Activation | null {
+    const pre = this.prepared.get(x);
+    return pre && pre.generation === this.preparedGeneration && pre.rows === m && pre.cols === k ? pre : null;
+  }
+
   /** x's FP8 codes and scales: its producer's (prepareOutput), or quantized now into scratch. */
   private quantizedInput(x: CudaTensor, m: number, k: number): Fp8Activation {
-    const pre = this.prepared.get(x);
-    if (pre && pre.generation === this.preparedGeneration && pre.rows === m && pre.cols === k) return pre;
+    const pre = this.preparedInput(x, m, k);
+    if (pre) return pre;
     const codes = this.ctx.scratchBuffer('fp8.x', m * k);
     const scales = this.ctx.scratchBuffer('fp8.xScales', 4 * m);
     this.quantizeRows(codes, scales, x.ptr, m, k);
@@ -178,6 +212,7 @@ export class CudaFp8Ops {
     const [out, inDim] = rowsCols(asCuda(dense, 'quantizeLinear weight', 'bf16'));
     if (dense.shape.length !== 2) throw new Error(`quantizeLinear: expected a matrix [out, in], got [${dense.shape.join(', ')}]`);
     const w = this.allocate(out, inDim);
+    this.ctx.noteWeightWrite();
     this.quantizeRows(w.codesPtr, w.scalesPtr, dense.ptr, out, inDim);
     return w;
   }
@@ -220,7 +255,11 @@ export class CudaFp8Ops {
     if (m === 0 || n === 0) return;
     if (xt.ptr % 16n !== 0n) throw new Error('linear: x must be 16-byte aligned for fp8 weights');
     if (m <= this.gemvMaxRows) {
-      if (this.skinny === 'mma') this.skinnyMma(o, this.quantizedInput(xt, m, k), w, m);
+      // An input no producer quantized would need its own quantization pass (a one-block kernel,
+      // ~3.5 µs at decode) before the tensor cores: for a single row the GEMV on bf16 x is
+      // faster than the two together (bench/notes/fp8.md, third pass).
+      const pre = this.skinny === 'mma' ? this.preparedInput(xt, m, k) : null;
+      if (this.skinny === 'mma' && (pre !== null || m > this.unpreparedGemvMaxRows)) this.skinnyMma(o, pre ?? this.quantizedInput(xt, m, k), w, m);
       else this.gemv(o, xt, w, 0, m);
       return;
     }
@@ -269,10 +308,38 @@ export class CudaFp8Ops {
   private skinnyMma(o: CudaTensor, x: Fp8Activation, w: CudaFp8Linear, m: number, outPtr: DevicePtr = o.ptr): void {
     const [n, k] = w.shape;
     const mt = m <= 8 ? 8 : 16;
-    this.ctx.kernels
-      .kernel('fp8_skinny.cu', `fp8_skinny_m${mt}_u4_${o.dtype}`, ['ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32'])
-      .launch({ grid: [Math.ceil(n / 16), 1, 1], block: [256, 1, 1] }, this.ctx.stream, [outPtr, x.codes, x.scales, w.codesPtr, w.scalesPtr, m, n, k]);
+    const kernel = this.ctx.kernels.kernel('fp8_skinny.cu', `fp8_skinny_m${mt}_u4_${o.dtype}`, ['ptr', 'ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32', 'ptr', 'ptr', 'i32']);
+    const tiles = Math.ceil(n / SKINNY_ROWS);
+    const splits = this.splitsFor(k);
+    let partial = 0n;
+    let arrivals = 0n;
+    if (splits > 1) {
+      // Sized for the largest m so a graph never records a reallocation.
+      partial = this.ctx.scratchBuffer('fp8.skinny.partial', 4 * splits * FP8_GEMV_MAX_M * n);
+      arrivals = this.arrivalCounters(tiles);
+    }
+    const preload = this.weightPreload && this.ctx.weightsSettled ? 1 : 0;
+    kernel.launch({ grid: [tiles, splits, 1], block: [SKINNY_THREADS, 1, 1] }, this.ctx.stream, [outPtr, x.codes, x.scales, w.codesPtr, w.scalesPtr, m, n, k, partial, arrivals, preload]);
   }
+
+  /** Split-K factor of the skinny kernel for rows of k bytes: one split a splitKBytes (rounded),
+   *  none for rows shorter than two. */
+  private splitsFor(k: number): number {
+    if (this.splitKBytes <= 0 || k < 2 * this.splitKBytes) return 1;
+    return Math.min(MAX_SPLITS, Math.round(k / this.splitKBytes));
+  }
+
+  /** The split-K kernel's arrival counters, one a tile, zero between launches (each tile's last
+   *  CTA resets its own); zeroed here when the buffer is new or grows. */
+  private arrivalCounters(tiles: number): DevicePtr {
+    const ptr = this.ctx.scratchBuffer('fp8.skinny.arrivals', 4 * tiles);
+    if (ptr !== this.zeroedArrivals.ptr || tiles > this.zeroedArrivals.tiles) {
+      this.ctx.driver.memsetD32(ptr, 0, tiles, this.ctx.stream);
+      this.zeroedArrivals = { ptr, tiles };
+    }
+    return ptr;
+  }
+
 
   /** Rows r0 .. r0+rows-1 of out = those rows of x · dequant(w)ᵀ by the FP8 GEMV (rows <= 16). */
   gemv(o: CudaTensor, x: CudaTensor, w: CudaFp8Linear, r0: number, rows: number): void {

@@ -38,6 +38,8 @@ export class KernelLibrary {
     readonly arch: string,
     readonly dir: string = kernelSourceDir(),
     cacheDir?: string,
+    /** Launch every kernel with programmatic stream serialization (Kernel.programmatic). */
+    readonly programmatic = false,
   ) {
     this.cache = new KernelCache(Nvrtc.get(), cacheDir);
     this.headers = new Map(
@@ -69,7 +71,7 @@ export class KernelLibrary {
     const key = `${file}:${name}`;
     let k = this.kernels.get(key);
     if (!k) {
-      k = new Kernel(this.driver, this.driver.getFunction(this.module(file), name), name, argTypes);
+      k = new Kernel(this.driver, this.driver.getFunction(this.module(file), name), name, argTypes, this.programmatic);
       this.kernels.set(key, k);
     }
     return k;

@@ -20,7 +20,11 @@ import { fromBf16Bits, toBf16Bits } from '../opsReference.js';
 let mma: CudaBackend;
 let gemv: CudaBackend;
 let gemm: CudaBackend;
+/** The skinny kernel split into many k pieces (a CTA each, combined by the tile's last CTA), on
+ *  the tensor cores at m = 1 too (mma sends an unquantized single row to the bf16-x GEMV). */
+let split: CudaBackend;
 before(() => {
+  split = new CudaBackend({ poisonAllocations: true, fp8GemvMaxRows: 16, fp8SplitKBytes: 128, fp8UnpreparedGemvMaxRows: 0 });
   mma = new CudaBackend({ poisonAllocations: true, fp8GemvMaxRows: 16 });
   gemv = new CudaBackend({ poisonAllocations: true, fp8GemvMaxRows: 16, fp8SkinnyKernel: 'gemv' });
   gemm = new CudaBackend({ poisonAllocations: true, fp8GemvMaxRows: 0 });
@@ -29,6 +33,7 @@ after(async () => {
   await mma.close();
   await gemv.close();
   await gemm.close();
+  await split.close();
 });
 
 const bf16 = (v: number): number => fromBf16Bits(toBf16Bits(v));
@@ -159,15 +164,18 @@ function checkClose(out: ArrayLike<number>, ref: Float64Array, mag: Float64Array
 
 for (const [label, backend, ms] of [
   ['the skinny FP8 GEMM on tensor cores', () => mma, [1, 2, 3, 5, 8, 9, 13, 16]],
+  ['the skinny FP8 GEMM split-K (pieces of 128 bytes: up to 16 splits)', () => split, [1, 6, 16]],
   ['the FP8 GEMV (bf16 x)', () => gemv, [1, 2, 3, 5, 8, 13, 16]],
   ['per-token quantization + cuBLASLt FP8 GEMM', () => gemm, [3, 17, 64, 200]],
 ] as const) {
   test(`linear with FP8 weights through ${label}: bf16 and f32 out, against exact sums`, async (t) => {
     const b = backend();
     const viaGemm = b === gemm;
-    const quantX = b.fp8.quantizesActivations(ms[0]);
-    assert.equal(quantX, b !== gemv, 'which kernel runs');
+    assert.equal(b.fp8.quantizesActivations(ms[ms.length - 1]), b !== gemv, 'which kernel runs');
     for (const m of ms) {
+      // m = 1 on an input no producer quantized: the bf16-x GEMV (unpreparedGemvMaxRows).
+      const quantX = b.fp8.quantizesActivations(m);
+      assert.equal(quantX, b !== gemv && (m > 1 || b !== mma), `which kernel runs at m ${m}`);
       for (const big of [false, true]) {
         // big: k past one pass of the CTA (256 threads x UNROLL 4 chunks of 16) and a ragged n;
         // small: n a multiple of 8 (cuBLASLt's FP8 alignment) or not (its fallback).
@@ -199,6 +207,34 @@ for (const [label, backend, ms] of [
   });
 }
 
+test('the skinny kernel gives the same bits whether it reads its first weights before its launch wait or after', async () => {
+  const early = new CudaBackend({ poisonAllocations: true, fp8GemvMaxRows: 16, fp8UnpreparedGemvMaxRows: 0 });
+  const late = new CudaBackend({ poisonAllocations: true, fp8GemvMaxRows: 16, fp8UnpreparedGemvMaxRows: 0, fp8WeightPreload: false });
+  try {
+    for (const [m, n, k] of [[1, 200, 4096], [5, 72, 20000], [16, 520, 1024]] as const) {
+      const wv = randBf16(n * k, 0.05);
+      const x = randBf16(m * k, 3);
+      const outs: number[][] = [];
+      for (const b of [early, late]) {
+        const w = b.uploadLinear(hostDense(wv, n, k), { quantize: 'fp8' });
+        const xt = b.alloc([m, k], 'bf16');
+        b.write(xt, x);
+        const o = b.alloc([m, n], 'f32');
+        await b.synchronize(); // the weight's quantization has finished: preload allowed
+        assert.equal(b.ctx.weightsSettled, b.ctx.programmaticLaunch);
+        b.linear(o, xt, w);
+        outs.push(Array.from(await b.download(o)));
+        for (const t of [xt, o]) b.free(t);
+        b.freeLinear(w);
+      }
+      assert.deepEqual(outs[0], outs[1], `${m}x${n}x${k}`);
+    }
+  } finally {
+    await early.close();
+    await late.close();
+  }
+});
+
 test('linearRows views rows of an FP8 weight (wq/wk/wv of a fused wqkv)', async () => {
   for (const b of [mma, gemv, gemm]) {
     const [n, k, m] = [96, 128, 20];
@@ -225,7 +261,7 @@ test('linearRows views rows of an FP8 weight (wq/wk/wv of a fused wqkv)', async 
 });
 
 test('FP8 linears record into a CUDA graph and replay on new inputs', async () => {
-  for (const [b, m] of [[mma, 1], [mma, 11], [gemv, 4], [gemm, 48]] as const) {
+  for (const [b, m] of [[mma, 1], [mma, 11], [split, 1], [split, 16], [gemv, 4], [gemm, 48]] as const) {
     const [n, k] = [264, 512];
     const w = b.uploadLinear(hostDense(randBf16(n * k), n, k), { quantize: 'fp8' });
     const x = b.alloc([m, k], 'bf16');
@@ -249,7 +285,9 @@ test('FP8 linears record into a CUDA graph and replay on new inputs', async () =
 });
 
 test('rmsNorm, addRmsNorm and siluAndMul quantize for the FP8 linear they feed: the same bits as a separate pass', async () => {
-  for (const [b, m] of [[mma, 1], [mma, 7], [mma, 24], [gemm, 40], [gemv, 3]] as const) {
+  // m = 1 on `split` (the tensor cores at one row even on an unquantized input: on `mma` that row
+  // would take the bf16-x GEMV, another arithmetic than the fused form's).
+  for (const [b, m] of [[split, 1], [mma, 7], [mma, 24], [gemm, 40], [gemv, 3]] as const) {
     const [d, n, f] = [320, 72, 256]; // hidden, out rows, the MLP's inner width
     const w1 = b.uploadLinear(hostDense(randBf16(n * d, 0.05), n, d), { quantize: 'fp8' });
     const w2 = b.uploadLinear(hostDense(randBf16(n * f, 0.05), n, f), { quantize: 'fp8' });

@@ -104,6 +104,8 @@ export class CudaDriver {
   readonly libraryPath: string;
   private readonly fns: Record<Name, Fn>;
   private readonly elapsed: Fn;
+  /** cuLaunchKernelEx (CUDA 12.0+), or null on an older driver. */
+  private readonly fnLaunchEx: Fn | null;
 
   private constructor() {
     const { lib, path } = loadLibrary('CUDA driver', ['libcuda.so.1', 'libcuda.so']);
@@ -127,6 +129,19 @@ export class CudaDriver {
       elapsed = lib.func('int cuEventElapsedTime(void *ms, uint64_t start, uint64_t end)') as Fn;
     }
     this.elapsed = elapsed;
+    const optional = (proto: string): Fn | null => {
+      try {
+        return lib.func(proto) as Fn;
+      } catch {
+        return null;
+      }
+    };
+    this.fnLaunchEx = optional('int cuLaunchKernelEx(uint64_t config, uint64_t f, uint64_t kernelParams, uint64_t extra)');
+  }
+
+  /** Whether this driver can launch with programmatic stream serialization (cuLaunchKernelEx). */
+  get hasProgrammaticLaunch(): boolean {
+    return this.fnLaunchEx !== null;
   }
 
   private static instance: CudaDriver | null = null;
@@ -346,6 +361,14 @@ export class CudaDriver {
   ): void {
     const rc = this.fns.cuLaunchKernel(fn, grid[0], grid[1], grid[2], block[0], block[1], block[2], sharedBytes, stream, params, 0n) as number;
     if (rc !== 0) throw new CudaError(`cuLaunchKernel(${kernelName})`, rc, this.errorString(rc));
+  }
+
+  /** cuLaunchKernelEx with a packed CUlaunchConfig (launchArgs.ts packs it and its attributes).
+   *  Requires hasProgrammaticLaunch. */
+  launchEx(config: bigint, fn: Handle, params: bigint, kernelName: string): void {
+    if (this.fnLaunchEx === null) throw new Error('cuLaunchKernelEx: not exported by this CUDA driver');
+    const rc = this.fnLaunchEx(config, fn, params, 0n) as number;
+    if (rc !== 0) throw new CudaError(`cuLaunchKernelEx(${kernelName})`, rc, this.errorString(rc));
   }
 
   beginCapture(stream: Handle): void {

@@ -9,6 +9,7 @@ __device__ __forceinline__ bf16_t silu_mul(float g, float u) {
 
 // out [n, d] = silu(x[:, :d]) * x[:, d:], x [n, 2d]; grid-stride over n*d.
 extern "C" __global__ void silu_and_mul_bf16(bf16_t* out, const bf16_t* x, int d, long long count) {
+  pdl_entry();
   for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < count; i += (long long)gridDim.x * blockDim.x) {
     const long long row = i / d, c = i % d;
     out[i] = silu_mul(bf16_to_f32(x[row * 2 * d + c]), bf16_to_f32(x[row * 2 * d + d + c]));
@@ -21,6 +22,7 @@ extern "C" __global__ void silu_and_mul_bf16(bf16_t* out, const bf16_t* x, int d
 // QROW_CACHED chunks of 8 a thread stay in registers between the two (all loads in flight at
 // once: a decode step runs this with one block).
 extern "C" __global__ void silu_and_mul_q_bf16(bf16_t* out, const bf16_t* x, int d, unsigned char* q, float* scales) {
+  pdl_entry();
   const long long row = blockIdx.x;
   const int chunks = d / 8;
   const uint4* gate = reinterpret_cast<const uint4*>(x + row * 2 * d);
@@ -61,6 +63,7 @@ extern "C" __global__ void silu_and_mul_q_bf16(bf16_t* out, const bf16_t* x, int
 
 // Exact (erf) GELU: out = x * (1 + erf(x / sqrt 2)) / 2.
 extern "C" __global__ void gelu_bf16(bf16_t* out, const bf16_t* x, long long count) {
+  pdl_entry();
   for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < count; i += (long long)gridDim.x * blockDim.x) {
     const float v = bf16_to_f32(x[i]);
     out[i] = f32_to_bf16(0.5f * v * (1.0f + erff(v * 0.70710678118654752f)));

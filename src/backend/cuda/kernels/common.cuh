@@ -63,3 +63,32 @@ __device__ __forceinline__ int owner_of(const int* starts, int n, int t) {
   }
   return lo;
 }
+
+// Programmatic dependent launch (sm_90+). On Hopper the backend launches every kernel with
+// CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION, so a kernel's CTAs may start while the
+// kernel before it in the stream is still running. Every __global__ function therefore calls
+// pdl_entry() before anything else (test/backend/cuda/kernelLibrary.test.ts checks it):
+//   - pdl_trigger (launch_dependents) lets the next kernel's CTAs be scheduled once all of ours
+//     are; they then sit in their own wait, so a decode step's kernels launch back to back
+//     instead of one launch latency after another;
+//   - pdl_wait blocks until every earlier kernel in the stream has completed and its writes are
+//     visible. Nothing may be read or written before it. A CTA that returns early must still
+//     wait first: if every CTA of a kernel skipped it, the kernel could finish before its
+//     predecessor and the next kernel's wait would no longer cover that one.
+// The one exception (fp8_skinny.cu, named in the test): a GEMM may load weight bytes between
+// the two when the host says no kernel that writes weights can still be running (preload).
+// Without the launch attribute (earlier GPUs, eager fallbacks) both instructions are no-ops.
+__device__ __forceinline__ void pdl_trigger() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void pdl_entry() {
+  pdl_trigger();
+  pdl_wait();
+}

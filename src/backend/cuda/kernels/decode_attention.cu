@@ -301,7 +301,7 @@ __device__ __forceinline__ void decode_attention(bf16_t* out, float* partial, in
 #define DECODE_CALL(HD, FUSED)                                                                                         \
   decode_attention<HD, FUSED>(out, partial, counters, q, kCache, vCache, queryStarts, contextLens, blockTables,      \
                               maxBlocksPerSeq, blockSize, numHeads, numKvHeads, scale, splitLen)
-extern "C" __global__ void __launch_bounds__(128, 4) decode_attention_hd128(DECODE_ARGS) { DECODE_CALL(128, false); }
-extern "C" __global__ void __launch_bounds__(128, 4) decode_attention_hd64(DECODE_ARGS) { DECODE_CALL(64, false); }
-extern "C" __global__ void __launch_bounds__(128, 4) decode_attention_fused_hd128(DECODE_ARGS) { DECODE_CALL(128, true); }
-extern "C" __global__ void __launch_bounds__(128, 4) decode_attention_fused_hd64(DECODE_ARGS) { DECODE_CALL(64, true); }
+extern "C" __global__ void __launch_bounds__(128, 4) decode_attention_hd128(DECODE_ARGS) { pdl_entry(); DECODE_CALL(128, false); }
+extern "C" __global__ void __launch_bounds__(128, 4) decode_attention_hd64(DECODE_ARGS) { pdl_entry(); DECODE_CALL(64, false); }
+extern "C" __global__ void __launch_bounds__(128, 4) decode_attention_fused_hd128(DECODE_ARGS) { pdl_entry(); DECODE_CALL(128, true); }
+extern "C" __global__ void __launch_bounds__(128, 4) decode_attention_fused_hd64(DECODE_ARGS) { pdl_entry(); DECODE_CALL(64, true); }

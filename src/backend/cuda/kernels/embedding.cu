@@ -4,6 +4,7 @@
 // out[i, :] = table[ids[i], :]; out [n, hidden], table [vocab, hidden]; grid (n), 16-byte copies.
 // An id outside [0, vocab) writes a NaN row so the error cannot pass unseen.
 extern "C" __global__ void embedding_bf16(bf16_t* out, const bf16_t* table, const int* ids, int hidden, int vocab) {
+  pdl_entry();
   const int row = blockIdx.x;
   const int id = ids[row];
   bf16_t* dst = out + (long long)row * hidden;
@@ -23,6 +24,7 @@ extern "C" __global__ void embedding_bf16(bf16_t* out, const bf16_t* table, cons
 
 // out[i, :] = src[rows[i], :] over rows of `rowBytes` bytes (any dtype); grid (m).
 extern "C" __global__ void gather_rows(unsigned char* out, const unsigned char* src, const int* rows, int rowBytes) {
+  pdl_entry();
   const long long from = (long long)rows[blockIdx.x] * rowBytes;
   const long long to = (long long)blockIdx.x * rowBytes;
   for (int c = threadIdx.x; c < rowBytes; c += blockDim.x) out[to + c] = src[from + c];
@@ -30,6 +32,7 @@ extern "C" __global__ void gather_rows(unsigned char* out, const unsigned char* 
 
 // dst[rows[i], :] = src[i, :]; grid (m).
 extern "C" __global__ void scatter_rows(unsigned char* dst, const unsigned char* src, const int* rows, int rowBytes) {
+  pdl_entry();
   const long long to = (long long)rows[blockIdx.x] * rowBytes;
   const long long from = (long long)blockIdx.x * rowBytes;
   for (int c = threadIdx.x; c < rowBytes; c += blockDim.x) dst[to + c] = src[from + c];

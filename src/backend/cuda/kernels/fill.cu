@@ -9,6 +9,7 @@ __device__ __forceinline__ u32 hash32(u32 h) {
 
 // out[i] = uniform(-scale, scale) from hash(seed, i); grid-stride over count.
 extern "C" __global__ void fill_uniform_bf16(bf16_t* out, long long count, u32 seed, float scale) {
+  pdl_entry();
   for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < count; i += (long long)gridDim.x * blockDim.x) {
     const u32 h = hash32(seed ^ hash32((u32)i ^ hash32((u32)(i >> 32) + 0x9e3779b9u)));
     const float u = ((float)(h >> 8) + 0.5f) * (1.0f / 16777216.0f);
@@ -22,6 +23,7 @@ extern "C" __global__ void fill_uniform_bf16(bf16_t* out, long long count, u32 s
 // Element i of the tensor goes to out[i - start] for i in [start, start + count): `out` may be a
 // slice of a larger buffer (fused w1|w3). Indices are 32-bit (the generator's definition).
 extern "C" __global__ void fill_dummy_bf16(bf16_t* out, long long count, u32 start, u32 key, float scale, float offset) {
+  pdl_entry();
   for (long long j = blockIdx.x * (long long)blockDim.x + threadIdx.x; j < count; j += (long long)gridDim.x * blockDim.x) {
     const u32 i = start + (u32)j;
     const u32 bits = hash32(hash32(i ^ key) + key);

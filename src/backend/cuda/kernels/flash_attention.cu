@@ -351,19 +351,19 @@ __device__ __forceinline__ void flash_attention(bf16_t* out, const bf16_t* q, co
       float scale
 #define PAGED_CALL(HD, W, MT, TK) \
   flash_attention<HD, W, MT, TK, true>(out, q, kCache, vCache, queryStarts, contextLens, blockTables, maxBlocksPerSeq, blockSize, numHeads, numKvHeads, scale)
-extern "C" __global__ void __launch_bounds__(256, 1) flash_paged_hd128(PAGED_ARGS) { PAGED_CALL(128, 8, 1, 64); }
-extern "C" __global__ void __launch_bounds__(256, 1) flash_paged_hd64(PAGED_ARGS) { PAGED_CALL(64, 8, 1, 64); }
-extern "C" __global__ void __launch_bounds__(128, 2) flash_paged_hd128_w4(PAGED_ARGS) { PAGED_CALL(128, 4, 2, 64); }
-extern "C" __global__ void __launch_bounds__(128, 2) flash_paged_hd64_w4(PAGED_ARGS) { PAGED_CALL(64, 4, 2, 64); }
-extern "C" __global__ void __launch_bounds__(128, 2) flash_paged_hd128_w4k32(PAGED_ARGS) { PAGED_CALL(128, 4, 2, 32); }
-extern "C" __global__ void __launch_bounds__(128, 2) flash_paged_hd64_w4k32(PAGED_ARGS) { PAGED_CALL(64, 4, 2, 32); }
+extern "C" __global__ void __launch_bounds__(256, 1) flash_paged_hd128(PAGED_ARGS) { pdl_entry(); PAGED_CALL(128, 8, 1, 64); }
+extern "C" __global__ void __launch_bounds__(256, 1) flash_paged_hd64(PAGED_ARGS) { pdl_entry(); PAGED_CALL(64, 8, 1, 64); }
+extern "C" __global__ void __launch_bounds__(128, 2) flash_paged_hd128_w4(PAGED_ARGS) { pdl_entry(); PAGED_CALL(128, 4, 2, 64); }
+extern "C" __global__ void __launch_bounds__(128, 2) flash_paged_hd64_w4(PAGED_ARGS) { pdl_entry(); PAGED_CALL(64, 4, 2, 64); }
+extern "C" __global__ void __launch_bounds__(128, 2) flash_paged_hd128_w4k32(PAGED_ARGS) { pdl_entry(); PAGED_CALL(128, 4, 2, 32); }
+extern "C" __global__ void __launch_bounds__(128, 2) flash_paged_hd64_w4k32(PAGED_ARGS) { pdl_entry(); PAGED_CALL(64, 4, 2, 32); }
 
 // Dense block-diagonal (vision): grid (numHeads, ceil(maxPatches / 128), numImages).
 #define DENSE_ARGS bf16_t *out, const bf16_t *q, const bf16_t *k, const bf16_t *v, const int *patchStarts, int numHeads, float scale
 #define DENSE_CALL(HD, W, MT, TK) flash_attention<HD, W, MT, TK, false>(out, q, k, v, patchStarts, nullptr, nullptr, 0, 1, numHeads, numHeads, scale)
-extern "C" __global__ void __launch_bounds__(256, 2) flash_dense_hd64(DENSE_ARGS) { DENSE_CALL(64, 8, 1, 64); }
-extern "C" __global__ void __launch_bounds__(256, 1) flash_dense_hd128(DENSE_ARGS) { DENSE_CALL(128, 8, 1, 64); }
-extern "C" __global__ void __launch_bounds__(128, 2) flash_dense_hd64_w4(DENSE_ARGS) { DENSE_CALL(64, 4, 2, 64); }
-extern "C" __global__ void __launch_bounds__(128, 2) flash_dense_hd128_w4(DENSE_ARGS) { DENSE_CALL(128, 4, 2, 64); }
-extern "C" __global__ void __launch_bounds__(128, 2) flash_dense_hd64_w4k32(DENSE_ARGS) { DENSE_CALL(64, 4, 2, 32); }
-extern "C" __global__ void __launch_bounds__(128, 2) flash_dense_hd128_w4k32(DENSE_ARGS) { DENSE_CALL(128, 4, 2, 32); }
+extern "C" __global__ void __launch_bounds__(256, 2) flash_dense_hd64(DENSE_ARGS) { pdl_entry(); DENSE_CALL(64, 8, 1, 64); }
+extern "C" __global__ void __launch_bounds__(256, 1) flash_dense_hd128(DENSE_ARGS) { pdl_entry(); DENSE_CALL(128, 8, 1, 64); }
+extern "C" __global__ void __launch_bounds__(128, 2) flash_dense_hd64_w4(DENSE_ARGS) { pdl_entry(); DENSE_CALL(64, 4, 2, 64); }
+extern "C" __global__ void __launch_bounds__(128, 2) flash_dense_hd128_w4(DENSE_ARGS) { pdl_entry(); DENSE_CALL(128, 4, 2, 64); }
+extern "C" __global__ void __launch_bounds__(128, 2) flash_dense_hd64_w4k32(DENSE_ARGS) { pdl_entry(); DENSE_CALL(64, 4, 2, 32); }
+extern "C" __global__ void __launch_bounds__(128, 2) flash_dense_hd128_w4k32(DENSE_ARGS) { pdl_entry(); DENSE_CALL(128, 4, 2, 32); }

@@ -103,10 +103,10 @@ __device__ void fp8_gemv(void* y, const bf16_t* x, const unsigned char* w, const
 // Rows of W per CTA: 4 while x has few rows; 2 from 8 rows of x on, so that the R x M
 // accumulators and R x 16 converted weights stay in registers.
 #define FP8_GEMV(M, R, G, SUFFIX)                                                                                                         \
-  extern "C" __global__ void __launch_bounds__(256) fp8_gemv_m##M##SUFFIX##_bf16(bf16_t* y, const bf16_t* x, const unsigned char* w, const float* s, int m, int n, int k) { \
+  extern "C" __global__ void __launch_bounds__(256) fp8_gemv_m##M##SUFFIX##_bf16(bf16_t* y, const bf16_t* x, const unsigned char* w, const float* s, int m, int n, int k) { pdl_entry(); \
     fp8_gemv<M, R, G, false>(y, x, w, s, m, n, k);                                                                                \
   }                                                                                                                                 \
-  extern "C" __global__ void __launch_bounds__(256) fp8_gemv_m##M##SUFFIX##_f32(float* y, const bf16_t* x, const unsigned char* w, const float* s, int m, int n, int k) {   \
+  extern "C" __global__ void __launch_bounds__(256) fp8_gemv_m##M##SUFFIX##_f32(float* y, const bf16_t* x, const unsigned char* w, const float* s, int m, int n, int k) { pdl_entry();   \
     fp8_gemv<M, R, G, true>(y, x, w, s, m, n, k);                                                                                 \
   }
 FP8_GEMV(1, 4, 256, )

@@ -34,21 +34,54 @@ __device__ __forceinline__ void mma_e4m3_m16n8k32(float* d, u32 a0, u32 a1, u32 
 #endif
 }
 
-// grid (ceil(n / 16)), block 32 * FS_WARPS. NT: tiles of 8 tokens (m <= 8 * NT). U: steps a
+// grid (ceil(n / 16), S), block 32 * FS_WARPS. NT: tiles of 8 tokens (m <= 8 * NT). U: steps a
 // warp has in flight (4: measured on the H200, 8 was 10-45% slower at every decode shape; the
 // registers cost resident CTAs).
+// Split-K (gridDim.y = S > 1, for long rows: down's k = 32768 in 320 tiles would leave whole
+// SMs idle at the end): CTA (x, s) sums steps [s * per, (s + 1) * per) of tile x, writes its
+// unscaled sums to partial[s][token][row] (f32 [S, m, n]), and the tile's last CTA to finish
+// (an arrival counter a tile, zero between launches: that CTA resets it) adds the S partials in
+// order s = 0..S-1, so the result does not depend on which CTA came last, then scales and
+// stores it.
 template <int NT, int U, bool F32_OUT>
-__device__ void fp8_skinny(void* y, const unsigned char* xq, const float* xs, const unsigned char* w, const float* ws, int m, int n, int k) {
+__device__ void fp8_skinny(void* y, const unsigned char* xq, const float* xs, const unsigned char* w, const float* ws, int m, int n, int k, float* partial,
+                           int* arrivals, int preload) {
   __shared__ float part[FS_WARPS][16][8 * NT];
+  __shared__ bool lastArrival;
   const int lane = threadIdx.x & 31;
   const int warp = threadIdx.x >> 5;
   const int g = lane >> 2;
   const int t = lane & 3;
   const int row0 = blockIdx.x * 16;
   const int chunks = k >> 4;
-  const int steps = (chunks + 3) >> 2;
+  const int allSteps = (chunks + 3) >> 2;
+  const int per = (allSteps + gridDim.y - 1) / gridDim.y;
+  const int first = blockIdx.y * per;
+  const int steps = min(allSteps, first + per);
   const uint4* wa = reinterpret_cast<const uint4*>(w + (long long)min(row0 + g, n - 1) * k);
   const uint4* wb = reinterpret_cast<const uint4*>(w + (long long)min(row0 + g + 8, n - 1) * k);
+  float acc[NT][4];
+#pragma unroll
+  for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+    for (int i = 0; i < 4; i++) acc[nt][i] = 0.f;
+  const uint4 zero = make_uint4(0, 0, 0, 0);
+
+  // The weight fragments of steps s0, s0 + FS_WARPS, ... (U of them) into ra, rb.
+  uint4 ra[U], rb[U];
+  auto loadWeights = [&](int s0) {
+#pragma unroll
+    for (int u = 0; u < U; u++) {
+      const int c = (s0 + u * FS_WARPS) * 4 + t;
+      ra[u] = c < chunks ? __ldcs(wa + c) : zero;
+      rb[u] = c < chunks ? __ldcs(wb + c) : zero;
+    }
+  };
+  // preload: the first weights are read before the wait (common.cuh: weights only, and only
+  // when the host knows no weight writer is still running), overlapping the kernel before.
+  if (preload) loadWeights(first + warp);
+  pdl_wait();
+  if (!preload) loadWeights(first + warp);
   const uint4* xr[NT];
   bool hasX[NT];
 #pragma unroll
@@ -57,21 +90,7 @@ __device__ void fp8_skinny(void* y, const unsigned char* xq, const float* xs, co
     hasX[nt] = tok < m;
     xr[nt] = reinterpret_cast<const uint4*>(xq + (long long)min(tok, m - 1) * k);
   }
-  float acc[NT][4];
-#pragma unroll
-  for (int nt = 0; nt < NT; nt++)
-#pragma unroll
-    for (int i = 0; i < 4; i++) acc[nt][i] = 0.f;
-  const uint4 zero = make_uint4(0, 0, 0, 0);
-
-  for (int s0 = warp; s0 < steps; s0 += FS_WARPS * U) {
-    uint4 ra[U], rb[U];
-#pragma unroll
-    for (int u = 0; u < U; u++) {
-      const int c = (s0 + u * FS_WARPS) * 4 + t;
-      ra[u] = c < chunks ? __ldcs(wa + c) : zero;
-      rb[u] = c < chunks ? __ldcs(wb + c) : zero;
-    }
+  for (int s0 = first + warp; s0 < steps; s0 += FS_WARPS * U) {
 #pragma unroll
     for (int u = 0; u < U; u++) {
       if (s0 + u * FS_WARPS >= steps) break;  // the same for the whole warp: MMAs stay converged
@@ -86,6 +105,7 @@ __device__ void fp8_skinny(void* y, const unsigned char* xq, const float* xs, co
         for (int i = 0; i < 4; i++) acc[nt][i] += d[i];
       }
     }
+    if (s0 + FS_WARPS * U < steps) loadWeights(s0 + FS_WARPS * U);
   }
   // C fragment: d0, d1 = row g, tokens 2t, 2t+1; d2, d3 = row g + 8, the same tokens.
 #pragma unroll
@@ -96,26 +116,55 @@ __device__ void fp8_skinny(void* y, const unsigned char* xq, const float* xs, co
     part[warp][g + 8][nt * 8 + 2 * t + 1] = acc[nt][3];
   }
   __syncthreads();
+  const int splits = gridDim.y;
+  if (splits > 1) {
+    for (int idx = threadIdx.x; idx < 16 * 8 * NT; idx += blockDim.x) {
+      const int tok = idx >> 4;
+      const int r = idx & 15;
+      if (tok >= m || row0 + r >= n) continue;
+      float s = 0.f;
+#pragma unroll
+      for (int wp = 0; wp < FS_WARPS; wp++) s += part[wp][r][tok];
+      partial[((long long)blockIdx.y * m + tok) * n + row0 + r] = s;
+    }
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      lastArrival = atomicAdd(arrivals + blockIdx.x, 1) == splits - 1;
+      if (lastArrival) arrivals[blockIdx.x] = 0;
+    }
+    __syncthreads();
+    if (!lastArrival) return;
+    __threadfence();
+  }
   // Thread -> (token, row): consecutive threads write consecutive rows of a token's output.
   for (int idx = threadIdx.x; idx < 16 * 8 * NT; idx += blockDim.x) {
     const int tok = idx >> 4;
     const int r = idx & 15;
     if (tok >= m || row0 + r >= n) continue;
     float s = 0.f;
+    if (splits > 1) {
+      for (int sp = 0; sp < splits; sp++) s += __ldcg(partial + ((long long)sp * m + tok) * n + row0 + r);
+    } else {
 #pragma unroll
-    for (int wp = 0; wp < FS_WARPS; wp++) s += part[wp][r][tok];
+      for (int wp = 0; wp < FS_WARPS; wp++) s += part[wp][r][tok];
+    }
     s *= xs[tok] * ws[row0 + r];
     if (F32_OUT) static_cast<float*>(y)[(long long)tok * n + row0 + r] = s;
     else static_cast<bf16_t*>(y)[(long long)tok * n + row0 + r] = f32_to_bf16(s);
   }
 }
 
-#define FP8_SKINNY(NT, M, U)                                                                                                                                  \
-  extern "C" __global__ void __launch_bounds__(32 * FS_WARPS) fp8_skinny_m##M##_u##U##_bf16(bf16_t* y, const unsigned char* xq, const float* xs, const unsigned char* w, const float* ws, int m, int n, int k) { \
-    fp8_skinny<NT, U, false>(y, xq, xs, w, ws, m, n, k);                                                                                                      \
-  }                                                                                                                                                           \
-  extern "C" __global__ void __launch_bounds__(32 * FS_WARPS) fp8_skinny_m##M##_u##U##_f32(float* y, const unsigned char* xq, const float* xs, const unsigned char* w, const float* ws, int m, int n, int k) {   \
-    fp8_skinny<NT, U, true>(y, xq, xs, w, ws, m, n, k);                                                                                                       \
+#define FS_ARGS \
+  const unsigned char *xq, const float *xs, const unsigned char *w, const float *ws, int m, int n, int k, float *partial, int *arrivals, int preload
+#define FP8_SKINNY(NT, M, U)                                                                                      \
+  extern "C" __global__ void __launch_bounds__(32 * FS_WARPS) fp8_skinny_m##M##_u##U##_bf16(bf16_t* y, FS_ARGS) { \
+    pdl_trigger(); /* fp8_skinny waits, after its weight preload */                                              \
+    fp8_skinny<NT, U, false>(y, xq, xs, w, ws, m, n, k, partial, arrivals, preload);                              \
+  }                                                                                                               \
+  extern "C" __global__ void __launch_bounds__(32 * FS_WARPS) fp8_skinny_m##M##_u##U##_f32(float* y, FS_ARGS) {   \
+    pdl_trigger(); /* fp8_skinny waits, after its weight preload */                                              \
+    fp8_skinny<NT, U, true>(y, xq, xs, w, ws, m, n, k, partial, arrivals, preload);                               \
   }
 FP8_SKINNY(1, 8, 4)
 FP8_SKINNY(2, 16, 4)

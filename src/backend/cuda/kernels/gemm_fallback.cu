@@ -20,5 +20,5 @@ __device__ void gemm_rowwise(void* y, const bf16_t* x, const bf16_t* w, int n, i
   }
 }
 
-extern "C" __global__ void gemm_rowwise_bf16(bf16_t* y, const bf16_t* x, const bf16_t* w, int n, int k) { gemm_rowwise<false>(y, x, w, n, k); }
-extern "C" __global__ void gemm_rowwise_f32(float* y, const bf16_t* x, const bf16_t* w, int n, int k) { gemm_rowwise<true>(y, x, w, n, k); }
+extern "C" __global__ void gemm_rowwise_bf16(bf16_t* y, const bf16_t* x, const bf16_t* w, int n, int k) { pdl_entry(); gemm_rowwise<false>(y, x, w, n, k); }
+extern "C" __global__ void gemm_rowwise_f32(float* y, const bf16_t* x, const bf16_t* w, int n, int k) { pdl_entry(); gemm_rowwise<true>(y, x, w, n, k); }

@@ -84,10 +84,10 @@ __device__ void gemv(void* y, const bf16_t* x, const bf16_t* w, int m, int n, in
 }
 
 #define GEMV(M)                                                                                                   \
-  extern "C" __global__ void __launch_bounds__(256) gemv_m##M##_bf16(bf16_t* y, const bf16_t* x, const bf16_t* w, int m, int n, int k) { \
+  extern "C" __global__ void __launch_bounds__(256) gemv_m##M##_bf16(bf16_t* y, const bf16_t* x, const bf16_t* w, int m, int n, int k) { pdl_entry(); \
     gemv<M, false>(y, x, w, m, n, k);                                                                             \
   }                                                                                                               \
-  extern "C" __global__ void __launch_bounds__(256) gemv_m##M##_f32(float* y, const bf16_t* x, const bf16_t* w, int m, int n, int k) {   \
+  extern "C" __global__ void __launch_bounds__(256) gemv_m##M##_f32(float* y, const bf16_t* x, const bf16_t* w, int m, int n, int k) { pdl_entry();   \
     gemv<M, true>(y, x, w, m, n, k);                                                                              \
   }
 GEMV(1)
@@ -142,10 +142,10 @@ __device__ void gemv_splitk(void* y, const bf16_t* x, const bf16_t* w, int m, in
 }
 
 #define GEMV_SK(M)                                                                                                  \
-  extern "C" __global__ void __launch_bounds__(256) gemv_sk_m##M##_bf16(bf16_t* y, const bf16_t* x, const bf16_t* w, int m, int n, int k) { \
+  extern "C" __global__ void __launch_bounds__(256) gemv_sk_m##M##_bf16(bf16_t* y, const bf16_t* x, const bf16_t* w, int m, int n, int k) { pdl_entry(); \
     gemv_splitk<M, false>(y, x, w, m, n, k);                                                                        \
   }                                                                                                                 \
-  extern "C" __global__ void __launch_bounds__(256) gemv_sk_m##M##_f32(float* y, const bf16_t* x, const bf16_t* w, int m, int n, int k) {   \
+  extern "C" __global__ void __launch_bounds__(256) gemv_sk_m##M##_f32(float* y, const bf16_t* x, const bf16_t* w, int m, int n, int k) { pdl_entry();   \
     gemv_splitk<M, true>(y, x, w, m, n, k);                                                                         \
   }
 GEMV_SK(1)

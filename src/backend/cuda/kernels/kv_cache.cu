@@ -5,6 +5,7 @@
 // row s of the flattened cache); k, v [n, kvWidth]; slotMapping i32 [n], -1 skips.
 // grid (n); 16-byte copies when kvWidth is a multiple of 8.
 extern "C" __global__ void write_kv_bf16(bf16_t* kCache, bf16_t* vCache, const bf16_t* k, const bf16_t* v, const int* slotMapping, int kvWidth, long long numSlots) {
+  pdl_entry();
   const int t = blockIdx.x;
   const int slot = slotMapping[t];
   if (slot < 0 || slot >= numSlots) return;

@@ -42,7 +42,7 @@ __device__ void paged_attention(bf16_t* out, float* partial, const bf16_t* q, co
   extern "C" __global__ void paged_attention_d##N(bf16_t* out, float* partial, const bf16_t* q, const bf16_t* kCache, const bf16_t* vCache, \
                                                   const int* queryStarts, const int* contextLens, const int* blockTables, int numSeqs,     \
                                                   int maxBlocksPerSeq, int blockSize, int numHeads, int numKvHeads, int hd, float scale,  \
-                                                  int splitLen) {                                                                          \
+                                                  int splitLen) { pdl_entry();                                                                          \
     paged_attention<N>(out, partial, q, kCache, vCache, queryStarts, contextLens, blockTables, numSeqs, maxBlocksPerSeq, blockSize,      \
                        numHeads, numKvHeads, hd, scale, splitLen);                                                                         \
   }
@@ -139,7 +139,7 @@ __device__ void paged_attention_fast(bf16_t* out, float* partial, const bf16_t* 
   extern "C" __global__ void paged_attention_fast_hd##D(bf16_t* out, float* partial, const bf16_t* q, const bf16_t* kCache,               \
                                                         const bf16_t* vCache, const int* queryStarts, const int* contextLens,            \
                                                         const int* blockTables, int numSeqs, int maxBlocksPerSeq, int blockSize,         \
-                                                        int numHeads, int numKvHeads, float scale, int splitLen) {                        \
+                                                        int numHeads, int numKvHeads, float scale, int splitLen) { pdl_entry();                        \
     paged_attention_fast<DPL>(out, partial, q, kCache, vCache, queryStarts, contextLens, blockTables, numSeqs, maxBlocksPerSeq, blockSize, \
                               numHeads, numKvHeads, scale, splitLen);                                                                     \
   }
@@ -148,6 +148,7 @@ PAGED_ATTENTION_FAST(128, 4)
 
 // Merges the splits: grid (numTokens, numHeads), block headDim threads (one per dim).
 extern "C" __global__ void attention_combine(bf16_t* out, const float* partial, int numHeads, int headDim, int numSplits) {
+  pdl_entry();
   const int t = blockIdx.x, h = blockIdx.y, d = threadIdx.x;
   const float* base = partial + ((long long)t * numHeads + h) * numSplits * (headDim + 2);
   float mMax = NEG_INF;

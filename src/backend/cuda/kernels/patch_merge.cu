@@ -7,6 +7,7 @@
 // (first patch, first out row, grid rows, grid cols) per image; grid (out rows), rowOwner i32
 // [out rows] the image of each out row.
 extern "C" __global__ void patch_merge_bf16(bf16_t* out, const bf16_t* x, const int* imageInfo, const int* rowOwner, int channels, int merge) {
+  pdl_entry();
   const int o = blockIdx.x;
   const int img = rowOwner[o];
   const int firstPatch = imageInfo[img * 4], firstOut = imageInfo[img * 4 + 1], w = imageInfo[img * 4 + 3];

@@ -9,6 +9,7 @@
 // numImages): one thread per output element of image blockIdx.y, so consecutive threads write
 // consecutive bf16 and read runs of P consecutive pixels.
 extern "C" __global__ void patchify_bf16(bf16_t* out, const float* pixels, const int* imageInfo, int patch, int channels) {
+  pdl_entry();
   const int img = blockIdx.y;
   const long long firstPatch = imageInfo[img * 4];
   const int patches = imageInfo[img * 4 + 1], gridCols = imageInfo[img * 4 + 2];

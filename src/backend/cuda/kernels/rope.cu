@@ -9,19 +9,20 @@ __device__ __forceinline__ void rotate_pair(bf16_t* v, int i, int half, float c,
   v[i + half] = f32_to_bf16(b * c + a * s);
 }
 
-// Text RoPE. q [n, numHeads*hd], k [n, numKvHeads*hd], positions i32 [n]; grid (n).
+// Text RoPE. q [n, numHeads*hd], k [n, numKvHeads*hd], positions i32 [n]; grid (n, numHeads +
+// numKvHeads): one block a (token, head), a thread a pair (a decode token's 40 heads run on 40
+// multiprocessors instead of one).
 extern "C" __global__ void rope_text_bf16(bf16_t* q, bf16_t* k, const int* positions, int numHeads, int numKvHeads, int hd, float theta) {
-  const int t = blockIdx.x;
+  pdl_entry();
+  const int t = blockIdx.x, head = blockIdx.y;
   const int half = hd / 2;
   const float pos = (float)positions[t];
-  const int pairs = (numHeads + numKvHeads) * half;
-  for (int p = threadIdx.x; p < pairs; p += blockDim.x) {
-    const int head = p / half, i = p % half;
+  bf16_t* v = head < numHeads ? q + ((long long)t * numHeads + head) * hd : k + ((long long)t * numKvHeads + (head - numHeads)) * hd;
+  for (int i = threadIdx.x; i < half; i += blockDim.x) {
     const float invFreq = 1.0f / powf(theta, (float)(2 * i) / (float)hd);
     float s, c;
     sincosf(pos * invFreq, &s, &c);
-    if (head < numHeads) rotate_pair(q + ((long long)t * numHeads + head) * hd, i, half, c, s);
-    else rotate_pair(k + ((long long)t * numKvHeads + (head - numHeads)) * hd, i, half, c, s);
+    rotate_pair(v, i, half, c, s);
   }
 }
 
@@ -29,6 +30,7 @@ extern "C" __global__ void rope_text_bf16(bf16_t* q, bf16_t* k, const int* posit
 // Frequency f_j = 1 / theta^(2j/hd); dims i < hd/4 turn with row * f_(2i), dims
 // hd/4 <= i < hd/2 with col * f_(2(i - hd/4) + 1); dim i + hd/2 pairs with dim i.
 extern "C" __global__ void rope_vision_bf16(bf16_t* q, bf16_t* k, const int* patchRows, const int* patchCols, int numHeads, int hd, float theta) {
+  pdl_entry();
   const int t = blockIdx.x;
   const int half = hd / 2, quarter = hd / 4;
   const float r = (float)patchRows[t], col = (float)patchCols[t];

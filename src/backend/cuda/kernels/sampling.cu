@@ -61,6 +61,7 @@ __device__ void block_argmax(T& v, int& i) {
 
 // work[r, :] = logits[rows[r], :] (f32); grid (numRequests), grid-stride over vocab.
 extern "C" __global__ void gather_logits(float* work, const float* logits, const int* rows, int vocab) {
+  pdl_entry();
   const float* src = logits + (long long)rows[blockIdx.x] * vocab;
   float* dst = work + (long long)blockIdx.x * vocab;
   for (int i = threadIdx.x; i < vocab; i += blockDim.x) dst[i] = src[i];
@@ -69,6 +70,7 @@ extern "C" __global__ void gather_logits(float* work, const float* logits, const
 // Sparse per-token edits, one thread each. adj [numAdj, 6] f32: (request, token id, bias,
 // banned (0/1), repetition penalty (1: none), subtract (frequency*count + presence)).
 extern "C" __global__ void apply_adjustments(float* work, const float* adj, int numAdj, int vocab) {
+  pdl_entry();
   const int a = blockIdx.x * blockDim.x + threadIdx.x;
   if (a >= numAdj) return;
   const float* e = adj + a * 6;
@@ -88,6 +90,7 @@ extern "C" __global__ void apply_adjustments(float* work, const float* adj, int 
 // passes of the top-p search re-read it instead of recomputing the exponentials (each thread
 // visits the same indices in the same order, so every sum is bit-identical to recomputing).
 extern "C" __global__ void __launch_bounds__(1024) sample_rows(int* outIds, float* work, double* massRows, const double* params, int vocab) {
+  pdl_entry();
   const int r = blockIdx.x;
   const double* p = params + r * 8;
   const double temperature = p[1], topP = p[3], minP = p[4];
@@ -206,6 +209,7 @@ extern "C" __global__ void __launch_bounds__(1024) sample_rows(int* outIds, floa
 // take sampledIds[r], numTop, 0). outF [numRequests, 1 + maxTop] f64: chosen logprob, then
 // the top logprobs; outI [numRequests, 2 + maxTop] i32: chosen id, rank, then the top ids.
 extern "C" __global__ void token_logprobs(double* outF, int* outI, const float* logits, const int* req, const int* sampledIds, int vocab, int maxTop) {
+  pdl_entry();
   const int r = blockIdx.x;
   const int row = req[r * 4], numTop = req[r * 4 + 2];
   const int token = req[r * 4 + 1] >= 0 ? req[r * 4 + 1] : sampledIds[r];

@@ -7,6 +7,7 @@
 // grid: (ceil(words / blockDim.x), numMasked); mask row r applies to logits row rows[r].
 // One thread per 32-token word: a fully allowed word (the common case) costs one load.
 extern "C" __global__ void apply_token_bitmask(float* logits, const int* masks, const int* rows, int vocab, int words) {
+  pdl_entry();
   const int r = blockIdx.y;
   const int w = blockIdx.x * blockDim.x + threadIdx.x;
   if (w >= words) return;

@@ -26,20 +26,24 @@ __device__ void vision_attention(bf16_t* out, const bf16_t* q, const bf16_t* k, 
 // vision_attention_dN serves head dims up to 32*N.
 extern "C" __global__ void vision_attention_d1(bf16_t* out, const bf16_t* q, const bf16_t* k, const bf16_t* v, const int* patchStarts,
                                               int numImages, int numHeads, int hd, float scale) {
+  pdl_entry();
   vision_attention<1>(out, q, k, v, patchStarts, numImages, numHeads, hd, scale);
 }
 
 extern "C" __global__ void vision_attention_d2(bf16_t* out, const bf16_t* q, const bf16_t* k, const bf16_t* v, const int* patchStarts,
                                               int numImages, int numHeads, int hd, float scale) {
+  pdl_entry();
   vision_attention<2>(out, q, k, v, patchStarts, numImages, numHeads, hd, scale);
 }
 
 extern "C" __global__ void vision_attention_d4(bf16_t* out, const bf16_t* q, const bf16_t* k, const bf16_t* v, const int* patchStarts,
                                               int numImages, int numHeads, int hd, float scale) {
+  pdl_entry();
   vision_attention<4>(out, q, k, v, patchStarts, numImages, numHeads, hd, scale);
 }
 
 extern "C" __global__ void vision_attention_d8(bf16_t* out, const bf16_t* q, const bf16_t* k, const bf16_t* v, const int* patchStarts,
                                               int numImages, int numHeads, int hd, float scale) {
+  pdl_entry();
   vision_attention<8>(out, q, k, v, patchStarts, numImages, numHeads, hd, scale);
 }
