@@ -8,6 +8,8 @@
 # Stage first (here): tools/device/stage-cuda.sh .xfer/fp8 --pack
 # Parts (comma list), run in this order: ref, tests, decode, prefill (fp8 then bf16), gemm, torch.
 # TESTS: test-file filters of the tests part (default "fp8 matmul"; ".cuda." for the whole suite).
+# Part ab: batch-1 decode once per entry of AB (space-separated name=quant[,VAR=value...], e.g.
+# "fp8=fp8 fp8-nopdl=fp8,TRAMONTANE_PDL=0 bf16=bf16"), each run with those TRAMONTANE_* switches.
 set -u
 X=${1:?usage: fp8-bench.sh <dir with stage.tar.xz> <parts> [seconds]}
 PARTS=${2:?parts}
@@ -59,6 +61,17 @@ for q in fp8 bf16; do
     save
   fi
 done
+if has ab; then
+  for entry in ${AB:-}; do
+    name=${entry%%=*}; spec=${entry#*=}; quant=${spec%%,*}; vars=""
+    [[ $spec == *,* ]] && vars=${spec#*,}
+    flag=""; [ "$quant" = fp8 ] && flag="--quantization fp8"
+    echo "== decode $name ($quant ${vars//,/ }; $(left) s left)"
+    env ${vars//,/ } timeout $(cap 60) $LAT $flag --batch-size 1 --input-len 128 --output-len 128 --num-iters-warmup 1 --num-iters 3 --output-json $R/decode-$name.json > $R/decode-$name.log 2>&1
+    echo "decode $name rc=$?"; grep -E "decode \(median\)|graphs disabled|Error|error" $R/decode-$name.log | head -4
+    save
+  done
+fi
 if has gemm; then
   echo "== gemm shapes ($(left) s left)"
   timeout $(cap ${GEMM_CAP:-150}) node dist/bench/cuda/fp8Gemm.js $R/fp8-gemm.json > $R/fp8-gemm.log 2>&1; echo "gemm rc=$?"
