@@ -227,15 +227,13 @@ export class CudaBackend implements Backend {
     if (t.dtype === 'bf16') {
       const bits = new Uint16Array(t.numel);
       d.copyDtoH(bits, t.ptr, this.stream);
-      d.streamSynchronize(this.stream);
-      this.ctx.sawIdle();
+      this.ctx.synchronize();
       this.releasePendingFrees(false);
       return bf16ToF32(bits);
     }
     const out = t.dtype === 'i32' ? new Int32Array(t.numel) : new Float32Array(t.numel);
     d.copyDtoH(out, t.ptr, this.stream);
-    d.streamSynchronize(this.stream);
-    this.ctx.sawIdle();
+    this.ctx.synchronize();
     this.releasePendingFrees(false);
     return out;
   }
@@ -260,20 +258,19 @@ export class CudaBackend implements Backend {
    *  the caller has just synchronised it). */
   private releasePendingFrees(wait: boolean): void {
     if (this.pendingFrees.length === 0) return;
-    if (wait) this.ctx.driver.streamSynchronize(this.stream);
+    if (wait) this.ctx.synchronize();
     for (const t of this.pendingFrees.splice(0)) this.ctx.driver.free(t.ptr);
   }
 
   async synchronize(): Promise<void> {
-    this.ctx.driver.streamSynchronize(this.stream);
-    this.ctx.sawIdle();
+    this.ctx.synchronize();
     this.releasePendingFrees(false);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.ctx.driver.streamSynchronize(this.stream);
+    this.ctx.synchronize();
     this.releasePendingFrees(false);
     for (const t of this.owned) this.ctx.driver.free(t.ptr);
     this.owned.clear();

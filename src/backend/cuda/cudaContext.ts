@@ -95,8 +95,15 @@ export class CudaContext {
     return this.programmaticLaunch && !this.weightWritesInFlight;
   }
 
+  /** Blocks until the stream has run everything queued so far. Every wait for this stream goes
+   *  through here or whenIdle, which is how weightsSettled learns the stream was idle. */
+  synchronize(): void {
+    this.driver.streamSynchronize(this.stream);
+    this.sawIdle();
+  }
+
   /** The stream has run everything queued so far (a synchronize or an idle event returned). */
-  sawIdle(): void {
+  private sawIdle(): void {
     this.weightWritesInFlight = false;
   }
 
@@ -104,11 +111,7 @@ export class CudaContext {
    *  while the GPU works (a server's HTTP, SSE and the engine's output processing overlap the
    *  step) instead of blocking the thread in cuStreamSynchronize. */
   async whenIdle(): Promise<void> {
-    if (this.blockingWait) {
-      this.driver.streamSynchronize(this.stream);
-      this.sawIdle();
-      return;
-    }
+    if (this.blockingWait) return this.synchronize();
     this.idleEvent ??= this.driver.createEvent();
     this.driver.recordEvent(this.idleEvent, this.stream);
     while (!this.driver.eventDone(this.idleEvent)) await nextLoopTurn();

@@ -81,7 +81,7 @@ export class CudaSampler {
     const tokenIds = new Int32Array(r);
     this.ctx.driver.copyDtoH(tokenIds, ids, stream);
     const results = lp ? this.readLogprobs(lp) : null;
-    if (!lp) this.ctx.driver.streamSynchronize(stream);
+    if (!lp) this.ctx.synchronize();
     return requests.map((q, i) => ({
       tokenId: tokenIds[i],
       logprobs: q.params.numLogprobs >= 0 && results ? results[i] : null,
@@ -143,7 +143,7 @@ export class CudaSampler {
     const n = new Int32Array(lp.r * (2 + lp.maxTop));
     this.ctx.driver.copyDtoH(f, lp.outF, this.ctx.stream);
     this.ctx.driver.copyDtoH(n, lp.outI, this.ctx.stream);
-    this.ctx.driver.streamSynchronize(this.ctx.stream);
+    this.ctx.synchronize();
     return lp.reqs.map((q, i) => {
       const fb = i * (1 + lp.maxTop);
       const ib = i * (2 + lp.maxTop);

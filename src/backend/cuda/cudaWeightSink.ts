@@ -57,7 +57,7 @@ export class CudaWeightSink implements WeightSink {
     if (!this.started) {
       // Allocations may have queued work on the compute stream (poisoning in tests): let it
       // finish before copies on this stream land in the same memory.
-      d.streamSynchronize(this.ctx.stream);
+      this.ctx.synchronize();
       this.started = true;
     }
     const at = t.ptr + BigInt(offset * 2);

@@ -258,8 +258,8 @@ export class CudaFp8Ops {
       // An input no producer quantized would need its own quantization pass (a one-block kernel,
       // ~3.5 µs at decode) before the tensor cores: for a single row the GEMV on bf16 x is
       // faster than the two together (bench/notes/fp8.md, third pass).
-      const pre = this.skinny === 'mma' ? this.preparedInput(xt, m, k) : null;
-      if (this.skinny === 'mma' && (pre !== null || m > this.unpreparedGemvMaxRows)) this.skinnyMma(o, pre ?? this.quantizedInput(xt, m, k), w, m);
+      const pre = this.preparedInput(xt, m, k);
+      if (this.quantizesActivations(m, pre !== null)) this.skinnyMma(o, pre ?? this.quantizedInput(xt, m, k), w, m);
       else this.gemv(o, xt, w, 0, m);
       return;
     }
@@ -339,7 +339,6 @@ export class CudaFp8Ops {
     }
     return ptr;
   }
-
 
   /** Rows r0 .. r0+rows-1 of out = those rows of x · dequant(w)ᵀ by the FP8 GEMV (rows <= 16). */
   gemv(o: CudaTensor, x: CudaTensor, w: CudaFp8Linear, r0: number, rows: number): void {
