@@ -46,12 +46,18 @@ if has tests; then
   save
 fi
 LAT="node dist/src/cli/main.js bench latency --model mistral-small-3.1-24b --load-format dummy --device cuda --skip-matmul"
+# decode_run <name> <seconds> <env assignments, space-separated> [--quantization fp8]: batch-1
+# decode, 128 in / 128 out, into $R/decode-<name>.{json,log}.
+decode_run() {
+  local name=$1 secs=$2 vars=$3; shift 3
+  env $vars timeout $(cap $secs) $LAT "$@" --batch-size 1 --input-len 128 --output-len 128 --num-iters-warmup 1 --num-iters 3 --output-json $R/decode-$name.json > $R/decode-$name.log 2>&1
+  echo "decode $name rc=$?"; grep -E "decode \(median\)|output tokens/s|graphs disabled|load|Error|error" $R/decode-$name.log | head -5
+}
 for q in fp8 bf16; do
   flag=""; [ $q = fp8 ] && flag="--quantization fp8"
   if has decode; then
     echo "== decode $q ($(left) s left)"
-    timeout $(cap 90) $LAT $flag --batch-size 1 --input-len 128 --output-len 128 --num-iters-warmup 1 --num-iters 3 --output-json $R/decode-$q.json > $R/decode-$q.log 2>&1
-    echo "decode $q rc=$?"; grep -E "decode \(median\)|output tokens/s|load|Error|error" $R/decode-$q.log | head -5
+    decode_run $q 90 "" $flag
     save
   fi
   if has prefill; then
@@ -67,8 +73,7 @@ if has ab; then
     [[ $spec == *,* ]] && vars=${spec#*,}
     flag=""; [ "$quant" = fp8 ] && flag="--quantization fp8"
     echo "== decode $name ($quant ${vars//,/ }; $(left) s left)"
-    env ${vars//,/ } timeout $(cap 60) $LAT $flag --batch-size 1 --input-len 128 --output-len 128 --num-iters-warmup 1 --num-iters 3 --output-json $R/decode-$name.json > $R/decode-$name.log 2>&1
-    echo "decode $name rc=$?"; grep -E "decode \(median\)|graphs disabled|Error|error" $R/decode-$name.log | head -4
+    decode_run $name 60 "${vars//,/ }" $flag
     save
   done
 fi
