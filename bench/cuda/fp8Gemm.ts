@@ -11,9 +11,9 @@ import type { DeviceTensor, LinearWeight } from '../../src/backend/backend.js';
 import { DummyWeightSource } from '../../src/model/dummyWeights.js';
 import { loadBuiltinConfig, MISTRAL_SMALL_3_1 } from '../../src/model/builtinConfigs.js';
 
-// The tensor cores at every m <= 16, unquantized inputs included (the default sends a single
-// unquantized row to the bf16-x GEMV, which fp8_gemv_us times).
-const fp8Mma = new CudaBackend({ fp8GemvMaxRows: 16, fp8UnpreparedGemvMaxRows: 0 });
+// The tensor cores at every m <= 16 (the default sends a single row to the bf16-x GEMV, which
+// fp8_gemv_us times).
+const fp8Mma = new CudaBackend({ fp8GemvMaxRows: 16, fp8Bf16GemvMaxRows: 0 });
 const fp8Gemv = new CudaBackend({ fp8GemvMaxRows: 16, fp8SkinnyKernel: 'gemv' });
 const fp8Gemm = new CudaBackend({ fp8GemvMaxRows: 0 });
 const bf16 = fp8Gemv; // dense weights take the bf16 matmul whatever fp8GemvMaxRows says

@@ -62,6 +62,26 @@ export interface ImageSpans {
 }
 
 /** Inputs of paged attention: queries, the KV cache and its block tables, per-sequence lengths. */
+/** Backend.linearRopeWriteKv's operands: one token's attention inputs. */
+export interface LinearRopeWriteKvArgs {
+  /** [1, (numHeads + 2 numKvHeads) * headDim]: q, then k, then v. */
+  readonly qkv: DeviceTensor;
+  /** [1, in] */
+  readonly x: DeviceTensor;
+  /** [(numHeads + 2 numKvHeads) * headDim, in]: wq, wk, wv rows. */
+  readonly w: LinearWeight;
+  /** i32 [1] */
+  readonly positions: DeviceTensor;
+  /** i32 [1] */
+  readonly slotMapping: DeviceTensor;
+  readonly kCache: DeviceTensor;
+  readonly vCache: DeviceTensor;
+  readonly numHeads: number;
+  readonly numKvHeads: number;
+  readonly headDim: number;
+  readonly theta: number;
+}
+
 export interface PagedAttentionArgs {
   /** [numTokens, numHeads * headDim] */
   readonly out: DeviceTensor;
@@ -299,6 +319,11 @@ export interface Backend {
    *  matmul), out [n, d]. `feeds`: see ActivationFeeds. */
   siluAndMul(out: DeviceTensor, x: DeviceTensor, feeds?: ActivationFeeds): void;
 
+  /** out = silu(gate) * up of gateUp = x · wᵀ: linear(gateUp, x, w) then siluAndMul(out,
+   *  gateUp, feeds), which a backend may run as one pass (gateUp then stays unwritten). x [n, in],
+   *  w [2d, in] (gate rows then up rows), gateUp [n, 2d], out [n, d]; out as the two ops give it. */
+  linearSiluAndMul(out: DeviceTensor, gateUp: DeviceTensor, x: DeviceTensor, w: LinearWeight, feeds?: ActivationFeeds): void;
+
   /** Exact GELU: out = x * (1 + erf(x / sqrt 2)) / 2, [n, d]. */
   gelu(out: DeviceTensor, x: DeviceTensor): void;
 
@@ -312,6 +337,10 @@ export interface Backend {
     v: DeviceTensor,
     slotMapping: DeviceTensor,
   ): void;
+
+  /** For one token: linear(qkv, x, w), then ropeText on qkv's q and k parts and writeKv of its k
+   *  and v parts, which a backend may run as one pass; results as the three ops give them. */
+  linearRopeWriteKv(args: LinearRopeWriteKvArgs): void;
 
   /** Causal attention of the new tokens of many sequences over the paged cache (keys and
    *  values of this step already written). Serves prefill chunks and decode tokens alike. */

@@ -24,8 +24,8 @@ export interface DeviceBackendOptions {
   readonly gemvSplitKMaxN?: number;
   /** CUDA: CudaContextOptions.programmaticLaunch (default on where supported). */
   readonly cudaProgrammaticLaunch?: boolean;
-  /** CUDA: CudaBackendOptions.fp8UnpreparedGemvMaxRows. */
-  readonly fp8UnpreparedGemvMaxRows?: number;
+  /** CUDA: CudaBackendOptions.fp8Bf16GemvMaxRows. */
+  readonly fp8Bf16GemvMaxRows?: number;
   /** CUDA: CudaBackendOptions.fp8WeightPreload. */
   readonly fp8WeightPreload?: boolean;
   /** CUDA: CudaBackendOptions.fp8SplitKBytes. */
@@ -77,7 +77,7 @@ export async function createDeviceBackend(device: string, options: DeviceBackend
       // Loaded on demand: koffi and the CUDA libraries only when a GPU is asked for.
       const { createCudaBackend } = await import('./cuda/createCudaBackend.js');
       try {
-        return await createCudaBackend({ blockingWait: options.cudaBlockingWait, programmaticLaunch: options.cudaProgrammaticLaunch, fp8SplitKBytes: options.fp8SplitKBytes, fp8WeightPreload: options.fp8WeightPreload, fp8UnpreparedGemvMaxRows: options.fp8UnpreparedGemvMaxRows, gemvSplitKMaxN: options.gemvSplitKMaxN, fp8SkinnyKernel: options.fp8SkinnyKernel });
+        return await createCudaBackend({ blockingWait: options.cudaBlockingWait, programmaticLaunch: options.cudaProgrammaticLaunch, fp8SplitKBytes: options.fp8SplitKBytes, fp8WeightPreload: options.fp8WeightPreload, fp8Bf16GemvMaxRows: options.fp8Bf16GemvMaxRows, gemvSplitKMaxN: options.gemvSplitKMaxN, fp8SkinnyKernel: options.fp8SkinnyKernel });
       } catch (err) {
         const e = err as Error;
         if (e.name === 'CudaUnavailableError') throw new BackendUnavailableError(`CUDA backend not available: ${e.message}`);

@@ -21,7 +21,7 @@ import { InvalidRequestError } from './errors.js';
  *   TRAMONTANE_PDL=0                  CUDA: launch kernels without programmatic dependent launch
  *   TRAMONTANE_FP8_SPLITK_BYTES=N     CUDA: the FP8 skinny kernel's split-K piece (default 8192; 0 disables)
  *   TRAMONTANE_FP8_PRELOAD=0          CUDA: the FP8 skinny kernel reads no weights before its launch wait
- *   TRAMONTANE_FP8_UNPREPARED_GEMV_ROWS=N  CUDA: FP8 linears of <= N rows on unquantized inputs use the GEMV (default 1)
+ *   TRAMONTANE_FP8_BF16_GEMV_ROWS=N  CUDA: FP8 linears of <= N rows take the GEMV on bf16 activations (default 1)
  */
 export interface EnvSwitches {
   readonly enforceEager: boolean;
@@ -31,7 +31,7 @@ export interface EnvSwitches {
   readonly fp8SplitKBytes?: number;
   /** false: TRAMONTANE_FP8_PRELOAD=0. */
   readonly fp8WeightPreload?: boolean;
-  readonly fp8UnpreparedGemvMaxRows?: number;
+  readonly fp8Bf16GemvMaxRows?: number;
   readonly gemvSplitKMaxN?: number;
   readonly fp8SkinnyKernel?: 'mma' | 'gemv';
 }
@@ -55,7 +55,7 @@ export function envSwitches(env: NodeJS.ProcessEnv = process.env): EnvSwitches {
     cudaProgrammaticLaunch: env.TRAMONTANE_PDL === '0' ? false : undefined,
     fp8SplitKBytes: optionalNumber(env, 'TRAMONTANE_FP8_SPLITK_BYTES'),
     fp8WeightPreload: env.TRAMONTANE_FP8_PRELOAD === '0' ? false : undefined,
-    fp8UnpreparedGemvMaxRows: optionalNumber(env, 'TRAMONTANE_FP8_UNPREPARED_GEMV_ROWS'),
+    fp8Bf16GemvMaxRows: optionalNumber(env, 'TRAMONTANE_FP8_BF16_GEMV_ROWS'),
     gemvSplitKMaxN: splitK !== undefined && splitK !== '' ? Number(splitK) : undefined,
     fp8SkinnyKernel: skinny === 'mma' || skinny === 'gemv' ? skinny : undefined,
   };
@@ -140,7 +140,7 @@ export async function openRunner(spec: RunnerSpec, onProgress?: LoadProgressList
   let backend: Backend | null = null;
   try {
     const sizes = runnerSizes(source.config.text.maxPositionEmbeddings, traits, spec, spec.defaultMaxNumSeqs ?? 1);
-    backend = await createDeviceBackend(device, { threads: spec.threads, cudaBlockingWait: switches.cudaBlockingWait, cudaProgrammaticLaunch: switches.cudaProgrammaticLaunch, fp8SplitKBytes: switches.fp8SplitKBytes, fp8WeightPreload: switches.fp8WeightPreload, fp8UnpreparedGemvMaxRows: switches.fp8UnpreparedGemvMaxRows, gemvSplitKMaxN: switches.gemvSplitKMaxN, fp8SkinnyKernel: switches.fp8SkinnyKernel });
+    backend = await createDeviceBackend(device, { threads: spec.threads, cudaBlockingWait: switches.cudaBlockingWait, cudaProgrammaticLaunch: switches.cudaProgrammaticLaunch, fp8SplitKBytes: switches.fp8SplitKBytes, fp8WeightPreload: switches.fp8WeightPreload, fp8Bf16GemvMaxRows: switches.fp8Bf16GemvMaxRows, gemvSplitKMaxN: switches.gemvSplitKMaxN, fp8SkinnyKernel: switches.fp8SkinnyKernel });
     const loaded = await loadModelRunner({
       source,
       backend,

@@ -106,15 +106,17 @@ export function textLayerSteps(
       // `feeds`: the backend may write normed's input form for wqkv in the same kernel.
       if (l === 0) backend.rmsNorm(normed, residual, layer.attentionNorm, eps, layer.wqkv);
       else backend.addRmsNorm(normed, residual, proj, layer.attentionNorm, eps, layer.wqkv);
+      const rope = { numHeads: cfg.numHeads, numKvHeads: cfg.numKvHeads, headDim: cfg.headDim, theta: cfg.ropeTheta };
       if (qkvRow) {
-        backend.linear(qkvRow, normed, layer.wqkv); // one decode token: one pass over wq|wk|wv
+        // One decode token: one pass over wq|wk|wv, RoPE and the cache write with it.
+        backend.linearRopeWriteKv({ qkv: qkvRow, x: normed, w: layer.wqkv, positions: s.positions, slotMapping: s.slotMapping, kCache: s.kCaches[l], vCache: s.vCaches[l], ...rope });
       } else {
         backend.linear(q, normed, layer.wq);
         backend.linear(k, normed, layer.wk);
         backend.linear(v, normed, layer.wv);
+        backend.ropeText(q, k, s.positions, rope.numHeads, rope.numKvHeads, rope.headDim, rope.theta);
+        backend.writeKv(s.kCaches[l], s.vCaches[l], k, v, s.slotMapping);
       }
-      backend.ropeText(q, k, s.positions, cfg.numHeads, cfg.numKvHeads, cfg.headDim, cfg.ropeTheta);
-      backend.writeKv(s.kCaches[l], s.vCaches[l], k, v, s.slotMapping);
       backend.pagedAttention({
         out: attn,
         q,
@@ -131,8 +133,7 @@ export function textLayerSteps(
     mlp(l: number): void {
       const layer = w.layers[l];
       backend.addRmsNorm(normed, residual, proj, layer.ffnNorm, eps, layer.w13);
-      backend.linear(gateUp, normed, layer.w13);
-      backend.siluAndMul(act, gateUp, layer.w2);
+      backend.linearSiluAndMul(act, gateUp, normed, layer.w13, layer.w2);
       backend.linear(proj, act, layer.w2);
     },
     finish(): void {

@@ -54,7 +54,7 @@ before(async () => {
   // Part 1 compares the tensor-core kernels with torch's per-token-quantized arithmetic at m = 1
   // too: no bf16-x GEMV for the unquantized inputs it feeds (the default for a decode token's
   // o_proj and down, which fp8Linear.cuda.test.ts checks against exact sums).
-  backend = new CudaBackend({ fp8UnpreparedGemvMaxRows: 0 });
+  backend = new CudaBackend({ fp8Bf16GemvMaxRows: 0 });
 });
 after(async () => {
   await backend?.close();

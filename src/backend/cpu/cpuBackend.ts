@@ -11,6 +11,7 @@ import type {
   Fp8HostWeight,
   ImageSpans,
   LinearQuantization,
+  LinearRopeWriteKvArgs,
   LinearWeight,
   PagedAttentionArgs,
   SampleRequest,
@@ -26,6 +27,7 @@ import { tokenLogprobs } from '../sampling/rowLogprobs.js';
 import { CpuTensor, asCpu, cpuAlloc, f32 } from './cpuTensor.js';
 import { numel, rowsCols } from '../tensorShape.js';
 import * as ew from './elementwise.js';
+import { linearRopeWriteKvUnfused } from '../linearRopeWriteKv.js';
 import * as gather from './gather.js';
 import { pagedAttention, visionAttention } from './attention.js';
 import { MatmulPool } from './matmulPool.js';
@@ -204,6 +206,15 @@ export class CpuBackend implements Backend {
 
   ropeVision(q: DeviceTensor, k: DeviceTensor, patchRows: DeviceTensor, patchCols: DeviceTensor, numHeads: number, headDim: number, theta: number): void {
     ew.ropeVision(q, k, patchRows, patchCols, numHeads, headDim, theta);
+  }
+
+  linearRopeWriteKv(a: LinearRopeWriteKvArgs): void {
+    linearRopeWriteKvUnfused(this, a);
+  }
+
+  linearSiluAndMul(out: DeviceTensor, gateUp: DeviceTensor, x: DeviceTensor, w: LinearWeight): void {
+    this.linear(gateUp, x, w);
+    this.siluAndMul(out, gateUp);
   }
 
   siluAndMul(out: DeviceTensor, x: DeviceTensor): void {

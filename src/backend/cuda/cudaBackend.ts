@@ -10,6 +10,7 @@ import type {
   Fp8HostWeight,
   ImageSpans,
   LinearQuantization,
+  LinearRopeWriteKvArgs,
   LinearWeight,
   PagedAttentionArgs,
   RecordedGraph,
@@ -33,9 +34,10 @@ import { CudaError } from './ffi/errors.js';
 import { CUBLAS_STATUS_NOT_SUPPORTED } from './ffi/cublasLt.js';
 import type { DummyFillSpec } from '../dummyFill.js';
 import { CudaWeightSink } from './cudaWeightSink.js';
+import { linearRopeWriteKvUnfused } from '../linearRopeWriteKv.js';
 import { asTensorLinear, TensorLinear, tensorLinearRows } from '../tensorLinear.js';
 import type { WeightDType } from '../hostTensor.js';
-import { CudaFp8Linear, CudaFp8Ops, DEFAULT_SPLIT_K_BYTES, DEFAULT_UNPREPARED_GEMV_MAX_ROWS, type Fp8SkinnyKernel } from './fp8Linear.js';
+import { CudaFp8Linear, CudaFp8Ops, DEFAULT_SPLIT_K_BYTES, DEFAULT_BF16_GEMV_MAX_ROWS, type Fp8SkinnyKernel } from './fp8Linear.js';
 
 const CUDA_ERROR_OUT_OF_MEMORY = 2;
 
@@ -64,13 +66,13 @@ export interface CudaBackendOptions extends CudaContextOptions, AttentionOptions
   /** The skinny FP8 kernel splits rows longer than twice this many bytes (k) into pieces of
    *  about this size, a CTA each. Default DEFAULT_SPLIT_K_BYTES; 0 never splits. */
   readonly fp8SplitKBytes?: number;
-  /** The skinny FP8 kernel loads its first weights before its programmatic-launch wait (once
-   *  no weight write can still be running). Default true; false for A/B measurements. */
+  /** The FP8 skinny kernel and GEMV load their first weights before their programmatic-launch
+   *  wait (once no weight write can still be running). Default true; false for A/B measurements. */
   readonly fp8WeightPreload?: boolean;
-  /** FP8 linears of at most this many rows whose input no producer quantized (o_proj's and
-   *  down's at decode) take the bf16-x GEMV instead of a quantization pass + the tensor cores.
-   *  Default DEFAULT_UNPREPARED_GEMV_MAX_ROWS (1); 0: always the tensor cores on sm_89+. */
-  readonly fp8UnpreparedGemvMaxRows?: number;
+  /** FP8 linears of at most this many rows (a decode token's) take the GEMV on bf16 activations
+   *  instead of per-token quantization + the tensor cores. Default DEFAULT_BF16_GEMV_MAX_ROWS
+   *  (1); 0: always the tensor cores on sm_89+. */
+  readonly fp8Bf16GemvMaxRows?: number;
 }
 
 /** The tensor-core skinny kernel reads each weight byte once for up to 16 rows of x
@@ -111,7 +113,7 @@ export class CudaBackend implements Backend {
       options.fp8SkinnyKernel ?? 'mma',
       options.fp8SplitKBytes ?? DEFAULT_SPLIT_K_BYTES,
       options.fp8WeightPreload ?? true,
-      options.fp8UnpreparedGemvMaxRows ?? DEFAULT_UNPREPARED_GEMV_MAX_ROWS,
+      options.fp8Bf16GemvMaxRows ?? DEFAULT_BF16_GEMV_MAX_ROWS,
     );
   }
 
@@ -520,6 +522,17 @@ export class CudaBackend implements Backend {
     if (headDim % 4 !== 0) throw new Error(`ropeVision: headDim ${headDim} is not a multiple of 4`);
     if (n === 0) return;
     this.launch('rope.cu', 'rope_vision_bf16', ['ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i32', 'f32'], { grid: [n, 1, 1], block: this.rowBlock(numHeads * headDim * 4) }, [qt.ptr, kt.ptr, pr.ptr, pc.ptr, numHeads, headDim, theta]);
+  }
+
+  linearRopeWriteKv(a: LinearRopeWriteKvArgs): void {
+    if (a.w instanceof CudaFp8Linear && this.fp8.linearRopeWriteKv(a, a.w)) return;
+    linearRopeWriteKvUnfused(this, a);
+  }
+
+  linearSiluAndMul(out: DeviceTensor, gateUp: DeviceTensor, x: DeviceTensor, w: LinearWeight, feeds?: LinearWeight): void {
+    if (w instanceof CudaFp8Linear && this.fp8.linearSiluAndMul(asCuda(out, 'linearSiluAndMul out', 'bf16'), asCuda(x, 'linearSiluAndMul x', 'bf16'), w)) return;
+    this.linear(gateUp, x, w);
+    this.siluAndMul(out, gateUp, feeds);
   }
 
   siluAndMul(out: DeviceTensor, x: DeviceTensor, feeds?: LinearWeight): void {

@@ -3,14 +3,15 @@
 //   - upload: host codes + scales as they are (FP8 checkpoints);
 //   - quantize: a dense bf16 device weight, per row on the device (online FP8, dummy weights),
 //     by the rule of the host's quantizeRowsFp8 (scale = absmax / 448, RNE, saturating);
-//   - multiply: the activations quantized per token by the same rule (or taken as the kernel
-//     that produced them quantized them, see prepareOutput), then for m <= gemvMaxRows the FP8
-//     skinny GEMM on the tensor cores (fp8_skinny.cu), above it cuBLASLt's FP8 GEMM with
+//   - multiply: for m <= bf16GemvMaxRows (one decode token) the FP8 GEMV on bf16 activations
+//     (fp8_gemv.cu); else the activations quantized per token by the same rule (or taken as the
+//     kernel that produced them quantized them, see prepareOutput), then for m <= gemvMaxRows
+//     the FP8 skinny GEMM on the tensor cores (fp8_skinny.cu), above it cuBLASLt's FP8 GEMM with
 //     outer-vector scales (per token x per channel); bf16/f32 out. Without FP8 tensor cores
-//     (before sm_89) the skinny path is the FP8 GEMV on bf16 activations (fp8_gemv.cu).
+//     (before sm_89) the skinny path is the FP8 GEMV at every m <= gemvMaxRows.
 // Every buffer a multiply touches is either the weight's or a context scratch buffer that is
 // never freed while graphs may hold it, so the calls can be recorded into CUDA graphs.
-import type { LinearWeight } from '../backend.js';
+import type { LinearRopeWriteKvArgs, LinearWeight } from '../backend.js';
 import type { CudaContext } from './cudaContext.js';
 import { CudaTensor, asCuda } from './cudaTensor.js';
 import { rowsCols } from '../tensorShape.js';
@@ -25,12 +26,33 @@ const SKINNY_THREADS = 256;
  *  of 8 KB, about gate_up's 5 KB a CTA, the shape that streams at 92% of bandwidth. */
 export const DEFAULT_SPLIT_K_BYTES = 8192;
 const MAX_SPLITS = 16;
-/** A decode token's o_proj and down inputs (attention's and SiLU's outputs, not quantized by
- *  their producers) go through the bf16-x GEMV (bench/notes/fp8.md, third pass). */
-export const DEFAULT_UNPREPARED_GEMV_MAX_ROWS = 1;
+/** A decode token's linears go through the bf16-x GEMV: at m = 1 it streams the weight at
+ *  93-97% of a plain read, the tensor-core skinny kernel at 81-90% (bench/notes/fp8.md, third
+ *  and fourth passes). */
+export const DEFAULT_BF16_GEMV_MAX_ROWS = 1;
+
+/** fp8_gemv.cu's instantiations: x rows, rows of W a CTA, and the kernel name's suffix. m = 1
+ *  takes SMALL_OR_LONG (groups of 128 threads, 2 rows each) for matrices of at most
+ *  SMALL_GEMV_BYTES (o_proj) and rows of at least LONG_GEMV_ROW bytes (down), else groups of
+ *  64 (gate_up's many short rows). */
+const GEMV_VARIANTS: readonly { readonly m: number; readonly rowsPerCta: number; readonly suffix: string }[] = [
+  { m: 1, rowsPerCta: 8, suffix: '' },
+  { m: 2, rowsPerCta: 4, suffix: '' },
+  { m: 4, rowsPerCta: 4, suffix: '' },
+  { m: 8, rowsPerCta: 2, suffix: '' },
+  { m: 16, rowsPerCta: 2, suffix: '' },
+];
+const SMALL_OR_LONG = { rowsPerCta: 4, suffix: '_g128' };
+const SMALL_GEMV_BYTES = 40 << 20;
+const LONG_GEMV_ROW = 16384;
+/** fp8_gemv_silu_m1 / fp8_gemv_rope_m1: row pairs a CTA. */
+const SILU_GEMV_PAIRS_PER_CTA = 4;
+const ROPE_GEMV_PAIRS_PER_CTA = 8;
 
 /** Largest m the FP8 skinny kernels take (fp8_gemv.cu: 1, 2, 4, 8, 16; fp8_skinny.cu: 8, 16). */
 export const FP8_GEMV_MAX_M = 16;
+/** fp8_gemv.cu's kernel parameters: y, x, w codes, w scales, m, n, k, preload. */
+const GEMV_PARAMS = ['ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32', 'i32'] as const;
 
 /** The kernel for FP8 linears with m <= gemvMaxRows: 'mma', activations quantized per token
  *  on the FP8 tensor cores (sm_89+), the arithmetic of the large-m path; 'gemv', bf16
@@ -119,30 +141,29 @@ export class CudaFp8Ops {
     /** The skinny kernel splits rows longer than twice this many bytes into pieces of about
      *  this size, each its own CTA (0: never). */
     private readonly splitKBytes = DEFAULT_SPLIT_K_BYTES,
-    /** Let the skinny kernel load its first weights before its programmatic-launch wait, while
-     *  the kernel before it finishes (only once every weight write has finished). */
+    /** Let the skinny kernel and the GEMV load their first weights before their
+     *  programmatic-launch wait, while the kernel before them finishes (only once every weight
+     *  write has finished). */
     private readonly weightPreload = true,
-    /** With the 'mma' kernel, inputs of at most this many rows (and at most gemvMaxRows) that no
-     *  producer quantized take the bf16-x GEMV instead of a quantization pass + the tensor cores
-     *  (0: never). */
-    readonly unpreparedGemvMaxRows = DEFAULT_UNPREPARED_GEMV_MAX_ROWS,
+    /** With the 'mma' kernel, inputs of at most this many rows (and at most gemvMaxRows) take
+     *  the bf16-x GEMV instead of per-token quantization + the tensor cores (0: never). */
+    readonly bf16GemvMaxRows = DEFAULT_BF16_GEMV_MAX_ROWS,
   ) {
     if (!(Number.isInteger(gemvMaxRows) && gemvMaxRows >= 0 && gemvMaxRows <= FP8_GEMV_MAX_M)) {
       throw new Error(`fp8 gemvMaxRows must be an integer in 0..${FP8_GEMV_MAX_M} (got ${gemvMaxRows})`);
     }
     if (skinny !== 'mma' && skinny !== 'gemv') throw new Error(`fp8 skinny kernel must be 'mma' or 'gemv' (got ${String(skinny)})`);
     if (!(Number.isInteger(splitKBytes) && splitKBytes >= 0)) throw new Error(`fp8 splitKBytes must be an integer >= 0 (got ${splitKBytes})`);
-    if (!(Number.isInteger(unpreparedGemvMaxRows) && unpreparedGemvMaxRows >= 0)) {
-      throw new Error(`fp8 unpreparedGemvMaxRows must be an integer >= 0 (got ${unpreparedGemvMaxRows})`);
+    if (!(Number.isInteger(bf16GemvMaxRows) && bf16GemvMaxRows >= 0)) {
+      throw new Error(`fp8 bf16GemvMaxRows must be an integer >= 0 (got ${bf16GemvMaxRows})`);
     }
     const [major, minor] = host.ctx.info.computeCapability;
     this.skinny = skinny === 'mma' && major * 10 + minor >= 89 ? 'mma' : 'gemv';
   }
 
-  /** Whether linear() multiplies m rows of x as per-token FP8 codes (false: bf16 x, the GEMV).
-   *  `prepared`: x's producer wrote its FP8 form (prepareOutput). */
-  quantizesActivations(m: number, prepared = false): boolean {
-    return m > this.gemvMaxRows || (this.skinny === 'mma' && (prepared || m > this.unpreparedGemvMaxRows));
+  /** Whether linear() multiplies m rows of x as per-token FP8 codes (false: bf16 x, the GEMV). */
+  quantizesActivations(m: number): boolean {
+    return m > this.gemvMaxRows || (this.skinny === 'mma' && m > this.bf16GemvMaxRows);
   }
 
   /**
@@ -154,7 +175,7 @@ export class CudaFp8Ops {
    * asks, and meant for the linears that read `out` right after it was written.
    */
   prepareOutput(out: CudaTensor, rows: number, cols: number, feeds: LinearWeight | undefined): Fp8Activation | null {
-    if (!(feeds instanceof CudaFp8Linear) || feeds.shape[1] !== cols || !this.quantizesActivations(rows, true) || cols % 8 !== 0 || out.ptr % 16n !== 0n) {
+    if (!(feeds instanceof CudaFp8Linear) || feeds.shape[1] !== cols || !this.quantizesActivations(rows) || cols % 8 !== 0 || out.ptr % 16n !== 0n) {
       this.prepared.delete(out);
       return null;
     }
@@ -255,11 +276,7 @@ export class CudaFp8Ops {
     if (m === 0 || n === 0) return;
     if (xt.ptr % 16n !== 0n) throw new Error('linear: x must be 16-byte aligned for fp8 weights');
     if (m <= this.gemvMaxRows) {
-      // An input no producer quantized would need its own quantization pass (a one-block kernel,
-      // ~3.5 µs at decode) before the tensor cores: for a single row the GEMV on bf16 x is
-      // faster than the two together (bench/notes/fp8.md, third pass).
-      const pre = this.preparedInput(xt, m, k);
-      if (this.quantizesActivations(m, pre !== null)) this.skinnyMma(o, pre ?? this.quantizedInput(xt, m, k), w, m);
+      if (this.quantizesActivations(m)) this.skinnyMma(o, this.quantizedInput(xt, m, k), w, m);
       else this.gemv(o, xt, w, 0, m);
       return;
     }
@@ -318,8 +335,13 @@ export class CudaFp8Ops {
       partial = this.ctx.scratchBuffer('fp8.skinny.partial', 4 * splits * FP8_GEMV_MAX_M * n);
       arrivals = this.arrivalCounters(tiles);
     }
-    const preload = this.weightPreload && this.ctx.weightsSettled ? 1 : 0;
-    kernel.launch({ grid: [tiles, splits, 1], block: [SKINNY_THREADS, 1, 1] }, this.ctx.stream, [outPtr, x.codes, x.scales, w.codesPtr, w.scalesPtr, m, n, k, partial, arrivals, preload]);
+    kernel.launch({ grid: [tiles, splits, 1], block: [SKINNY_THREADS, 1, 1] }, this.ctx.stream, [outPtr, x.codes, x.scales, w.codesPtr, w.scalesPtr, m, n, k, partial, arrivals, this.preload()]);
+  }
+
+  /** 1 when a GEMM may load weights before its programmatic-launch wait: preloading is on and no
+   *  kernel that writes weights can still be running. */
+  private preload(): number {
+    return this.weightPreload && this.ctx.weightsSettled ? 1 : 0;
   }
 
   /** Split-K factor of the skinny kernel for rows of k bytes: one split a splitKBytes (rounded),
@@ -343,12 +365,12 @@ export class CudaFp8Ops {
   /** Rows r0 .. r0+rows-1 of out = those rows of x · dequant(w)ᵀ by the FP8 GEMV (rows <= 16). */
   gemv(o: CudaTensor, x: CudaTensor, w: CudaFp8Linear, r0: number, rows: number): void {
     const [n, k] = w.shape;
-    const mt = rows <= 1 ? 1 : rows <= 2 ? 2 : rows <= 4 ? 4 : rows <= 8 ? 8 : 16;
-    const rowsPerCta = mt >= 8 ? 2 : 4; // fp8_gemv.cu's rows a CTA for this variant
+    const base = GEMV_VARIANTS.find((v) => v.m >= rows) ?? GEMV_VARIANTS[GEMV_VARIANTS.length - 1];
+    const variant = base.m === 1 && (n * k <= SMALL_GEMV_BYTES || k >= LONG_GEMV_ROW) ? SMALL_OR_LONG : base;
     const outBytes = o.dtype === 'f32' ? 4 : 2;
     this.ctx.kernels
-      .kernel('fp8_gemv.cu', `fp8_gemv_m${mt}_${o.dtype}`, ['ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32'])
-      .launch({ grid: [Math.ceil(n / rowsPerCta), 1, 1], block: [256, 1, 1] }, this.ctx.stream, [
+      .kernel('fp8_gemv.cu', `fp8_gemv_m${base.m}${variant.suffix}_${o.dtype}`, GEMV_PARAMS)
+      .launch({ grid: [Math.ceil(n / variant.rowsPerCta), 1, 1], block: [256, 1, 1] }, this.ctx.stream, [
         o.ptr + BigInt(r0 * n * outBytes),
         x.ptr + BigInt(r0 * k * 2),
         w.codesPtr,
@@ -356,7 +378,52 @@ export class CudaFp8Ops {
         rows,
         n,
         k,
+        this.preload(),
       ]);
+  }
+
+  /**
+   * act [1, d] = silu(gate) * up of gate|up = x [1, in] · dequant(w)ᵀ (w [2d, in]) in one GEMV
+   * pass, bit-identical to linear + siluAndMul, when one row of x would take the GEMV; false
+   * (nothing launched) otherwise.
+   */
+  linearSiluAndMul(act: CudaTensor, x: CudaTensor, w: CudaFp8Linear): boolean {
+    const [m, k] = rowsCols(asCuda(x, 'linearSiluAndMul x', 'bf16'));
+    const [n, wk] = w.shape;
+    if (m !== 1 || this.quantizesActivations(1) || wk !== k || n % 2 !== 0 || x.ptr % 16n !== 0n) return false;
+    const d = n / 2;
+    const o = asCuda(act, 'linearSiluAndMul out', 'bf16');
+    if (o.numel !== d) throw new Error(`linearSiluAndMul: out [${act.shape.join(', ')}] does not hold ${d} elements`);
+    this.ctx.kernels
+      .kernel('fp8_gemv.cu', 'fp8_gemv_silu_m1_bf16', GEMV_PARAMS)
+      .launch({ grid: [Math.ceil(d / SILU_GEMV_PAIRS_PER_CTA), 1, 1], block: [256, 1, 1] }, this.ctx.stream, [o.ptr, x.ptr, w.codesPtr, w.scalesPtr, 1, n, k, this.preload()]);
+    return true;
+  }
+
+  /**
+   * One token's q|k|v = x · dequant(w)ᵀ with RoPE applied and k, v written to the paged cache,
+   * in one GEMV pass (fp8_gemv.cu GEMV_ROPE), bit-identical to linear + ropeText + writeKv, when
+   * one row of x would take the GEMV and the operands have the layout the kernel assumes; false
+   * (nothing launched) otherwise.
+   */
+  linearRopeWriteKv(a: LinearRopeWriteKvArgs, w: CudaFp8Linear): boolean {
+    const x = asCuda(a.x, 'linearRopeWriteKv x', 'bf16');
+    const [n, k] = w.shape;
+    const { numHeads, numKvHeads, headDim } = a;
+    if (x.numel !== k || this.quantizesActivations(1) || x.ptr % 16n !== 0n || headDim % 2 !== 0 || n !== (numHeads + 2 * numKvHeads) * headDim) return false;
+    const qkv = asCuda(a.qkv, 'linearRopeWriteKv qkv', 'bf16');
+    const kc = asCuda(a.kCache, 'linearRopeWriteKv kCache', 'bf16');
+    const vc = asCuda(a.vCache, 'linearRopeWriteKv vCache', 'bf16');
+    const pos = asCuda(a.positions, 'linearRopeWriteKv positions', 'i32');
+    const slots = asCuda(a.slotMapping, 'linearRopeWriteKv slotMapping', 'i32');
+    if (qkv.numel !== n || pos.numel !== 1 || slots.numel !== 1 || kc.shape.length !== 4 || vc.numel !== kc.numel || kc.shape[2] * kc.shape[3] !== numKvHeads * headDim) return false;
+    this.ctx.kernels
+      .kernel('fp8_gemv.cu', 'fp8_gemv_rope_m1_bf16', [...GEMV_PARAMS, 'ptr', 'ptr', 'ptr', 'ptr', 'i32', 'i32', 'i32', 'f32', 'i64'])
+      .launch({ grid: [Math.ceil(n / 2 / ROPE_GEMV_PAIRS_PER_CTA), 1, 1], block: [256, 1, 1] }, this.ctx.stream, [
+        qkv.ptr, x.ptr, w.codesPtr, w.scalesPtr, 1, n, k, this.preload(),
+        pos.ptr, slots.ptr, kc.ptr, vc.ptr, numHeads, numKvHeads, headDim, a.theta, kc.shape[0] * kc.shape[1],
+      ]);
+    return true;
   }
 
   /** bf16 out [out, in] = dequant(w) (tests, and reading a weight back). */

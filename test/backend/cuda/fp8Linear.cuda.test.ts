@@ -24,7 +24,7 @@ let gemm: CudaBackend;
  *  the tensor cores at m = 1 too (mma sends an unquantized single row to the bf16-x GEMV). */
 let split: CudaBackend;
 before(() => {
-  split = new CudaBackend({ poisonAllocations: true, fp8GemvMaxRows: 16, fp8SplitKBytes: 128, fp8UnpreparedGemvMaxRows: 0 });
+  split = new CudaBackend({ poisonAllocations: true, fp8GemvMaxRows: 16, fp8SplitKBytes: 128, fp8Bf16GemvMaxRows: 0 });
   mma = new CudaBackend({ poisonAllocations: true, fp8GemvMaxRows: 16 });
   gemv = new CudaBackend({ poisonAllocations: true, fp8GemvMaxRows: 16, fp8SkinnyKernel: 'gemv' });
   gemm = new CudaBackend({ poisonAllocations: true, fp8GemvMaxRows: 0 });
@@ -173,7 +173,7 @@ for (const [label, backend, ms] of [
     const viaGemm = b === gemm;
     assert.equal(b.fp8.quantizesActivations(ms[ms.length - 1]), b !== gemv, 'which kernel runs');
     for (const m of ms) {
-      // m = 1 on an input no producer quantized: the bf16-x GEMV (unpreparedGemvMaxRows).
+      // m = 1 on an input no producer quantized: the bf16-x GEMV (bf16GemvMaxRows).
       const quantX = b.fp8.quantizesActivations(m);
       assert.equal(quantX, b !== gemv && (m > 1 || b !== mma), `which kernel runs at m ${m}`);
       for (const big of [false, true]) {
@@ -208,8 +208,8 @@ for (const [label, backend, ms] of [
 }
 
 test('the skinny kernel gives the same bits whether it reads its first weights before its launch wait or after', async () => {
-  const early = new CudaBackend({ poisonAllocations: true, fp8GemvMaxRows: 16, fp8UnpreparedGemvMaxRows: 0 });
-  const late = new CudaBackend({ poisonAllocations: true, fp8GemvMaxRows: 16, fp8UnpreparedGemvMaxRows: 0, fp8WeightPreload: false });
+  const early = new CudaBackend({ poisonAllocations: true, fp8GemvMaxRows: 16, fp8Bf16GemvMaxRows: 0 });
+  const late = new CudaBackend({ poisonAllocations: true, fp8GemvMaxRows: 16, fp8Bf16GemvMaxRows: 0, fp8WeightPreload: false });
   try {
     for (const [m, n, k] of [[1, 200, 4096], [5, 72, 20000], [16, 520, 1024]] as const) {
       const wv = randBf16(n * k, 0.05);

@@ -1,7 +1,7 @@
 // Rules every kernel source must keep, checked on any machine: on Hopper the backend launches
 // every kernel with programmatic dependent launch, so each __global__ function must begin with
-// pdl_entry() (kernels/common.cuh says why). The one exception, the FP8 skinny GEMM, begins with
-// pdl_trigger() and waits inside, after loading weights only.
+// pdl_entry() (kernels/common.cuh says why). The exceptions, the FP8 skinny GEMM and the FP8
+// GEMV, begin with pdl_trigger() and wait inside, after loading weights only.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -36,11 +36,17 @@ function globalKernels(file: string, source: string): KernelBody[] {
 }
 
 const ENTRY = /^\s*pdl_entry\(\);/;
-/** Kernels that may read weights between pdl_trigger() and pdl_wait(), and the function that waits. */
-const WEIGHT_PRELOAD: Readonly<Record<string, RegExp>> = { 'fp8_skinny.cu': /^\s*pdl_trigger\(\);\s*fp8_skinny<[^;]*\);\s*$/ };
+/** Files whose kernels may read weights between pdl_trigger() and pdl_wait(): the device function
+ *  each kernel calls right after pdl_trigger(), which waits once, and the names that function must
+ *  not touch before its wait (everything but the weights). */
+const WEIGHT_PRELOAD: Readonly<Record<string, { fn: string; notBeforeWait: RegExp }>> = {
+  'fp8_skinny.cu': { fn: 'fp8_skinny', notBeforeWait: /(?<![.\w])(xq|xs|partial|arrivals|y)\b/ },
+  'fp8_gemv.cu': { fn: 'fp8_gemv', notBeforeWait: /(?<![.\w])(x|xr|y|scales|positions|slotMapping|kCache|vCache)\b/ },
+};
 
 function entryOk(k: KernelBody): boolean {
-  return ENTRY.test(k.body) || (WEIGHT_PRELOAD[k.file]?.test(k.body) ?? false);
+  const preload = WEIGHT_PRELOAD[k.file];
+  return ENTRY.test(k.body) || (preload !== undefined && new RegExp(`^\\s*pdl_trigger\\(\\);\\s*${preload.fn}<[^;]*\\);\\s*$`).test(k.body));
 }
 
 test('every kernel begins with pdl_entry()', () => {
@@ -52,12 +58,16 @@ test('every kernel begins with pdl_entry()', () => {
   assert.ok(kernels.some((k) => k.name === 'fp8_skinny_m##M##_u##U##_bf16'));
   const missing = kernels.filter((k) => !entryOk(k)).map((k) => `${k.file}: ${k.name}`);
   assert.deepEqual(missing, []);
-  // The preloading kernel's body waits once, before it reads anything but weights.
-  const skinny = stripComments(readFileSync(`${dir}/fp8_skinny.cu`, 'utf8'));
-  const wait = skinny.indexOf('pdl_wait();');
-  assert.ok(wait > 0 && skinny.indexOf('pdl_wait();', wait + 1) === -1, 'fp8_skinny.cu waits exactly once');
-  const body = skinny.indexOf('{', skinny.indexOf('__device__ void fp8_skinny'));
-  assert.doesNotMatch(skinny.slice(body, wait), /(?<![.\w])(xq|xs|partial|arrivals|y)\b/, 'fp8_skinny touches only weights before its wait');
+  // The preloading kernels' device function waits once, before it reads anything but weights.
+  for (const [file, { fn, notBeforeWait }] of Object.entries(WEIGHT_PRELOAD)) {
+    assert.ok(kernels.some((k) => k.file === file && !ENTRY.test(k.body)), `${file} has a preloading kernel`);
+    const src = stripComments(readFileSync(`${dir}/${file}`, 'utf8'));
+    const wait = src.indexOf('pdl_wait();');
+    assert.ok(wait > 0 && src.indexOf('pdl_wait();', wait + 1) === -1, `${file} waits exactly once`);
+    const body = src.indexOf('{', src.indexOf(`__device__ void ${fn}`));
+    assert.ok(body > 0 && body < wait, `${fn} is defined before the wait`);
+    assert.doesNotMatch(src.slice(body, wait), notBeforeWait, `${fn} touches only weights before its wait`);
+  }
 });
 
 test('the rule catches a kernel that reads before pdl_entry()', () => {

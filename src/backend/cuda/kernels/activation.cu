@@ -1,11 +1,7 @@
 // Gated and plain activations on bf16, computed in f32 and rounded once.
 #include "fp8_e4m3.cuh"
+#include "activation.cuh"
 
-__device__ __forceinline__ bf16_t silu_mul(float g, float u) {
-  // transformers rounds silu(g) to bf16 before the product.
-  const float sg = bf16_to_f32(f32_to_bf16(g / (1.0f + expf(-g))));
-  return f32_to_bf16(sg * u);
-}
 
 // out [n, d] = silu(x[:, :d]) * x[:, d:], x [n, 2d]; grid-stride over n*d.
 extern "C" __global__ void silu_and_mul_bf16(bf16_t* out, const bf16_t* x, int d, long long count) {
