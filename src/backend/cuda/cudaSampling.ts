@@ -52,7 +52,8 @@ export class CudaSampler {
     const rowIds = Int32Array.from(requests, (q) => (this.checkRow(q.row, rows, 'sample'), q.row));
     this.applyBitmasks(logits, requests, vocab);
     const work = this.ctx.scratchBuffer('sample.work', r * vocab * 4);
-    this.kernel('gather_logits', ['ptr', 'ptr', 'ptr', 'i32']).launch({ grid: [r, 1, 1], block: [BLOCK, 1, 1] }, stream, [work, logits.ptr, this.ctx.upload('sample.rows', rowIds), vocab]);
+    const blocksPerRow = Math.min(64, Math.ceil(vocab / BLOCK));
+    this.kernel('gather_logits', ['ptr', 'ptr', 'ptr', 'i32']).launch({ grid: [blocksPerRow, r, 1], block: [BLOCK, 1, 1] }, stream, [work, logits.ptr, this.ctx.upload('sample.rows', rowIds), vocab]);
 
     const adj: number[] = [];
     requests.forEach((q, i) => {

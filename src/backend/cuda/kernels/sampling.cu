@@ -59,12 +59,13 @@ __device__ void block_argmax(T& v, int& i) {
   __syncthreads();
 }
 
-// work[r, :] = logits[rows[r], :] (f32); grid (numRequests), grid-stride over vocab.
+// work[r, :] = logits[rows[r], :] (f32); grid (blocks a row, numRequests), grid-stride over
+// vocab (a 131072-entry row is 512 KB: one block a row took ~29 µs of a decode step).
 extern "C" __global__ void gather_logits(float* work, const float* logits, const int* rows, int vocab) {
   pdl_entry();
-  const float* src = logits + (long long)rows[blockIdx.x] * vocab;
-  float* dst = work + (long long)blockIdx.x * vocab;
-  for (int i = threadIdx.x; i < vocab; i += blockDim.x) dst[i] = src[i];
+  const float* src = logits + (long long)rows[blockIdx.y] * vocab;
+  float* dst = work + (long long)blockIdx.y * vocab;
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < vocab; i += gridDim.x * blockDim.x) dst[i] = src[i];
 }
 
 // Sparse per-token edits, one thread each. adj [numAdj, 6] f32: (request, token id, bias,
