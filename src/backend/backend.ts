@@ -61,7 +61,6 @@ export interface ImageSpans {
   readonly maxPatches: number;
 }
 
-/** Inputs of paged attention: queries, the KV cache and its block tables, per-sequence lengths. */
 /** Backend.linearRopeWriteKv's operands: one token's attention inputs. */
 export interface LinearRopeWriteKvArgs {
   /** [1, (numHeads + 2 numKvHeads) * headDim]: q, then k, then v. */
@@ -82,6 +81,7 @@ export interface LinearRopeWriteKvArgs {
   readonly theta: number;
 }
 
+/** Inputs of paged attention: queries, the KV cache and its block tables, per-sequence lengths. */
 export interface PagedAttentionArgs {
   /** [numTokens, numHeads * headDim] */
   readonly out: DeviceTensor;
