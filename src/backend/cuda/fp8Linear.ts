@@ -27,8 +27,8 @@ const SKINNY_THREADS = 256;
 export const DEFAULT_SPLIT_K_BYTES = 8192;
 const MAX_SPLITS = 16;
 /** A decode token's linears go through the bf16-x GEMV: at m = 1 it streams the weight at
- *  93-97% of a plain read, the tensor-core skinny kernel at 81-90% (bench/notes/fp8.md, third
- *  and fourth passes). */
+ *  95-98% of a plain read on the large matrices and 75-80% on the small ones, the tensor-core
+ *  skinny kernel at 71-88% (bench/notes/fp8.md, fourth pass). */
 export const DEFAULT_BF16_GEMV_MAX_ROWS = 1;
 
 /** fp8_gemv.cu's instantiations: x rows, rows of W a CTA, and the kernel name's suffix. m = 1
