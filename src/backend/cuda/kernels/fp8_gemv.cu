@@ -9,6 +9,7 @@
 // Requires k % 16 == 0 and 16-byte aligned W rows and x (the backend checks).
 #include "fp8_e4m3.cuh"
 #include "activation.cuh"
+#include "rope.cuh"
 
 #define FG_WARPS 8
 
@@ -27,8 +28,8 @@ __device__ __forceinline__ void bf16x8_to_f32(const uint4& u, float* f) {
 //     silu_mul(bf16(gate_j), bf16(up_j)) (activation.cuh), the bits siluAndMul writes from the
 //     bf16 GEMV output: the fused form of linear + siluAndMul for one decode token.
 //   GEMV_ROPE: R = 2, M = 1, W = [Wq; Wk; Wv] (numHeads, numKvHeads heads of hd rows): the pairs
-//     of q and k rows that RoPE turns together (i, i + hd/2 of a head; rope.cu's rotate_pair on
-//     the bf16 outputs), then v's rows two by two; y = the rotated q|k|v row (what linear +
+//     of q and k rows that RoPE turns together (i, i + hd/2 of a head; rope.cuh's rotation, as
+//     rope.cu applies it, on the bf16 outputs), then v's rows two by two; y = the rotated q|k|v row (what linear +
 //     ropeText leave), and k, v also written to the paged cache at slotMapping[0] (writeKv): the
 //     fused form of linear + ropeText + writeKv for one decode token.
 #define GEMV_ROWS 0
@@ -78,11 +79,10 @@ __device__ __forceinline__ void rope_kv_store(const RopeKv& rk, bf16_t* y, int h
     return;
   }
   const int half = rk.hd / 2;
-  const float invFreq = 1.0f / powf(rk.theta, (float)(2 * i) / (float)rk.hd);
   float sn, cs;
-  sincosf((float)rk.positions[0] * invFreq, &sn, &cs);
-  const float fa = bf16_to_f32(a), fb = bf16_to_f32(b);
-  const bf16_t ra = f32_to_bf16(fa * cs - fb * sn), rb = f32_to_bf16(fb * cs + fa * sn);
+  rope_text_angle((float)rk.positions[0], i, rk.hd, rk.theta, &sn, &cs);
+  bf16_t ra, rb;
+  rotate_bf16(a, b, cs, sn, &ra, &rb);
   y[row[0]] = ra;
   y[row[1]] = rb;
   if (head >= rk.numHeads && cached) {

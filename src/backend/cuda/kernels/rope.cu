@@ -1,12 +1,10 @@
 // Rotary position embeddings, HF rotate-half layout (pair i with i + headDim/2), in place.
 // Inverse frequencies and angles in f32 as transformers computes them; the rotation in f32,
 // rounded to bf16 once.
-#include "common.cuh"
+#include "rope.cuh"
 
 __device__ __forceinline__ void rotate_pair(bf16_t* v, int i, int half, float c, float s) {
-  const float a = bf16_to_f32(v[i]), b = bf16_to_f32(v[i + half]);
-  v[i] = f32_to_bf16(a * c - b * s);
-  v[i + half] = f32_to_bf16(b * c + a * s);
+  rotate_bf16(v[i], v[i + half], c, s, v + i, v + i + half);
 }
 
 // Text RoPE. q [n, numHeads*hd], k [n, numKvHeads*hd], positions i32 [n]; grid (n, numHeads +
@@ -19,9 +17,8 @@ extern "C" __global__ void rope_text_bf16(bf16_t* q, bf16_t* k, const int* posit
   const float pos = (float)positions[t];
   bf16_t* v = head < numHeads ? q + ((long long)t * numHeads + head) * hd : k + ((long long)t * numKvHeads + (head - numHeads)) * hd;
   for (int i = threadIdx.x; i < half; i += blockDim.x) {
-    const float invFreq = 1.0f / powf(theta, (float)(2 * i) / (float)hd);
     float s, c;
-    sincosf(pos * invFreq, &s, &c);
+    rope_text_angle(pos, i, hd, theta, &s, &c);
     rotate_pair(v, i, half, c, s);
   }
 }
