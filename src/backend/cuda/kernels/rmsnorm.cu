@@ -45,7 +45,7 @@ __device__ __forceinline__ void add_rms_norm_row(bf16_t* out, bf16_t* residual, 
 // 8 * NORM_CACHED * blockDim.x; the host sizes the block to that (a 5120 row: 160 threads).
 // The sum of squares is added in another order than the scalar path's (the last bits of the
 // f32 sum may differ); each output element is otherwise the same arithmetic.
-#define NORM_CACHED 4
+#define NORM_CACHED QROW_CACHED  // the normed row goes to quantize_cached_row_e4m3 as it is
 
 __device__ __forceinline__ uint4 add_bf16x8(const uint4& a, const uint4& b) {
   const u32 x[4] = {a.x, a.y, a.z, a.w}, y[4] = {b.x, b.y, b.z, b.w};
@@ -121,24 +121,15 @@ __device__ __forceinline__ void norm_row_cached(bf16_t* out, bf16_t* residual, c
   }
   const float inv = rsqrtf(block_sum(ss) / (float)d + eps);
   uint4* orow = reinterpret_cast<uint4*>(out + base);
-  float amax = 0.f;
 #pragma unroll
   for (int j = 0; j < NORM_CACHED; j++) {
     const int c = threadIdx.x + j * blockDim.x;
     if (c < chunks) {
       v[j] = norm_bf16x8(v[j], g[j], inv);
       orow[c] = v[j];
-      if (QUANT) amax = fmaxf(amax, absmax_bf16x8(v[j]));
     }
   }
-  if (!QUANT) return;
-  const QuantDivisor div = row_quant_divisor(amax, scale_out);
-  uint2* qr = reinterpret_cast<uint2*>(q + base);
-#pragma unroll
-  for (int j = 0; j < NORM_CACHED; j++) {
-    const int c = threadIdx.x + j * blockDim.x;
-    if (c < chunks) qr[c] = quantize_bf16x8(v[j], div);
-  }
+  if (QUANT) quantize_cached_row_e4m3(q + base, scale_out, v, chunks);
 }
 
 extern "C" __global__ void rms_norm_bf16(bf16_t* out, const bf16_t* x, const bf16_t* weight, int d, float eps) {
