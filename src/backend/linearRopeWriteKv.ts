@@ -2,7 +2,7 @@
 import type { Backend, LinearRopeWriteKvArgs } from './backend.js';
 
 /** The q, k, v parts of a one-token qkv row. */
-export function qkvParts(backend: Backend, a: LinearRopeWriteKvArgs) {
+function qkvParts(backend: Backend, a: LinearRopeWriteKvArgs) {
   const qw = a.numHeads * a.headDim;
   const kw = a.numKvHeads * a.headDim;
   return { q: backend.view(a.qkv, [1, qw], 0), k: backend.view(a.qkv, [1, kw], qw), v: backend.view(a.qkv, [1, kw], qw + kw) };

@@ -75,8 +75,9 @@ __device__ __forceinline__ int owner_of(const int* starts, int n, int t) {
 //     visible. Nothing may be read or written before it. A CTA that returns early must still
 //     wait first: if every CTA of a kernel skipped it, the kernel could finish before its
 //     predecessor and the next kernel's wait would no longer cover that one.
-// The one exception (fp8_skinny.cu, named in the test): a GEMM may load weight bytes between
-// the two when the host says no kernel that writes weights can still be running (preload).
+// The exceptions (fp8_skinny.cu and fp8_gemv.cu, named in the test): a GEMM may load weight
+// bytes between the two when the host says no kernel that writes weights can still be running
+// (preload).
 // Without the launch attribute (earlier GPUs, eager fallbacks) both instructions are no-ops.
 __device__ __forceinline__ void pdl_trigger() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
